@@ -1,0 +1,137 @@
+package chat
+
+import "time"
+
+// Message kinds.
+const (
+	KindText   = "text"   // an ordinary message
+	KindAction = "action" // a /me action
+)
+
+// SSE event names.
+const (
+	EventWelcome  = "welcome"
+	EventMessage  = "message"
+	EventPresence = "presence"
+	EventTyping   = "typing"
+	EventReset    = "reset"
+)
+
+// Presence states.
+const (
+	PresenceJoin  = "join"
+	PresenceLeave = "leave"
+)
+
+// Reset reasons.
+const (
+	ResetHistoryTrimmed = "history_trimmed" // the resume point is older than what is kept
+	ResetTooFarBehind   = "too_far_behind"  // more messages to replay than the server sends
+)
+
+// Message is a stored chat message as it travels on the wire.
+type Message struct {
+	ID       string    `json:"id"`
+	Room     string    `json:"room"`
+	Nick     string    `json:"nick"`
+	Kind     string    `json:"kind"`
+	Text     string    `json:"text"`
+	ClientID string    `json:"client_id,omitempty"`
+	TS       time.Time `json:"ts"`
+}
+
+// Welcome is the data of the first event on every stream.
+type Welcome struct {
+	Room   string   `json:"room"`
+	Nick   string   `json:"nick"`
+	Online []string `json:"online"`
+	LastID *string  `json:"last_id"`
+	Server string   `json:"server"`
+}
+
+// Presence is the data of a presence event.
+type Presence struct {
+	Room   string   `json:"room"`
+	Nick   string   `json:"nick"`
+	State  string   `json:"state"`
+	Online []string `json:"online"`
+}
+
+// Typing is the data of a typing event.
+type Typing struct {
+	Room string `json:"room"`
+	Nick string `json:"nick"`
+}
+
+// Reset is the data of a reset event: the client must reload history and
+// reconnect from the newest id it then holds.
+type Reset struct {
+	Room   string `json:"room"`
+	Reason string `json:"reason"`
+}
+
+// Credentials is the body of POST /api/session.
+type Credentials struct {
+	Nick     string `json:"nick"`
+	Password string `json:"password"`
+}
+
+// SessionInfo is the answer to a successful login.
+type SessionInfo struct {
+	Token     string    `json:"token"`
+	Nick      string    `json:"nick"`
+	ExpiresAt time.Time `json:"expires_at"`
+}
+
+// Me is the answer of GET /api/me.
+type Me struct {
+	Nick string `json:"nick"`
+}
+
+// Room is one entry of GET /api/rooms.
+type Room struct {
+	Name   string  `json:"name"`
+	Topic  string  `json:"topic"`
+	Online int     `json:"online"`
+	LastID *string `json:"last_id"`
+}
+
+// RoomList is the answer of GET /api/rooms.
+type RoomList struct {
+	Rooms []Room `json:"rooms"`
+}
+
+// RoomUpdate is the optional body of PUT /api/rooms/{room}.
+type RoomUpdate struct {
+	Topic *string `json:"topic,omitempty"`
+}
+
+// Members is the answer of GET /api/rooms/{room}/members.
+type Members struct {
+	Online []string `json:"online"`
+}
+
+// PostMessage is the body of POST /api/rooms/{room}/messages.
+type PostMessage struct {
+	Text     string `json:"text"`
+	Kind     string `json:"kind,omitempty"`
+	ClientID string `json:"client_id,omitempty"`
+}
+
+// MessagePage is the answer of GET /api/rooms/{room}/messages.
+type MessagePage struct {
+	Messages []Message `json:"messages"`
+	HasMore  bool      `json:"has_more"`
+}
+
+// ErrorBody is every non-2xx answer under /api/.
+type ErrorBody struct {
+	Error ErrorDetail `json:"error"`
+}
+
+// ErrorDetail says what went wrong: a stable snake_case code for programs and
+// a sentence for people.
+type ErrorDetail struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
