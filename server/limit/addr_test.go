@@ -1,0 +1,107 @@
+package limit
+
+import (
+	"net/http"
+	"net/netip"
+	"testing"
+	"time"
+)
+
+func TestParsePrefixes(t *testing.T) {
+	got, err := ParsePrefixes(" 10.0.0.0/8, 192.0.2.7 ,::1,, 2001:db8::/32,::ffff:198.51.100.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"10.0.0.0/8", "192.0.2.7/32", "::1/128", "2001:db8::/32", "198.51.100.1/32"}
+	if len(got) != len(want) {
+		t.Fatalf("got %v, want %v", got, want)
+	}
+	for i := range want {
+		if got[i].String() != want[i] {
+			t.Errorf("prefix %d = %s, want %s", i, got[i], want[i])
+		}
+	}
+	for _, bad := range []string{"10.0.0.0/33", "example.com", "10.0.0.1/8/8", "1.2.3"} {
+		if _, err := ParsePrefixes(bad); err == nil {
+			t.Errorf("ParsePrefixes(%q) accepted it", bad)
+		}
+	}
+	if p, err := ParsePrefixes(""); err != nil || len(p) != 0 {
+		t.Errorf(`ParsePrefixes("") = %v, %v; want none`, p, err)
+	}
+}
+
+func TestClientAddr(t *testing.T) {
+	proxies, err := ParsePrefixes("10.0.0.0/8, fd00::/8")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name    string
+		remote  string
+		xff     []string
+		proxies []netip.Prefix
+		want    string
+	}{
+		{"no proxy configured: the header is ignored", "203.0.113.5:4000", []string{"1.1.1.1"}, nil, "203.0.113.5"},
+		{"peer is not a trusted proxy: the header is ignored", "203.0.113.5:4000", []string{"1.1.1.1"}, proxies, "203.0.113.5"},
+		{"trusted proxy, one hop", "10.0.0.2:5000", []string{"198.51.100.9"}, proxies, "198.51.100.9"},
+		{"client-forged entries left of the real one are ignored", "10.0.0.2:5000", []string{"6.6.6.6, 198.51.100.9"}, proxies, "198.51.100.9"},
+		{"chain of trusted proxies", "10.0.0.2:5000", []string{"7.7.7.7, 198.51.100.9, 10.1.1.1", "10.2.2.2"}, proxies, "198.51.100.9"},
+		{"trusted proxy without a header", "10.0.0.2:5000", nil, proxies, "10.0.0.2"},
+		{"every hop trusted", "10.0.0.2:5000", []string{"10.9.9.9, 10.8.8.8"}, proxies, "10.9.9.9"},
+		{"garbage right of the client ends the walk at the proxy", "10.0.0.2:5000", []string{"198.51.100.9, not-an-ip"}, proxies, "10.0.0.2"},
+		{"entry with a port", "10.0.0.2:5000", []string{"198.51.100.9:1234"}, proxies, "198.51.100.9"},
+		{"IPv6 proxy and client", "[fd00::1]:443", []string{"[2001:db8::5]:999"}, proxies, "2001:db8::5"},
+		{"IPv4-mapped peer is unmapped", "[::ffff:203.0.113.5]:4000", nil, proxies, "203.0.113.5"},
+		{"zone is dropped", "[fe80::1%eth0]:4000", nil, nil, "fe80::1"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := &http.Request{RemoteAddr: tc.remote, Header: http.Header{}}
+			for _, v := range tc.xff {
+				r.Header.Add("X-Forwarded-For", v)
+			}
+			if got := ClientAddr(r, tc.proxies); got.String() != tc.want {
+				t.Fatalf("ClientAddr = %s, want %s", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestAddrKey(t *testing.T) {
+	tests := []struct{ addr, want string }{
+		{"203.0.113.5", "203.0.113.5"},
+		{"2001:db8:1:2:3:4:5:6", "2001:db8:1:2::/64"},
+		{"2001:db8:1:2:ffff::1", "2001:db8:1:2::/64"},
+		{"::1", "::/64"},
+	}
+	for _, tc := range tests {
+		if got := AddrKey(netip.MustParseAddr(tc.addr)); got != tc.want {
+			t.Errorf("AddrKey(%s) = %s, want %s", tc.addr, got, tc.want)
+		}
+	}
+	if AddrKey(netip.Addr{}) != "invalid" {
+		t.Error("the zero address must still give a key")
+	}
+}
+
+func TestRetryAfterSeconds(t *testing.T) {
+	tests := []struct {
+		d    time.Duration
+		want int
+	}{
+		{0, 1}, {-time.Second, 1}, {time.Nanosecond, 1}, {200 * time.Millisecond, 1},
+		{time.Second, 1}, {time.Second + 1, 2}, {90 * time.Second, 90}, {1<<63 - 1, 1<<31 - 1},
+	}
+	for _, tc := range tests {
+		if got := RetryAfterSeconds(tc.d); got != tc.want {
+			t.Errorf("RetryAfterSeconds(%v) = %d, want %d", tc.d, got, tc.want)
+		}
+	}
+	h := http.Header{}
+	SetRetryAfter(h, 1500*time.Millisecond)
+	if h.Get("Retry-After") != "2" {
+		t.Errorf("Retry-After = %q, want 2", h.Get("Retry-After"))
+	}
+}
