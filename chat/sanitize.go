@@ -110,7 +110,9 @@ func skipString(s string, i int) int {
 			if i+1 < len(s) && s[i+1] == '\\' {
 				return i + 2
 			}
-			return i + 1
+			// Any other ESC aborts the string and starts a new sequence,
+			// as terminals do: leave it for the caller to skip whole.
+			return i
 		case strings.HasPrefix(s[i:], "\u009c"):
 			return i + len("\u009c")
 		}
