@@ -1,0 +1,25 @@
+package tui
+
+import (
+	"context"
+
+	"github.com/ssechat/chat/chat"
+	"github.com/ssechat/chat/client"
+)
+
+// Backend is the part of *client.Client the TUI uses. Every call is made
+// from a tea.Cmd or from the subscription goroutines, never from Update.
+type Backend interface {
+	Login(ctx context.Context, nick, password string) (chat.SessionInfo, error)
+	Token() string
+	Me(ctx context.Context) (string, error)
+	CreateRoom(ctx context.Context, room string, topic *string) (bool, error)
+	Rooms(ctx context.Context) ([]chat.Room, error)
+	Members(ctx context.Context, room string) ([]string, error)
+	History(ctx context.Context, room string, q client.HistoryQuery) (chat.MessagePage, error)
+	Typing(ctx context.Context, room string) error
+	Send(ctx context.Context, room string, m chat.PostMessage) (chat.Message, error)
+	Subscribe(ctx context.Context, room, lastID string) <-chan client.Event
+}
+
+var _ Backend = (*client.Client)(nil)

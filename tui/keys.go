@@ -1,0 +1,76 @@
+package tui
+
+import (
+	"github.com/charmbracelet/bubbles/key"
+	"github.com/charmbracelet/bubbles/textarea"
+)
+
+// keyMap holds the chat's own bindings; everything else goes to the input.
+// The bindings follow design/NOTES.md ("The TUI's keys, settled").
+type keyMap struct {
+	Send      key.Binding
+	Newline   key.Binding
+	Help      key.Binding
+	HelpQ     key.Binding // '?' opens help only while the input is empty
+	Quit      key.Binding
+	Retry     key.Binding
+	PageUp    key.Binding
+	PageDown  key.Binding
+	Top       key.Binding
+	Bottom    key.Binding
+	LineUp    key.Binding
+	LineDown  key.Binding
+	NextRoom  key.Binding
+	PrevRoom  key.Binding
+	GotoRoom  key.Binding
+	CloseHelp key.Binding
+}
+
+func defaultKeyMap() keyMap {
+	return keyMap{
+		Send:      key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "send")),
+		Newline:   key.NewBinding(key.WithKeys("alt+enter", "ctrl+j"), key.WithHelp("alt+enter/ctrl+j", "newline")),
+		Help:      key.NewBinding(key.WithKeys("f1"), key.WithHelp("F1", "help")),
+		HelpQ:     key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help (empty input)")),
+		Quit:      key.NewBinding(key.WithKeys("ctrl+c"), key.WithHelp("ctrl+c", "quit")),
+		Retry:     key.NewBinding(key.WithKeys("ctrl+r"), key.WithHelp("ctrl+r", "retry failed")),
+		PageUp:    key.NewBinding(key.WithKeys("pgup"), key.WithHelp("pgup", "page up")),
+		PageDown:  key.NewBinding(key.WithKeys("pgdown"), key.WithHelp("pgdn", "page down")),
+		Top:       key.NewBinding(key.WithKeys("ctrl+home"), key.WithHelp("ctrl+home", "oldest")),
+		Bottom:    key.NewBinding(key.WithKeys("ctrl+end"), key.WithHelp("ctrl+end", "newest")),
+		LineUp:    key.NewBinding(key.WithKeys("up"), key.WithHelp("↑", "scroll (input empty/first line)")),
+		LineDown:  key.NewBinding(key.WithKeys("down"), key.WithHelp("↓", "scroll (input empty/last line)")),
+		NextRoom:  key.NewBinding(key.WithKeys("ctrl+n"), key.WithHelp("ctrl+n", "next room")),
+		PrevRoom:  key.NewBinding(key.WithKeys("ctrl+p"), key.WithHelp("ctrl+p", "previous room")),
+		GotoRoom:  key.NewBinding(key.WithKeys("alt+1", "alt+2", "alt+3", "alt+4", "alt+5", "alt+6", "alt+7", "alt+8", "alt+9"), key.WithHelp("alt+1..9", "room 1..9")),
+		CloseHelp: key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "close help")),
+	}
+}
+
+// ShortHelp is the status bar's hint.
+func (k keyMap) ShortHelp() []key.Binding {
+	return []key.Binding{k.Help, k.Send, k.NextRoom, k.Quit}
+}
+
+// FullHelp is the F1 screen, in columns.
+func (k keyMap) FullHelp() [][]key.Binding {
+	return [][]key.Binding{
+		{k.Send, k.Newline, k.Retry, k.Quit, k.Help, k.HelpQ},
+		{k.PageUp, k.PageDown, k.Top, k.Bottom, k.LineUp, k.LineDown},
+		{k.NextRoom, k.PrevRoom, k.GotoRoom, k.CloseHelp},
+	}
+}
+
+// inputKeyMap is the textarea's map without the keys the chat takes:
+// Enter sends (newline is Alt+Enter or Ctrl+J), Ctrl+N/Ctrl+P switch rooms,
+// Ctrl+Home/Ctrl+End scroll the messages.
+func inputKeyMap() textarea.KeyMap {
+	km := textarea.DefaultKeyMap
+	km.InsertNewline = key.NewBinding(key.WithKeys("alt+enter", "ctrl+j"))
+	km.LineNext = key.NewBinding(key.WithKeys("down"))
+	km.LinePrevious = key.NewBinding(key.WithKeys("up"))
+	km.InputBegin = key.NewBinding(key.WithKeys("alt+<"))
+	km.InputEnd = key.NewBinding(key.WithKeys("alt+>"))
+	km.Paste = key.NewBinding(key.WithDisabled())
+	return km
+}

@@ -1,0 +1,216 @@
+package tui
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"time"
+
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/ssechat/chat/chat"
+	"github.com/ssechat/chat/client"
+)
+
+// callTimeout bounds every request a command makes.
+const callTimeout = 15 * time.Second
+
+// Results of the commands below, as they come back to Update.
+type (
+	meMsg struct {
+		nick string
+		err  error
+	}
+	loginMsg struct {
+		info chat.SessionInfo
+		err  error
+	}
+	// joinedMsg is the first page of a room, after it was created if missing.
+	joinedMsg struct {
+		room    string
+		created bool
+		page    chat.MessagePage
+		err     error
+	}
+	// pageMsg is a page of older messages (older), the messages after the
+	// newest held (gap fill after a reconnect), or the newest page (reset).
+	pageMsg struct {
+		room  string
+		kind  pageKind
+		page  chat.MessagePage
+		err   error
+		after string
+	}
+	roomsMsg struct {
+		rooms []chat.Room
+		err   error
+	}
+	sentMsg struct {
+		room     string
+		clientID string
+		msg      chat.Message
+		err      error
+	}
+	membersMsg struct {
+		room  string
+		nicks []string
+		err   error
+	}
+	topicMsg struct {
+		room  string
+		topic string
+		err   error
+	}
+	savedMsg  struct{ err error }
+	tickMsg   time.Time
+	retryMsg  struct{}
+	typingMsg struct{ err error }
+)
+
+type pageKind int
+
+const (
+	pageOlder pageKind = iota
+	pageAfter
+	pageReset
+)
+
+func (m *Model) callCtx() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(m.ctx, callTimeout)
+}
+
+func (m *Model) meCmd() tea.Cmd {
+	return func() tea.Msg {
+		ctx, cancel := m.callCtx()
+		defer cancel()
+		nick, err := m.be.Me(ctx)
+		return meMsg{nick: nick, err: err}
+	}
+}
+
+func (m *Model) loginCmd(nick, password string) tea.Cmd {
+	return func() tea.Msg {
+		ctx, cancel := m.callCtx()
+		defer cancel()
+		info, err := m.be.Login(ctx, nick, password)
+		return loginMsg{info: info, err: err}
+	}
+}
+
+func (m *Model) saveTokenCmd(token string) tea.Cmd {
+	st, server, nick := m.state, m.cfg.Server, m.cfg.Nick
+	return func() tea.Msg {
+		if st == nil {
+			return savedMsg{}
+		}
+		return savedMsg{err: st.SaveToken(server, nick, token)}
+	}
+}
+
+func (m *Model) saveRoomsCmd() tea.Cmd {
+	names := make([]string, len(m.rooms))
+	for i, r := range m.rooms {
+		names[i] = r.name
+	}
+	st, server, nick := m.state, m.cfg.Server, m.cfg.Nick
+	return func() tea.Msg {
+		if st == nil {
+			return savedMsg{}
+		}
+		return savedMsg{err: st.SaveRooms(server, nick, names)}
+	}
+}
+
+func (m *Model) joinCmd(room string) tea.Cmd {
+	return func() tea.Msg {
+		ctx, cancel := m.callCtx()
+		defer cancel()
+		created, err := m.be.CreateRoom(ctx, room, nil)
+		if err != nil {
+			return joinedMsg{room: room, err: err}
+		}
+		page, err := m.be.History(ctx, room, client.HistoryQuery{Limit: chat.DefaultPageSize})
+		return joinedMsg{room: room, created: created, page: page, err: err}
+	}
+}
+
+func (m *Model) pageCmd(room string, kind pageKind, id string) tea.Cmd {
+	return func() tea.Msg {
+		ctx, cancel := m.callCtx()
+		defer cancel()
+		q := client.HistoryQuery{Limit: chat.DefaultPageSize}
+		switch kind {
+		case pageOlder:
+			q.Before = id
+		case pageAfter:
+			q.After, q.Limit = id, chat.MaxPageSize
+		}
+		page, err := m.be.History(ctx, room, q)
+		return pageMsg{room: room, kind: kind, page: page, err: err, after: id}
+	}
+}
+
+func (m *Model) roomsCmd() tea.Cmd {
+	return func() tea.Msg {
+		ctx, cancel := m.callCtx()
+		defer cancel()
+		rooms, err := m.be.Rooms(ctx)
+		return roomsMsg{rooms: rooms, err: err}
+	}
+}
+
+func (m *Model) sendCmd(room string, post chat.PostMessage) tea.Cmd {
+	return func() tea.Msg {
+		ctx, cancel := m.callCtx()
+		defer cancel()
+		msg, err := m.be.Send(ctx, room, post)
+		return sentMsg{room: room, clientID: post.ClientID, msg: msg, err: err}
+	}
+}
+
+func (m *Model) membersCmd(room string) tea.Cmd {
+	return func() tea.Msg {
+		ctx, cancel := m.callCtx()
+		defer cancel()
+		nicks, err := m.be.Members(ctx, room)
+		return membersMsg{room: room, nicks: nicks, err: err}
+	}
+}
+
+func (m *Model) topicCmd(room, topic string) tea.Cmd {
+	return func() tea.Msg {
+		ctx, cancel := m.callCtx()
+		defer cancel()
+		_, err := m.be.CreateRoom(ctx, room, &topic)
+		return topicMsg{room: room, topic: topic, err: err}
+	}
+}
+
+func (m *Model) typingCmd(room string) tea.Cmd {
+	return func() tea.Msg {
+		ctx, cancel := m.callCtx()
+		defer cancel()
+		return typingMsg{err: m.be.Typing(ctx, room)}
+	}
+}
+
+func tickCmd() tea.Cmd {
+	return tea.Tick(time.Second, func(t time.Time) tea.Msg { return tickMsg(t) })
+}
+
+// errText is an error as one short, terminal-safe line for the screen. A
+// server's own sentence is preferred; a network error is cut to its last
+// part ("connection refused").
+func errText(err error) string {
+	if err == nil {
+		return ""
+	}
+	var apiErr *client.APIError
+	if errors.As(err, &apiErr) && apiErr.Message != "" {
+		return safeLine(apiErr.Message)
+	}
+	s := err.Error()
+	if i := strings.LastIndex(s, ": "); i >= 0 && i+2 < len(s) {
+		s = s[i+2:]
+	}
+	return safeLine(s)
+}

@@ -1,0 +1,209 @@
+package tui
+
+import (
+	"time"
+
+	"github.com/ssechat/chat/chat"
+	"github.com/ssechat/chat/client"
+)
+
+// room is what the model knows about one joined room.
+type room struct {
+	name    string // validated by chat.ValidateRoom before a room is made
+	topic   string // sanitized
+	online  []string
+	entries []*entry
+	ids     map[string]bool // ids of the messages in entries, to drop repeats
+	oldest  string          // oldest message id held ("" when none)
+	newest  string          // newest message id held ("" when none)
+
+	offset   int  // lines scrolled up from the bottom; 0 follows new messages
+	newCount int  // messages that arrived while scrolled up
+	unread   int  // messages that arrived while another room was shown
+	hasMore  bool // the server holds older messages than oldest
+	loading  bool // a page of older messages is on its way
+	loaded   bool // the first page has arrived
+
+	gen    int // generation of the current subscription
+	conn   client.StateChange
+	hasCon bool
+	typing map[string]time.Time // nick → until when "is typing" shows
+}
+
+func newRoom(name string) *room {
+	return &room{name: name, ids: map[string]bool{}, typing: map[string]time.Time{}}
+}
+
+// addMessage puts a message from the server in its place by id. A pending
+// or failed entry with the same client_id from us is replaced. It returns
+// the new entry, or nil when the message was already there.
+func (r *room) addMessage(m chat.Message, self string) *entry {
+	if m.ID == "" || r.ids[m.ID] {
+		return nil
+	}
+	if m.ClientID != "" && chat.NickKey(m.Nick) == chat.NickKey(self) {
+		for i := len(r.entries) - 1; i >= 0; i-- {
+			e := r.entries[i]
+			if e.kind == entryMessage && e.id == "" && e.clientID == m.ClientID {
+				r.entries = append(r.entries[:i], r.entries[i+1:]...)
+				break
+			}
+		}
+	}
+	e := messageEntry(m)
+	// Walk back over our own unsent messages (they stay last) and over
+	// newer messages; stop at an older message or a local line, which marks
+	// where live events had got to.
+	i := len(r.entries)
+	for i > 0 {
+		p := r.entries[i-1]
+		if p.kind == entryMessage && p.id == "" {
+			i--
+			continue
+		}
+		if p.kind == entryMessage && chat.CompareIDs(p.id, m.ID) > 0 {
+			i--
+			continue
+		}
+		break
+	}
+	r.entries = append(r.entries, nil)
+	copy(r.entries[i+1:], r.entries[i:])
+	r.entries[i] = e
+	r.ids[m.ID] = true
+	if r.newest == "" || chat.CompareIDs(m.ID, r.newest) > 0 {
+		r.newest = m.ID
+	}
+	if r.oldest == "" || chat.CompareIDs(m.ID, r.oldest) < 0 {
+		r.oldest = m.ID
+	}
+	return e
+}
+
+// prependPage puts a page of older messages (oldest first) before
+// everything held. The view does not move: offset counts from the bottom.
+func (r *room) prependPage(msgs []chat.Message) int {
+	add := make([]*entry, 0, len(msgs))
+	for _, m := range msgs {
+		if m.ID == "" || r.ids[m.ID] {
+			continue
+		}
+		r.ids[m.ID] = true
+		add = append(add, messageEntry(m))
+		if r.oldest == "" || chat.CompareIDs(m.ID, r.oldest) < 0 {
+			r.oldest = m.ID
+		}
+		if r.newest == "" || chat.CompareIDs(m.ID, r.newest) > 0 {
+			r.newest = m.ID
+		}
+	}
+	r.entries = append(add, r.entries...)
+	return len(add)
+}
+
+// clearMessages drops every message from the server (after a reset), and
+// keeps our unsent ones and local lines.
+func (r *room) clearMessages() {
+	kept := r.entries[:0]
+	for _, e := range r.entries {
+		if e.kind != entryMessage || e.id == "" {
+			kept = append(kept, e)
+		}
+	}
+	clear(r.entries[len(kept):])
+	r.entries = kept
+	r.ids = map[string]bool{}
+	r.oldest, r.newest = "", ""
+	r.offset, r.newCount = 0, 0
+}
+
+// add appends a local entry (pending message, notice, presence line).
+func (r *room) add(e *entry) { r.entries = append(r.entries, e) }
+
+// findPending returns our unsent message with the given client_id.
+func (r *room) findPending(clientID string) *entry {
+	for i := len(r.entries) - 1; i >= 0; i-- {
+		e := r.entries[i]
+		if e.kind == entryMessage && e.id == "" && e.clientID == clientID {
+			return e
+		}
+	}
+	return nil
+}
+
+// lastFailed returns the newest message that failed to send.
+func (r *room) lastFailed() *entry {
+	for i := len(r.entries) - 1; i >= 0; i-- {
+		if e := r.entries[i]; e.kind == entryMessage && e.state == stateFailed {
+			return e
+		}
+	}
+	return nil
+}
+
+// entryLines returns entry i's lines at width, rendering them when the
+// cache does not fit (first use, new width, day break changed).
+func (r *room) entryLines(i int, rd *renderer) []string {
+	e := r.entries[i]
+	dayBreak := i == 0 || rd.day(r.entries[i-1].ts) != rd.day(e.ts)
+	return e.render(rd, dayBreak)
+}
+
+// window returns the pane's lines: height lines ending offset lines above
+// the bottom, and whether its first line is the first line of all. It
+// renders only the entries it walks over.
+func (r *room) window(rd *renderer, height int) (lines []string, atTop bool) {
+	if height <= 0 {
+		return nil, false
+	}
+	var chunks [][]string
+	skip, need := r.offset, height
+	cut := false // the topmost entry taken was cut at its top
+	i := len(r.entries) - 1
+	for i >= 0 && need > 0 {
+		ls := r.entryLines(i, rd)
+		i--
+		if skip >= len(ls) {
+			skip -= len(ls)
+			continue
+		}
+		ls = ls[:len(ls)-skip]
+		skip = 0
+		if len(ls) > need {
+			ls = ls[len(ls)-need:]
+			cut = true
+		}
+		need -= len(ls)
+		chunks = append(chunks, ls)
+	}
+	atTop = i < 0 && !cut
+	lines = make([]string, 0, height)
+	for c := len(chunks) - 1; c >= 0; c-- {
+		lines = append(lines, chunks[c]...)
+	}
+	return lines, atTop
+}
+
+// clamp keeps offset within the content and reports whether the window
+// shows the first line of all.
+func (r *room) clamp(rd *renderer, height int) (atTop bool) {
+	if r.offset < 0 {
+		r.offset = 0
+	}
+	total := 0
+	atTop = true
+	for i := len(r.entries) - 1; i >= 0; i-- {
+		total += len(r.entryLines(i, rd))
+		if total > r.offset+height {
+			atTop = false
+			break
+		}
+	}
+	if atTop && r.offset > total-height {
+		r.offset = max(0, total-height)
+	}
+	if r.offset == 0 {
+		r.newCount = 0
+	}
+	return atTop
+}

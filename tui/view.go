@@ -1,0 +1,216 @@
+package tui
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+
+	"github.com/charmbracelet/x/ansi"
+	"github.com/ssechat/chat/client"
+)
+
+// View draws the screen: header, room bar, messages, input, status bar.
+// It renders only the messages in sight (wrapped once and cached).
+func (m *Model) View() string {
+	if m.quitting {
+		return ""
+	}
+	if m.phase != phaseChat {
+		return m.loginView()
+	}
+	var b strings.Builder
+	b.WriteString(m.headerView())
+	b.WriteByte('\n')
+	b.WriteString(m.roomBarView())
+	b.WriteByte('\n')
+	b.WriteString(m.paneView())
+	b.WriteByte('\n')
+	b.WriteString(m.input.View())
+	b.WriteByte('\n')
+	b.WriteString(m.statusView())
+	return b.String()
+}
+
+// fit cuts a styled line to the screen width.
+func (m *Model) fit(s string) string {
+	if ansi.StringWidth(s) > m.width {
+		return ansi.Truncate(s, m.width, "…")
+	}
+	return s
+}
+
+func (m *Model) headerView() string {
+	r := m.cur()
+	right := fmt.Sprintf("%d online", len(r.online))
+	left := m.st.header.Render("#" + r.name)
+	if r.topic != "" {
+		room := ansi.StringWidth(left) + 3
+		avail := m.width - room - ansi.StringWidth(right) - 1
+		if avail > 1 {
+			left += "   " + m.st.topic.Render(ansi.Truncate(r.topic, avail, "…"))
+		}
+	}
+	gap := m.width - ansi.StringWidth(left) - ansi.StringWidth(right)
+	if gap < 1 {
+		return m.fit(left)
+	}
+	return left + strings.Repeat(" ", gap) + m.st.topic.Render(right)
+}
+
+func (m *Model) roomBarView() string {
+	parts := make([]string, len(m.rooms))
+	for i, r := range m.rooms {
+		label := r.name
+		if i < 9 {
+			label = fmt.Sprintf("%d:%s", i+1, r.name)
+		}
+		switch {
+		case i == m.active:
+			parts[i] = m.st.roomOn.Render(" " + label + " ")
+		case r.unread > 0:
+			parts[i] = " " + label + m.st.unread.Render(fmt.Sprintf(" (%d)", r.unread)) + " "
+		default:
+			parts[i] = m.st.roomOff.Render(" " + label + " ")
+		}
+	}
+	return m.fit(strings.Join(parts, " "))
+}
+
+func (m *Model) paneView() string {
+	h := m.paneHeight()
+	var lines []string
+	if m.showHelp {
+		lines = m.helpLines()
+		if len(lines) > h {
+			lines = lines[:h]
+		}
+	} else {
+		r := m.cur()
+		lines, _ = r.window(m.renderer(), h)
+		if r.offset > 0 && r.newCount > 0 && len(lines) > 0 {
+			lines[len(lines)-1] = m.marker(fmt.Sprintf(" %d new ↓ (ctrl+end) ", r.newCount))
+		}
+	}
+	var b strings.Builder
+	for i := len(lines); i < h; i++ {
+		b.WriteByte('\n') // messages sit at the bottom, as in every chat
+	}
+	for i, l := range lines {
+		if i > 0 {
+			b.WriteByte('\n')
+		}
+		b.WriteString(m.fit(l))
+	}
+	return b.String()
+}
+
+func (m *Model) marker(label string) string {
+	w := ansi.StringWidth(label)
+	if w >= m.width {
+		return m.st.newMarker.Render(ansi.Truncate(label, m.width, ""))
+	}
+	return strings.Repeat(" ", m.width-w) + m.st.newMarker.Render(label)
+}
+
+func (m *Model) helpLines() []string {
+	out := []string{m.st.header.Render("Keys") + "  (F1 or Esc closes)"}
+	out = append(out, strings.Split(m.help.FullHelpView(m.keys.FullHelp()), "\n")...)
+	out = append(out, "", m.st.header.Render("Commands"))
+	for _, c := range commandHelp {
+		out = append(out, fmt.Sprintf("  %-14s %s", c.usage, c.what))
+	}
+	return out
+}
+
+func (m *Model) statusView() string {
+	var parts []string
+	parts = append(parts, m.connView())
+	parts = append(parts, m.nick)
+	r := m.cur()
+	switch {
+	case m.notice != "":
+		parts = append(parts, m.notice)
+	case len(r.typing) > 0:
+		nicks := make([]string, 0, len(r.typing))
+		for n := range r.typing {
+			nicks = append(nicks, safeLine(n))
+		}
+		slices.Sort(nicks)
+		verb := " is typing…"
+		if len(nicks) > 1 {
+			verb = " are typing…"
+		}
+		parts = append(parts, strings.Join(nicks, ", ")+verb)
+	}
+	if r.loading {
+		parts = append(parts, "loading older messages…")
+	} else if r.offset > 0 {
+		parts = append(parts, "scrolled up")
+	}
+	left := strings.Join(parts, m.st.status.Render(" · "))
+	right := m.st.status.Render("F1 help")
+	gap := m.width - ansi.StringWidth(left) - ansi.StringWidth(right)
+	if gap < 1 {
+		return m.fit(left)
+	}
+	return left + strings.Repeat(" ", gap) + right
+}
+
+// connView says how the current room's stream is doing.
+func (m *Model) connView() string {
+	c, ok := m.conn()
+	if !ok {
+		return m.st.status.Render("connecting…")
+	}
+	switch c.State {
+	case client.StateConnected:
+		return m.st.statusOK.Render("● connected")
+	case client.StateReconnecting:
+		secs := int(math.Ceil(c.NextTry.Sub(m.now()).Seconds()))
+		s := fmt.Sprintf("reconnecting in %d s", max(0, secs))
+		if c.Err != nil {
+			s += " (" + errText(c.Err) + ")"
+		}
+		return m.st.statusBad.Render(s)
+	case client.StateUnauthorized:
+		return m.st.statusBad.Render("unauthorized")
+	case client.StateClosed:
+		s := "closed"
+		if c.Err != nil {
+			s += " (" + errText(c.Err) + ")"
+		}
+		return m.st.statusBad.Render(s)
+	}
+	return m.st.status.Render("connecting…")
+}
+
+func (m *Model) loginView() string {
+	lines := []string{
+		m.st.header.Render("chat-tui"),
+		"",
+		"server  " + safeLine(m.cfg.Server),
+		"nick    " + safeLine(m.cfg.Nick),
+		"",
+	}
+	switch m.phase {
+	case phaseCheck:
+		lines = append(lines, "checking the saved session…")
+	case phaseLogin:
+		lines = append(lines, "logging in…")
+	default:
+		lines = append(lines, m.password.View())
+	}
+	lines = append(lines, "")
+	if m.loginErr != "" {
+		lines = append(lines, m.st.errorLine.Render(m.loginErr))
+	}
+	lines = append(lines, m.st.status.Render("Enter logs in (a new nick registers) · Ctrl+C quits"))
+	for i, l := range lines {
+		lines[i] = m.fit(l)
+	}
+	for len(lines) < m.height {
+		lines = append(lines, "")
+	}
+	return strings.Join(lines[:m.height], "\n")
+}
