@@ -1,0 +1,184 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ssechat/chat/chat"
+	"github.com/ssechat/chat/server/store"
+)
+
+// errHTTP is an error with the status and the JSON error body it is answered
+// with. Handlers return it (or any error: see writeError).
+type errHTTP struct {
+	Status     int
+	Code       string
+	Message    string
+	RetryAfter time.Duration // sent as Retry-After when positive
+}
+
+func (e *errHTTP) Error() string {
+	return fmt.Sprintf("%d %s: %s", e.Status, e.Code, e.Message)
+}
+
+func newErr(status int, code, format string, args ...any) *errHTTP {
+	return &errHTTP{Status: status, Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// Errors answered in several places.
+var (
+	errUnauthorized  = newErr(http.StatusUnauthorized, "unauthorized", "Log in first: send Authorization: Bearer <token> or the chat_session cookie.")
+	errBadCreds      = newErr(http.StatusUnauthorized, "bad_credentials", "The nick or the password is wrong.")
+	errCrossOrigin   = newErr(http.StatusForbidden, "cross_origin", "A request authenticated by cookie must come from this server's own page (Origin header).")
+	errRoomNotFound  = newErr(http.StatusNotFound, "room_not_found", "No room of that name; create it with PUT /api/rooms/{room}.")
+	errNotFound      = newErr(http.StatusNotFound, "not_found", "No such endpoint.")
+	errShuttingDown  = &errHTTP{Status: http.StatusServiceUnavailable, Code: "shutting_down", Message: "The server is shutting down; try again shortly.", RetryAfter: 5 * time.Second}
+	errStoreDown     = &errHTTP{Status: http.StatusServiceUnavailable, Code: "unavailable", Message: "The server cannot reach its storage; try again shortly.", RetryAfter: 5 * time.Second}
+	errInternal      = newErr(http.StatusInternalServerError, "internal", "Something went wrong on the server; it has been logged.")
+	errUnsupportedCT = newErr(http.StatusUnsupportedMediaType, "unsupported_media_type", "Send the body as JSON with Content-Type: application/json.")
+)
+
+// handlerFunc is an HTTP handler that returns its error instead of writing it.
+type handlerFunc func(w http.ResponseWriter, r *http.Request) error
+
+// handle adapts a handlerFunc: a returned error is rendered by writeError.
+func (s *Server) handle(h handlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := h(w, r); err != nil {
+			s.writeError(w, r, err)
+		}
+	})
+}
+
+// writeError is the one place errors become responses. Anything that is not
+// an *errHTTP (or a validation error, or a known store error) is logged and
+// answered as a bare 500: internals never reach the client.
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	var he *errHTTP
+	var ve *chat.ValidationError
+	switch {
+	case errors.As(err, &he):
+	case errors.As(err, &ve):
+		he = &errHTTP{Status: http.StatusUnprocessableEntity, Code: ve.Code, Message: ve.Message}
+	case errors.Is(err, store.ErrUnavailable):
+		s.log.Warn("store unavailable", "method", r.Method, "path", r.URL.Path, "err", err)
+		he = errStoreDown
+	case errors.Is(err, store.ErrClosed):
+		he = errShuttingDown
+	case errors.Is(err, context.Canceled) && r.Context().Err() != nil:
+		// The client went away; nobody reads the answer.
+		return
+	default:
+		s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+		he = errInternal
+	}
+	if he.RetryAfter > 0 {
+		secs := int((he.RetryAfter + time.Second - 1) / time.Second)
+		w.Header().Set("Retry-After", strconv.Itoa(secs))
+	}
+	writeJSON(w, he.Status, chat.ErrorBody{Error: chat.ErrorDetail{Code: he.Code, Message: he.Message}})
+}
+
+// writeJSON writes v as the JSON answer with the given status.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		// Our own types always marshal; fail loudly in tests if not.
+		panic(fmt.Sprintf("marshal answer: %v", err))
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/json; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	b = append(b, '\n')
+	_, _ = w.Write(b)
+}
+
+// hasBody reports whether the request carries a body at all.
+func hasBody(r *http.Request) bool {
+	return r.ContentLength > 0 || (r.ContentLength < 0 && r.Body != nil && r.Body != http.NoBody)
+}
+
+// decodeJSON reads the request body into dst: it must be JSON (415), within
+// MaxBodyBytes (413), one value with no unknown field (400). The body has
+// BodyTimeout to arrive.
+func (s *Server) decodeJSON(w http.ResponseWriter, r *http.Request, dst any) error {
+	ct := r.Header.Get("Content-Type")
+	mt, _, err := mime.ParseMediaType(ct)
+	if err != nil || mt != "application/json" {
+		return errUnsupportedCT
+	}
+	rc := http.NewResponseController(w)
+	_ = rc.SetReadDeadline(time.Now().Add(s.cfg.BodyTimeout))
+	// Clear the deadline afterwards: net/http keeps watching the connection
+	// once the body is read, and a stale deadline would cancel the request.
+	defer func() { _ = rc.SetReadDeadline(time.Time{}) }()
+
+	body := http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes)
+	dec := json.NewDecoder(body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(dst); err != nil {
+		return jsonError(err)
+	}
+	// Exactly one value: anything after it but white space is an error.
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		if err != nil {
+			return jsonError(err)
+		}
+		return newErr(http.StatusBadRequest, "bad_json", "The body holds more than one JSON value.")
+	}
+	return nil
+}
+
+// jsonError turns a decoding error into the 400 (or 413) naming the fault.
+func jsonError(err error) error {
+	var maxErr *http.MaxBytesError
+	var typeErr *json.UnmarshalTypeError
+	var syntaxErr *json.SyntaxError
+	switch {
+	case errors.As(err, &maxErr):
+		return newErr(http.StatusRequestEntityTooLarge, "body_too_large", "The body is over %d bytes.", maxErr.Limit)
+	case errors.As(err, &typeErr):
+		field := typeErr.Field
+		if field == "" {
+			return newErr(http.StatusBadRequest, "bad_json", "The body must be a JSON object.")
+		}
+		return newErr(http.StatusBadRequest, "bad_"+field, "The field %q must be a JSON %s.", field, jsonKind(typeErr.Type.Kind().String()))
+	case errors.As(err, &syntaxErr), errors.Is(err, io.ErrUnexpectedEOF):
+		return newErr(http.StatusBadRequest, "bad_json", "The body is not valid JSON.")
+	case errors.Is(err, io.EOF):
+		return newErr(http.StatusBadRequest, "bad_json", "The body is empty; send a JSON object.")
+	}
+	// encoding/json reports unknown fields only as text.
+	if name, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+		return newErr(http.StatusBadRequest, "unknown_field", "The field %s is not part of this request.", name)
+	}
+	var netErr interface{ Timeout() bool }
+	if errors.As(err, &netErr) && netErr.Timeout() {
+		return newErr(http.StatusRequestTimeout, "body_timeout", "The body took too long to arrive.")
+	}
+	return newErr(http.StatusBadRequest, "bad_json", "The body could not be read as JSON.")
+}
+
+func jsonKind(goKind string) string {
+	switch goKind {
+	case "string":
+		return "string"
+	case "ptr":
+		return "string"
+	case "bool":
+		return "boolean"
+	case "int", "int64", "uint32", "float64":
+		return "number"
+	}
+	return "value of the right type"
+}

@@ -1,0 +1,129 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/ssechat/chat/chat"
+	"github.com/ssechat/chat/server/store"
+)
+
+// handlePost is POST /api/rooms/{room}/messages. The message is durable
+// before the 201; the hub hears of it from the store (Listen), never from
+// here, so every node relays messages in the same order. A repeated
+// client_id answers 200 with the first message.
+func (s *Server) handlePost(w http.ResponseWriter, r *http.Request) error {
+	sess := sessionFrom(r.Context())
+	name := r.PathValue("room")
+	if chat.ValidateRoom(name) != nil {
+		return errRoomNotFound
+	}
+	var pm chat.PostMessage
+	if err := s.decodeJSON(w, r, &pm); err != nil {
+		s.stats.messageRefused("bad_request")
+		return err
+	}
+	text, err := chat.NormalizeText(pm.Text)
+	if err == nil {
+		err = chat.ValidateKind(pm.Kind)
+	}
+	if err == nil {
+		err = chat.ValidateClientID(pm.ClientID)
+	}
+	if err != nil {
+		s.stats.messageRefused("invalid")
+		return err
+	}
+	if pm.Kind == "" {
+		pm.Kind = chat.KindText
+	}
+	if err := s.limits.allowPost(r, sess.Nick); err != nil {
+		s.stats.messageRefused("rate_limited")
+		return err
+	}
+	// The append goes on even if the client hangs up meanwhile: it may
+	// retry with the same client_id and must find its message.
+	ctx := context.WithoutCancel(r.Context())
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	msg, created, err := s.st.Append(ctx, store.NewMessage{
+		Room: name, Nick: sess.Nick, Kind: pm.Kind, Text: text, ClientID: pm.ClientID, TS: time.Now().UTC(),
+	})
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		s.stats.messageRefused("room_not_found")
+		return errRoomNotFound
+	case err != nil:
+		s.stats.messageRefused("store")
+		return fmt.Errorf("append message: %w", err)
+	}
+	status := http.StatusCreated
+	if created {
+		s.stats.messageAccepted()
+	} else {
+		s.stats.messageDuplicate()
+		status = http.StatusOK
+	}
+	writeJSON(w, status, msg)
+	return nil
+}
+
+// handleHistory is GET /api/rooms/{room}/messages?before=&after=&limit=.
+func (s *Server) handleHistory(w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	pq := store.PageQuery{Before: q.Get("before"), After: q.Get("after"), Limit: chat.DefaultPageSize}
+	if pq.Before != "" && pq.After != "" {
+		return newErr(http.StatusBadRequest, "bad_query", "Give before or after, not both.")
+	}
+	for _, id := range []string{pq.Before, pq.After} {
+		if id == "" {
+			continue
+		}
+		if _, err := chat.ParseID(id); err != nil {
+			return newErr(http.StatusBadRequest, "bad_query", "%q is not a message id.", id)
+		}
+	}
+	pq.Limit = min(pq.Limit, s.cfg.HistoryPageMax)
+	if l := q.Get("limit"); l != "" || q.Has("limit") {
+		n, err := strconv.Atoi(l)
+		if err != nil || n < 1 || n > s.cfg.HistoryPageMax {
+			return newErr(http.StatusBadRequest, "bad_query", "limit is a number from 1 to %d.", s.cfg.HistoryPageMax)
+		}
+		pq.Limit = n
+	}
+	room, err := s.roomOf(r.Context(), r)
+	if err != nil {
+		return err
+	}
+	msgs, more, err := s.st.Page(r.Context(), room.Name, pq)
+	if errors.Is(err, store.ErrNotFound) {
+		return errRoomNotFound
+	}
+	if err != nil {
+		return fmt.Errorf("read page: %w", err)
+	}
+	if msgs == nil {
+		msgs = []chat.Message{}
+	}
+	writeJSON(w, http.StatusOK, chat.MessagePage{Messages: msgs, HasMore: more})
+	return nil
+}
+
+// handleTyping is POST /api/rooms/{room}/typing: an ephemeral event for the
+// room's other streams. A body, if any, is ignored.
+func (s *Server) handleTyping(w http.ResponseWriter, r *http.Request) error {
+	sess := sessionFrom(r.Context())
+	room, err := s.roomOf(r.Context(), r)
+	if err != nil {
+		return err
+	}
+	if err := s.st.Publish(r.Context(), store.Event{Room: room.Name, Typing: &chat.Typing{Room: room.Name, Nick: sess.Nick}}); err != nil {
+		return fmt.Errorf("publish typing: %w", err)
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}

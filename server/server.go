@@ -1,0 +1,218 @@
+// Package server is the chat's HTTP server: the JSON API of PROTOCOL.md
+// (sessions, rooms, messages), the Server-Sent Events streams with gap-free
+// resume, and the hub that fans committed messages out to the streams. It
+// keeps no state of its own beyond live streams and presence counts: all of
+// it lives in a store.Store, which also feeds the hub (Listen).
+//
+// It must never answer with internals (SQL, paths, stacks), never block the
+// store's listener, and never let one slow stream delay another.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/ssechat/chat/chat"
+	"github.com/ssechat/chat/server/store"
+	"github.com/ssechat/chat/server/web"
+)
+
+// Server serves the chat API, the event streams and the page. Create it with
+// New; it is safe for concurrent use.
+type Server struct {
+	cfg    Config
+	st     store.Store
+	log    *slog.Logger
+	hub    *hub
+	stats  stats
+	limits limiter
+
+	handler http.Handler
+	apiMux  *http.ServeMux
+
+	// closing is closed by Shutdown: streams end, new ones are refused.
+	closing   chan struct{}
+	closeOnce sync.Once
+
+	mu      sync.Mutex
+	servers []*http.Server
+
+	dummyHash string        // compared against when the nick is unknown
+	hashSem   chan struct{} // bounds concurrent password hashing (memory)
+}
+
+// New returns a server over st, which it feeds its hub from (st.Listen; call
+// New once per store). The caller owns st and closes it after Shutdown. New
+// makes sure room "general" exists.
+func New(cfg Config, st store.Store, log *slog.Logger) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("check config: %w", err)
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	s := &Server{
+		cfg:     cfg,
+		st:      st,
+		log:     log,
+		closing: make(chan struct{}),
+		hashSem: make(chan struct{}, max(2, runtime.GOMAXPROCS(0))),
+	}
+	s.limits.cfg = cfg.Limits
+	s.hub = newHub(&s.stats, log)
+	st.Listen(s.hub.dispatch)
+
+	dummy, err := hashPassword(cfg.Password, randomToken())
+	if err != nil {
+		return nil, fmt.Errorf("make dummy hash: %w", err)
+	}
+	s.dummyHash = dummy
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, _, err := st.PutRoom(ctx, chat.DefaultRoom, nil); err != nil {
+		return nil, fmt.Errorf("create room %s: %w", chat.DefaultRoom, err)
+	}
+	s.routes()
+	return s, nil
+}
+
+func (s *Server) routes() {
+	api := http.NewServeMux()
+	api.Handle("POST /api/session", s.handle(s.handleLogin))
+	api.Handle("DELETE /api/session", s.authed(s.handleLogout))
+	api.Handle("GET /api/me", s.authed(s.handleMe))
+	api.Handle("GET /api/rooms", s.authed(s.handleRooms))
+	api.Handle("PUT /api/rooms/{room}", s.authed(s.handlePutRoom))
+	api.Handle("GET /api/rooms/{room}/members", s.authed(s.handleMembers))
+	api.Handle("GET /api/rooms/{room}/messages", s.authed(s.handleHistory))
+	api.Handle("POST /api/rooms/{room}/messages", s.authed(s.handlePost))
+	api.Handle("POST /api/rooms/{room}/typing", s.authed(s.handleTyping))
+	api.Handle("GET /api/rooms/{room}/events", s.authed(s.handleEvents))
+	api.Handle("/api/", s.handle(s.handleNoRoute))
+	s.apiMux = api
+
+	mux := http.NewServeMux()
+	mux.Handle("/api/", api)
+	mux.HandleFunc("GET /healthz", s.handleHealth)
+	mux.HandleFunc("GET /readyz", s.handleReady)
+	mux.Handle("/", web.Handler())
+	s.handler = mux
+}
+
+// handleNoRoute answers JSON for unknown API paths: 405 when the path exists
+// with another method, else 404.
+func (s *Server) handleNoRoute(w http.ResponseWriter, r *http.Request) error {
+	var allow []string
+	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodDelete} {
+		probe := r.Clone(r.Context())
+		probe.Method = m
+		if _, pattern := s.apiMux.Handler(probe); pattern != "/api/" {
+			allow = append(allow, m)
+		}
+	}
+	if len(allow) == 0 {
+		return errNotFound
+	}
+	for _, m := range allow {
+		w.Header().Add("Allow", m)
+	}
+	return newErr(http.StatusMethodNotAllowed, "method_not_allowed", "This endpoint does not answer %s.", r.Method)
+}
+
+// Handler returns the server's HTTP handler: the API under /api/, /healthz,
+// /readyz, and the page at /.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Stats returns a snapshot of the server's counters.
+func (s *Server) Stats() Stats { return s.stats.snapshot() }
+
+// Serve accepts connections on ln until Shutdown, and then returns nil.
+// It may be called for several listeners.
+func (s *Server) Serve(ln net.Listener) error {
+	hs := &http.Server{
+		Handler:           s.handler,
+		ReadHeaderTimeout: s.cfg.ReadHeaderTimeout,
+		IdleTimeout:       s.cfg.IdleTimeout,
+		MaxHeaderBytes:    s.cfg.MaxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+		// No WriteTimeout: it would cut event streams. Each stream write
+		// has its own deadline instead (Config.WriteTimeout).
+	}
+	s.mu.Lock()
+	select {
+	case <-s.closing:
+		s.mu.Unlock()
+		_ = ln.Close()
+		return nil
+	default:
+	}
+	s.servers = append(s.servers, hs)
+	s.mu.Unlock()
+	err := hs.Serve(ln)
+	if errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+// Shutdown stops accepting connections, ends every event stream (clients
+// resume elsewhere or later), and waits for in-flight requests to finish or
+// ctx to end. It does not close the store: its owner does, afterwards.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.closeOnce.Do(func() { close(s.closing) })
+	s.mu.Lock()
+	servers := s.servers
+	s.mu.Unlock()
+	var errs []error
+	for _, hs := range servers {
+		if err := hs.Shutdown(ctx); err != nil {
+			errs = append(errs, err)
+			_ = hs.Close()
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// shuttingDown reports whether Shutdown has begun.
+func (s *Server) shuttingDown() bool {
+	select {
+	case <-s.closing:
+		return true
+	default:
+		return false
+	}
+}
+
+func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	_, _ = w.Write([]byte("ok\n"))
+}
+
+func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	if s.shuttingDown() {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		_, _ = w.Write([]byte("shutting down\n"))
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if err := s.st.Ping(ctx); err != nil {
+		s.log.Warn("readiness check failed", "err", err)
+		w.Header().Set("Retry-After", "5")
+		w.WriteHeader(http.StatusServiceUnavailable)
+		_, _ = w.Write([]byte("store unavailable\n"))
+		return
+	}
+	_, _ = w.Write([]byte("ready\n"))
+}

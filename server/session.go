@@ -1,0 +1,268 @@
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/ssechat/chat/chat"
+	"github.com/ssechat/chat/server/store"
+)
+
+// CookieName is the session cookie's name.
+const CookieName = "chat_session"
+
+// tokenBytes is the entropy of a session token: 256 bits.
+const tokenBytes = 32
+
+// tokenLen is the length of a token on the wire (unpadded base64url).
+var tokenLen = base64.RawURLEncoding.EncodedLen(tokenBytes)
+
+// randomToken returns a new session token.
+func randomToken() string {
+	b := make([]byte, tokenBytes)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails on supported platforms
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// TokenHash is the form in which a token is stored: hex SHA-256. A stolen
+// database holds no usable token.
+func TokenHash(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(sum[:])
+}
+
+// session is the authenticated caller of a request.
+type session struct {
+	Nick      string
+	TokenHash string
+	ViaCookie bool
+}
+
+type sessionKey struct{}
+
+func sessionFrom(ctx context.Context) session {
+	s, _ := ctx.Value(sessionKey{}).(session)
+	return s
+}
+
+// authed wraps h so it runs only for a valid session, which it finds in the
+// request's context.
+func (s *Server) authed(h handlerFunc) http.Handler {
+	return s.handle(func(w http.ResponseWriter, r *http.Request) error {
+		sess, err := s.authenticate(w, r)
+		if err != nil {
+			return err
+		}
+		return h(w, r.WithContext(context.WithValue(r.Context(), sessionKey{}, sess)))
+	})
+}
+
+// authenticate finds the session of r: the Bearer token first, else the
+// cookie (never the query string). A cookie-authenticated unsafe request
+// must come from this server's own origin. Sessions slide: one used when
+// more than a thirtieth of its lifetime has passed is extended.
+func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (session, error) {
+	var token string
+	viaCookie := false
+	if h := r.Header.Get("Authorization"); h != "" {
+		scheme, tok, ok := strings.Cut(h, " ")
+		if !ok || !strings.EqualFold(scheme, "Bearer") {
+			return session{}, errUnauthorized
+		}
+		token = strings.TrimSpace(tok)
+	} else if c, err := r.Cookie(CookieName); err == nil {
+		token = c.Value
+		viaCookie = true
+	} else {
+		return session{}, errUnauthorized
+	}
+	if viaCookie && !safeMethod(r.Method) && !sameOrigin(r) {
+		return session{}, errCrossOrigin
+	}
+	if len(token) != tokenLen {
+		return session{}, errUnauthorized
+	}
+	hash := TokenHash(token)
+	sess, err := s.st.Session(r.Context(), hash)
+	if errors.Is(err, store.ErrNotFound) {
+		return session{}, errUnauthorized
+	}
+	if err != nil {
+		return session{}, fmt.Errorf("look up session: %w", err)
+	}
+	now := time.Now()
+	if !sess.ExpiresAt.After(now) {
+		return session{}, errUnauthorized
+	}
+	ttl := s.cfg.SessionTTL
+	if sess.ExpiresAt.Before(now.Add(ttl - ttl/30)) {
+		exp := now.Add(ttl)
+		if err := s.st.ExtendSession(r.Context(), hash, exp); err != nil {
+			s.log.Warn("extend session", "nick", sess.Nick, "err", err)
+		} else if viaCookie {
+			s.setCookie(w, r, token, exp)
+		}
+	}
+	return session{Nick: sess.Nick, TokenHash: hash, ViaCookie: viaCookie}, nil
+}
+
+func safeMethod(m string) bool {
+	return m == http.MethodGet || m == http.MethodHead || m == http.MethodOptions
+}
+
+// sameOrigin reports whether the request's Origin is this server's own:
+// the scheme it was reached by and its Host.
+func sameOrigin(r *http.Request) bool {
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		return false
+	}
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	return strings.EqualFold(origin, scheme+"://"+r.Host)
+}
+
+func (s *Server) setCookie(w http.ResponseWriter, r *http.Request, token string, exp time.Time) {
+	http.SetCookie(w, &http.Cookie{
+		Name:     CookieName,
+		Value:    token,
+		Path:     "/",
+		Expires:  exp,
+		MaxAge:   int(time.Until(exp) / time.Second),
+		HttpOnly: true,
+		Secure:   r.TLS != nil,
+		SameSite: http.SameSiteStrictMode,
+	})
+}
+
+// handleLogin is POST /api/session: log in, or register an unknown nick when
+// registration is open. An unknown nick costs the same time as a wrong
+// password and gets the same answer.
+func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) error {
+	var c chat.Credentials
+	if err := s.decodeJSON(w, r, &c); err != nil {
+		return err
+	}
+	if err := chat.ValidateNick(c.Nick); err != nil {
+		return err
+	}
+	if err := chat.ValidatePassword(c.Password); err != nil {
+		return err
+	}
+	if err := s.limits.allowLogin(r, c.Nick); err != nil {
+		return err
+	}
+	ctx := r.Context()
+	status := http.StatusOK
+	acct, err := s.st.Account(ctx, c.Nick)
+	switch {
+	case errors.Is(err, store.ErrNotFound) && s.cfg.Registration == RegistrationOpen:
+		hash, err := s.hash(ctx, c.Password)
+		if err != nil {
+			return err
+		}
+		acct = store.Account{Nick: c.Nick, PasswordHash: hash, Created: time.Now().UTC()}
+		switch err := s.st.CreateAccount(ctx, acct); {
+		case err == nil:
+			status = http.StatusCreated
+		case errors.Is(err, store.ErrExists):
+			// Registered a moment ago by someone else: check against it.
+			if acct, err = s.st.Account(ctx, c.Nick); err != nil {
+				return fmt.Errorf("read account: %w", err)
+			}
+			if err := s.checkPassword(ctx, r, acct, c); err != nil {
+				return err
+			}
+		default:
+			return fmt.Errorf("create account: %w", err)
+		}
+	case errors.Is(err, store.ErrNotFound):
+		_, _ = s.verify(ctx, s.dummyHash, c.Password)
+		s.limits.loginFailed(r, c.Nick)
+		return errBadCreds
+	case err != nil:
+		return fmt.Errorf("read account: %w", err)
+	default:
+		if err := s.checkPassword(ctx, r, acct, c); err != nil {
+			return err
+		}
+	}
+
+	token := randomToken()
+	now := time.Now().UTC()
+	sess := store.Session{TokenHash: TokenHash(token), Nick: acct.Nick, Created: now, ExpiresAt: now.Add(s.cfg.SessionTTL)}
+	if err := s.st.CreateSession(ctx, sess); err != nil {
+		return fmt.Errorf("create session: %w", err)
+	}
+	s.setCookie(w, r, token, sess.ExpiresAt)
+	writeJSON(w, status, chat.SessionInfo{Token: token, Nick: acct.Nick, ExpiresAt: sess.ExpiresAt})
+	return nil
+}
+
+func (s *Server) checkPassword(ctx context.Context, r *http.Request, acct store.Account, c chat.Credentials) error {
+	ok, err := s.verify(ctx, acct.PasswordHash, c.Password)
+	if err != nil {
+		s.log.Error("verify password", "nick", acct.Nick, "err", err)
+		return errBadCreds
+	}
+	if !ok {
+		s.limits.loginFailed(r, c.Nick)
+		return errBadCreds
+	}
+	return nil
+}
+
+// hash and verify run the password hash with bounded concurrency: each run
+// takes Config.Password.MemoryKiB of memory.
+func (s *Server) hash(ctx context.Context, password string) (string, error) {
+	if err := s.acquireHash(ctx); err != nil {
+		return "", err
+	}
+	defer func() { <-s.hashSem }()
+	return hashPassword(s.cfg.Password, password)
+}
+
+func (s *Server) verify(ctx context.Context, hash, password string) (bool, error) {
+	if err := s.acquireHash(ctx); err != nil {
+		return false, err
+	}
+	defer func() { <-s.hashSem }()
+	return verifyPassword(hash, password)
+}
+
+func (s *Server) acquireHash(ctx context.Context) error {
+	select {
+	case s.hashSem <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// handleLogout is DELETE /api/session: the token stops working at once.
+func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) error {
+	sess := sessionFrom(r.Context())
+	if err := s.st.DeleteSession(r.Context(), sess.TokenHash); err != nil && !errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("delete session: %w", err)
+	}
+	http.SetCookie(w, &http.Cookie{Name: CookieName, Value: "", Path: "/", MaxAge: -1,
+		HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode})
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// handleMe is GET /api/me.
+func (s *Server) handleMe(w http.ResponseWriter, r *http.Request) error {
+	writeJSON(w, http.StatusOK, chat.Me{Nick: sessionFrom(r.Context()).Nick})
+	return nil
+}

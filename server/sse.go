@@ -1,0 +1,287 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/ssechat/chat/chat"
+	"github.com/ssechat/chat/server/store"
+)
+
+// refreshEvery is how many bytes a stream may write under one write deadline
+// before it sets the next, so a long replay to a slow but live client is
+// not cut while a stalled one still is.
+const refreshEvery = 64 << 10
+
+var pingFrame = []byte(": ping\n\n")
+
+// resumePoint reads where a stream resumes: the Last-Event-ID header, else
+// the last_event_id query parameter. ok is false when neither is given.
+func resumePoint(r *http.Request) (id string, parsed chat.ID, ok bool, err error) {
+	id = r.Header.Get("Last-Event-ID")
+	if id == "" {
+		id = r.URL.Query().Get("last_event_id")
+	}
+	if id == "" {
+		return "", chat.ID{}, false, nil
+	}
+	parsed, err = chat.ParseID(id)
+	if err != nil {
+		return "", chat.ID{}, false, newErr(http.StatusBadRequest, "bad_last_event_id", "The resume point %q is not a message id.", truncate(id, 48))
+	}
+	return id, parsed, true, nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
+
+// handleEvents is GET /api/rooms/{room}/events: the room's Server-Sent
+// Events stream.
+//
+// No gap, no duplicate: the subscriber is registered in the hub first (live
+// events queue up from then on), the store is watched, and only then is the
+// history after the resume point read and sent; of the queued live events,
+// messages not newer than the last one sent are skipped.
+func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) error {
+	if s.shuttingDown() {
+		return errShuttingDown
+	}
+	ctx := r.Context()
+	sess := sessionFrom(ctx)
+	resumeID, lastSent, resume, err := resumePoint(r)
+	if err != nil {
+		return err
+	}
+	room, err := s.roomOf(ctx, r)
+	if err != nil {
+		return err
+	}
+	release, err := s.limits.acquireStream(r, sess.Nick)
+	if err != nil {
+		return err
+	}
+	defer release()
+
+	sub := s.hub.subscribe(room.Name, s.cfg.QueueMax)
+	defer s.hub.unsubscribe(sub)
+	stopWatch, err := s.st.Watch(ctx, room.Name)
+	if err != nil {
+		return fmt.Errorf("watch room: %w", err)
+	}
+	defer stopWatch()
+
+	var replay []chat.Message
+	resetReason := ""
+	if resume {
+		msgs, more, err := s.st.Since(ctx, room.Name, resumeID, s.cfg.ReplayMax)
+		switch {
+		case errors.Is(err, store.ErrTrimmed):
+			resetReason = chat.ResetHistoryTrimmed
+		case err != nil:
+			return fmt.Errorf("read since %s: %w", resumeID, err)
+		case more:
+			resetReason = chat.ResetTooFarBehind
+		default:
+			replay = msgs
+		}
+	}
+	welcomeLast := room.LastID
+	if n := len(replay); n > 0 && chat.CompareIDs(replay[n-1].ID, welcomeLast) > 0 {
+		welcomeLast = replay[n-1].ID
+	}
+
+	online, leave, err := s.join(ctx, room.Name, sess.Nick)
+	if err != nil {
+		return err
+	}
+	defer leave()
+
+	// From here on the answer is a stream; errors end it instead.
+	h := w.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-cache")
+	h.Set("X-Accel-Buffering", "no")
+	h.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(http.StatusOK)
+	s.stats.streamOpened()
+	defer s.stats.streamClosed()
+
+	st := &stream{w: w, rc: http.NewResponseController(w), timeout: s.cfg.WriteTimeout}
+	st.begin()
+	head := make([]byte, 0, 512)
+	head = append(head, "retry: "...)
+	head = strconv.AppendInt(head, s.cfg.Retry.Milliseconds(), 10)
+	head = append(head, '\n')
+	head, _ = appendFrame(head, chat.EventWelcome, "", chat.Welcome{
+		Room: room.Name, Nick: sess.Nick, Online: online, LastID: lastIDPtr(welcomeLast), Server: s.cfg.Version,
+	})
+	sent := 1
+	if resetReason != "" {
+		s.stats.reset(resetReason)
+		head, _ = appendFrame(head, chat.EventReset, "", chat.Reset{Room: room.Name, Reason: resetReason})
+		sent++
+	}
+	if err := st.write(head); err != nil {
+		s.stats.writeFailure()
+		return nil
+	}
+	haveLast := resume
+	var scratch []byte
+	for i := range replay {
+		m := &replay[i]
+		id, err := chat.ParseID(m.ID)
+		if err != nil {
+			s.log.Error("store returned a bad message id", "room", room.Name, "id", m.ID)
+			continue
+		}
+		scratch, _ = appendFrame(scratch[:0], chat.EventMessage, m.ID, m)
+		if err := st.write(scratch); err != nil {
+			s.stats.writeFailure()
+			return nil
+		}
+		lastSent, haveLast = id, true
+		sent++
+	}
+	s.stats.replayed(len(replay))
+	replay, scratch, head = nil, nil, nil
+	if err := st.flush(); err != nil {
+		s.stats.writeFailure()
+		return nil
+	}
+	s.stats.sent(sent)
+
+	ping := time.NewTimer(s.cfg.Heartbeat)
+	defer ping.Stop()
+	var frames []*frame
+	for {
+		select {
+		case <-sub.wake:
+		case <-ping.C:
+			st.begin()
+			if err := st.write(pingFrame); err == nil {
+				err = st.flush()
+			}
+			if err != nil {
+				s.stats.writeFailure()
+				return nil
+			}
+			ping.Reset(s.cfg.Heartbeat)
+			continue
+		case <-ctx.Done():
+			return nil
+		case <-s.closing:
+			return nil
+		}
+		var evicted bool
+		frames, evicted = sub.take(frames)
+		if evicted {
+			// A message would have overflowed the queue: end the stream; the
+			// client resumes from the last id it got.
+			return nil
+		}
+		st.begin()
+		n := 0
+		var err error
+		for _, f := range frames {
+			if f.message {
+				if haveLast && f.id.Compare(lastSent) <= 0 {
+					continue // already sent from the store
+				}
+				lastSent, haveLast = f.id, true
+			}
+			if err = st.write(f.data); err != nil {
+				break
+			}
+			n++
+		}
+		clear(frames)
+		if err == nil {
+			err = st.flush()
+		}
+		if err != nil {
+			s.stats.writeFailure()
+			return nil
+		}
+		s.stats.sent(n)
+		ping.Reset(s.cfg.Heartbeat)
+	}
+}
+
+// stream writes SSE bytes to one response, straight into net/http's own
+// buffer (a stream holds no buffer of its own), under a write deadline that
+// begin sets per batch and write refreshes after every refreshEvery bytes.
+type stream struct {
+	w       http.ResponseWriter
+	rc      *http.ResponseController
+	timeout time.Duration
+	since   int // bytes written under the current deadline
+}
+
+// begin starts a batch: a fresh write deadline.
+func (st *stream) begin() {
+	_ = st.rc.SetWriteDeadline(time.Now().Add(st.timeout))
+	st.since = 0
+}
+
+func (st *stream) write(b []byte) error {
+	if st.since > refreshEvery {
+		st.begin()
+	}
+	_, err := st.w.Write(b)
+	st.since += len(b)
+	return err
+}
+
+// flush sends what net/http has buffered: once per batch.
+func (st *stream) flush() error { return st.rc.Flush() }
+
+// join records this stream's presence in the room and, when it is the nick's
+// first stream here, tells the room. leave undoes it when the stream ends.
+func (s *Server) join(ctx context.Context, room, nick string) (online []string, leave func(), err error) {
+	conn := randomToken()[:16]
+	online, err = s.st.Join(ctx, room, nick, conn)
+	if err != nil {
+		return nil, nil, fmt.Errorf("join room: %w", err)
+	}
+	if online == nil {
+		online = []string{}
+	}
+	if s.hub.joined(room, nick) {
+		s.publishPresence(ctx, room, nick, chat.PresenceJoin, online)
+	}
+	leave = func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		online, err := s.st.Leave(ctx, room, nick, conn)
+		last := s.hub.left(room, nick)
+		if err != nil {
+			if !errors.Is(err, store.ErrClosed) {
+				s.log.Warn("leave room", "room", room, "nick", nick, "err", err)
+			}
+			return
+		}
+		if last && !slices.Contains(online, nick) {
+			if online == nil {
+				online = []string{}
+			}
+			s.publishPresence(ctx, room, nick, chat.PresenceLeave, online)
+		}
+	}
+	return online, leave, nil
+}
+
+func (s *Server) publishPresence(ctx context.Context, room, nick, state string, online []string) {
+	err := s.st.Publish(ctx, store.Event{Room: room, Presence: &chat.Presence{Room: room, Nick: nick, State: state, Online: online}})
+	if err != nil && !errors.Is(err, store.ErrClosed) {
+		s.log.Warn("publish presence", "room", room, "nick", nick, "err", err)
+	}
+}
