@@ -1,0 +1,172 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+
+	"github.com/ssechat/chat/chat"
+	"github.com/ssechat/chat/server/store"
+)
+
+// Append stores m durably and returns it with its id ("1", "2", ... per
+// room). It waits for the group commit that holds it; the listener has been
+// called with the message before Append returns.
+func (s *Store) Append(ctx context.Context, m store.NewMessage) (chat.Message, bool, error) {
+	if m.TS.IsZero() {
+		m.TS = s.now()
+	}
+	m.TS = normTime(m.TS)
+	if m.Kind == "" {
+		m.Kind = chat.KindText
+	}
+	r := getRequest()
+	r.m = m
+	r.nickKey = chat.NickKey(m.Nick)
+	err := s.submit(ctx, r)
+	if err == nil {
+		err = r.err
+	}
+	msg, created := r.msg, r.created
+	putRequest(r)
+	if err != nil {
+		return chat.Message{}, false, err
+	}
+	return msg, created, nil
+}
+
+// errBothBounds reports a page query with both Before and After.
+var errBothBounds = errors.New("page query has both before and after")
+
+// Page returns a page of the room's history, oldest first. A Limit outside 1
+// to chat.MaxPageSize is clamped (0 means chat.DefaultPageSize). An id that
+// is not one of this store's wraps chat.ErrBadID.
+func (s *Store) Page(ctx context.Context, roomName string, q store.PageQuery) ([]chat.Message, bool, error) {
+	if s.isDown.Load() {
+		return nil, false, store.ErrClosed
+	}
+	rm := s.room(roomName)
+	if rm == nil {
+		return nil, false, store.ErrNotFound
+	}
+	limit := q.Limit
+	if limit <= 0 {
+		limit = chat.DefaultPageSize
+	}
+	limit = min(limit, chat.MaxPageSize)
+
+	var (
+		rows *sql.Rows
+		err  error
+		desc bool
+	)
+	switch {
+	case q.Before != "" && q.After != "":
+		return nil, false, errBothBounds
+	case q.After != "":
+		seq, perr := parseSeq(q.After)
+		if perr != nil {
+			return nil, false, perr
+		}
+		rows, err = s.rs.after.QueryContext(ctx, rm.id, seq, limit+1)
+	case q.Before != "":
+		seq, perr := parseSeq(q.Before)
+		if perr != nil {
+			return nil, false, perr
+		}
+		rows, err = s.rs.before.QueryContext(ctx, rm.id, seq, limit+1)
+		desc = true
+	default:
+		rows, err = s.rs.newest.QueryContext(ctx, rm.id, limit+1)
+		desc = true
+	}
+	msgs, err := readMessages(rows, err, rm.name, make([]chat.Message, 0, limit+1))
+	if err != nil {
+		return nil, false, s.fail("read messages", err)
+	}
+	more := len(msgs) > limit
+	msgs = msgs[:min(len(msgs), limit)]
+	if desc {
+		slices.Reverse(msgs)
+	}
+	return msgs, more, nil
+}
+
+// Since returns up to max messages after the id after ("" and "0" mean from
+// the start), oldest first, and whether more follow. max <= 0 means no limit.
+// It returns store.ErrTrimmed when retention removed a message after that id.
+func (s *Store) Since(ctx context.Context, roomName, after string, max int) ([]chat.Message, bool, error) {
+	if s.isDown.Load() {
+		return nil, false, store.ErrClosed
+	}
+	rm := s.room(roomName)
+	if rm == nil {
+		return nil, false, store.ErrNotFound
+	}
+	var seq int64
+	if after != "" {
+		var err error
+		if seq, err = parseSeq(after); err != nil {
+			return nil, false, err
+		}
+	}
+	limit := int64(-1) // no limit in SQLite
+	var dst []chat.Message
+	if max > 0 {
+		limit = int64(max) + 1
+		dst = make([]chat.Message, 0, min(max+1, 1024))
+	}
+	rows, err := s.rs.after.QueryContext(ctx, rm.id, seq, limit)
+	msgs, err := readMessages(rows, err, rm.name, dst)
+	if err != nil {
+		return nil, false, s.fail("read messages", err)
+	}
+	// Checked after the read: the writer raises the mark before it commits
+	// a trim, so a read that misses trimmed rows also sees the mark.
+	if seq < rm.trimmed.Load() {
+		return nil, false, store.ErrTrimmed
+	}
+	more := max > 0 && len(msgs) > max
+	if more {
+		msgs = msgs[:max]
+	}
+	return msgs, more, nil
+}
+
+// parseSeq reads one of this store's ids: a plain decimal sequence number.
+func parseSeq(id string) (int64, error) {
+	v, err := chat.ParseID(id)
+	if err != nil || v.Minor != 0 || v.Major > math.MaxInt64 {
+		return 0, fmt.Errorf("message id %q: %w", id, chat.ErrBadID)
+	}
+	return int64(v.Major), nil
+}
+
+// readMessages scans rows of msgCols into dst and closes them. It takes the
+// query's error so that calls chain.
+func readMessages(rows *sql.Rows, err error, room string, dst []chat.Message) ([]chat.Message, error) {
+	if err != nil {
+		return dst, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			seq, ts  int64
+			clientID sql.NullString
+			m        chat.Message
+		)
+		if err := rows.Scan(&seq, &m.Nick, &m.Kind, &m.Text, &clientID, &ts); err != nil {
+			return dst, err
+		}
+		m.ID = strconv.FormatInt(seq, 10)
+		m.Room = room
+		m.ClientID = clientID.String
+		m.TS = fromNanos(ts)
+		dst = append(dst, m)
+	}
+	return dst, rows.Err()
+}

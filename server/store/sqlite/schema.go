@@ -1,0 +1,162 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+)
+
+// migrations bring the schema from version i to i+1 (PRAGMA user_version).
+// Append new steps; never edit a released one.
+var migrations = []string{
+	// 1: accounts, sessions, rooms, messages.
+	`
+CREATE TABLE accounts (
+	nick_key      TEXT PRIMARY KEY,
+	nick          TEXT NOT NULL,
+	password_hash TEXT NOT NULL,
+	created       INTEGER NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE sessions (
+	token_hash TEXT PRIMARY KEY,
+	nick_key   TEXT NOT NULL REFERENCES accounts(nick_key) ON DELETE CASCADE,
+	nick       TEXT NOT NULL,
+	created    INTEGER NOT NULL,
+	expires    INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX sessions_nick ON sessions(nick_key);
+CREATE INDEX sessions_expires ON sessions(expires);
+
+CREATE TABLE rooms (
+	id      INTEGER PRIMARY KEY,
+	name    TEXT NOT NULL UNIQUE,
+	topic   TEXT NOT NULL DEFAULT '',
+	created INTEGER NOT NULL,
+	trimmed INTEGER NOT NULL DEFAULT 0 -- highest seq ever removed by retention
+);
+
+-- A rowid table: rows hold up to 4000 characters of text, too big for a
+-- WITHOUT ROWID b-tree to stay shallow.
+CREATE TABLE messages (
+	room_id   INTEGER NOT NULL REFERENCES rooms(id),
+	seq       INTEGER NOT NULL,
+	nick      TEXT NOT NULL,
+	nick_key  TEXT NOT NULL,
+	kind      TEXT NOT NULL,
+	text      TEXT NOT NULL,
+	client_id TEXT,
+	ts        INTEGER NOT NULL
+);
+CREATE UNIQUE INDEX messages_seq ON messages(room_id, seq);
+CREATE UNIQUE INDEX messages_client ON messages(room_id, nick_key, client_id)
+	WHERE client_id IS NOT NULL;
+`,
+}
+
+// migrate runs the migrations the database has not seen, each in its own
+// transaction together with the new user_version.
+func migrate(ctx context.Context, conn *sql.Conn) error {
+	var version int
+	if err := conn.QueryRowContext(ctx, "PRAGMA user_version").Scan(&version); err != nil {
+		return fmt.Errorf("read schema version: %w", err)
+	}
+	if version > len(migrations) {
+		return fmt.Errorf("open database: schema version %d is newer than this program (%d)", version, len(migrations))
+	}
+	for v := version; v < len(migrations); v++ {
+		tx, err := conn.BeginTx(ctx, nil)
+		if err != nil {
+			return fmt.Errorf("migrate schema to %d: %w", v+1, err)
+		}
+		if _, err := tx.ExecContext(ctx, migrations[v]); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("migrate schema to %d: %w", v+1, err)
+		}
+		if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", v+1)); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("migrate schema to %d: %w", v+1, err)
+		}
+		if err := tx.Commit(); err != nil {
+			return fmt.Errorf("migrate schema to %d: %w", v+1, err)
+		}
+	}
+	return nil
+}
+
+const msgCols = `seq, nick, kind, text, client_id, ts`
+
+// writeStmts are prepared on the writer's connection.
+type writeStmts struct {
+	begin, commit, rollback *sql.Stmt
+	insert                  *sql.Stmt
+	byClient                *sql.Stmt
+	trim                    *sql.Stmt
+	setTrimmed              *sql.Stmt
+}
+
+func (w *writeStmts) prepare(ctx context.Context, conn *sql.Conn) error {
+	for _, p := range []struct {
+		dst **sql.Stmt
+		sql string
+	}{
+		{&w.begin, `BEGIN IMMEDIATE`},
+		{&w.commit, `COMMIT`},
+		{&w.rollback, `ROLLBACK`},
+		{&w.insert, `INSERT INTO messages (room_id, seq, nick, nick_key, kind, text, client_id, ts)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`},
+		{&w.byClient, `SELECT ` + msgCols + ` FROM messages
+			WHERE room_id = ? AND nick_key = ? AND client_id = ?`},
+		{&w.trim, `DELETE FROM messages WHERE room_id = ? AND seq <= ?`},
+		{&w.setTrimmed, `UPDATE rooms SET trimmed = ? WHERE id = ?`},
+	} {
+		st, err := conn.PrepareContext(ctx, p.sql)
+		if err != nil {
+			return fmt.Errorf("prepare %q: %w", p.sql, err)
+		}
+		*p.dst = st
+	}
+	return nil
+}
+
+func (w *writeStmts) close() {
+	for _, st := range []*sql.Stmt{w.begin, w.commit, w.rollback, w.insert, w.byClient, w.trim, w.setTrimmed} {
+		if st != nil {
+			st.Close()
+		}
+	}
+}
+
+// readStmts are prepared on the read pool.
+type readStmts struct {
+	newest, before, after *sql.Stmt
+	account, session      *sql.Stmt
+}
+
+func (r *readStmts) prepare(ctx context.Context, db *sql.DB) error {
+	for _, p := range []struct {
+		dst **sql.Stmt
+		sql string
+	}{
+		{&r.newest, `SELECT ` + msgCols + ` FROM messages WHERE room_id = ? ORDER BY seq DESC LIMIT ?`},
+		{&r.before, `SELECT ` + msgCols + ` FROM messages WHERE room_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?`},
+		{&r.after, `SELECT ` + msgCols + ` FROM messages WHERE room_id = ? AND seq > ? ORDER BY seq LIMIT ?`},
+		{&r.account, `SELECT nick, password_hash, created FROM accounts WHERE nick_key = ?`},
+		{&r.session, `SELECT nick, created, expires FROM sessions WHERE token_hash = ? AND expires > ?`},
+	} {
+		st, err := db.PrepareContext(ctx, p.sql)
+		if err != nil {
+			return fmt.Errorf("prepare %q: %w", p.sql, err)
+		}
+		*p.dst = st
+	}
+	return nil
+}
+
+func (r *readStmts) close() {
+	for _, st := range []*sql.Stmt{r.newest, r.before, r.after, r.account, r.session} {
+		if st != nil {
+			st.Close()
+		}
+	}
+}

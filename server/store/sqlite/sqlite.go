@@ -1,0 +1,308 @@
+// Package sqlite is the embedded store: one SQLite file in WAL mode, one
+// writer goroutine that commits appends in groups (one fsync for many
+// messages), and a pool of readers that run while it writes.
+//
+// It never answers an Append before the message is committed to disk, and it
+// never writes from more than one goroutine, so it never meets SQLITE_BUSY.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/ssechat/chat/server/store"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+)
+
+// Options tunes a Store. The zero value is usable.
+type Options struct {
+	// HistoryMax is how many messages each room keeps; older ones are
+	// trimmed. 0 keeps all.
+	HistoryMax int
+	// MaxBatch bounds how many appends one transaction commits. Defaults to
+	// 256.
+	MaxBatch int
+	// ReadConns is the size of the read pool. Defaults to 4 or the number of
+	// CPUs, whichever is larger.
+	ReadConns int
+	// Logger receives errors the store cannot return to a caller. Defaults
+	// to discarding them.
+	Logger *slog.Logger
+	// Now is the clock for message times and session expiry. Defaults to
+	// time.Now.
+	Now func() time.Time
+}
+
+// DefaultMaxBatch is the default of Options.MaxBatch.
+const DefaultMaxBatch = 256
+
+// Store is the SQLite implementation of store.Store. Every method is safe for
+// concurrent use.
+type Store struct {
+	opts      Options
+	log       *slog.Logger
+	now       func() time.Time
+	trimEvery int
+
+	wdb  *sql.DB   // one connection, used only by the writer goroutine
+	conn *sql.Conn // that connection
+	ws   writeStmts
+	rdb  *sql.DB // read pool, query_only
+	rs   readStmts
+
+	// closeMu guards closed and the send side of reqs: senders hold it for
+	// reading while they send, Close takes it for writing before it closes
+	// reqs, so nothing is ever sent on a closed channel.
+	closeMu sync.RWMutex
+	closed  bool
+	isDown  atomic.Bool // closed, readable without the lock
+	reqs    chan *request
+	done    chan struct{} // closed when the writer goroutine has returned
+
+	// mu guards rooms. The writer goroutine is the only one that changes
+	// the map or a room's topic, and it does so holding mu.
+	mu    sync.RWMutex
+	rooms map[string]*room
+
+	listenMu sync.Mutex // serialises calls of listen
+	listen   func(store.Event)
+
+	presMu   sync.Mutex
+	presence map[string]map[presenceKey]string // room → connection → nick
+
+	sessionCleanup atomic.Uint64
+
+	stats struct {
+		commits  atomic.Uint64
+		appends  atomic.Uint64
+		requests atomic.Uint64
+		trimmed  atomic.Uint64
+	}
+}
+
+// room is the in-memory state of one room. next and sinceTrim belong to the
+// writer goroutine alone; last and trimmed are read by anyone.
+type room struct {
+	id      int64
+	name    string
+	topic   string // guarded by Store.mu
+	created time.Time
+
+	last    atomic.Int64 // newest committed seq, 0 when none
+	trimmed atomic.Int64 // highest seq ever trimmed; raised before the trim commits
+
+	next      int64 // writer only: the seq the next message gets
+	sinceTrim int   // writer only: appends since the last trim
+}
+
+type presenceKey struct{ nick, conn string }
+
+var _ store.Store = (*Store)(nil)
+
+// Open opens (creating if needed) the database file at path, brings its
+// schema up to date and starts the writer goroutine. Close releases it.
+func Open(path string, opts Options) (*Store, error) {
+	if opts.MaxBatch <= 0 {
+		opts.MaxBatch = DefaultMaxBatch
+	}
+	if opts.ReadConns <= 0 {
+		opts.ReadConns = max(4, runtime.NumCPU())
+	}
+	if opts.HistoryMax < 0 {
+		opts.HistoryMax = 0
+	}
+	s := &Store{
+		opts:     opts,
+		log:      opts.Logger,
+		now:      opts.Now,
+		reqs:     make(chan *request, opts.MaxBatch),
+		done:     make(chan struct{}),
+		rooms:    map[string]*room{},
+		presence: map[string]map[presenceKey]string{},
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	// Trim in steps of about an eighth of what is kept, so the DELETE runs
+	// rarely and removes few rows each time.
+	s.trimEvery = min(max(1, opts.HistoryMax/8), 1024)
+
+	if err := s.open(path); err != nil {
+		s.closeDBs()
+		return nil, err
+	}
+	go s.run()
+	return s, nil
+}
+
+func dsn(path string, readOnly bool) string {
+	u := url.URL{Path: path}
+	q := "?_pragma=busy_timeout(5000)&_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)"
+	if readOnly {
+		q += "&_query_only=1"
+	}
+	return "file:" + u.EscapedPath() + q
+}
+
+func (s *Store) open(path string) error {
+	ctx := context.Background()
+	var err error
+	if s.wdb, err = sql.Open("sqlite", dsn(path, false)); err != nil {
+		return fmt.Errorf("open database: %w", err)
+	}
+	s.wdb.SetMaxOpenConns(1)
+	s.wdb.SetMaxIdleConns(1)
+	s.wdb.SetConnMaxLifetime(0)
+	s.wdb.SetConnMaxIdleTime(0)
+	if s.conn, err = s.wdb.Conn(ctx); err != nil {
+		return fmt.Errorf("open database %s: %w", path, err)
+	}
+	if err := migrate(ctx, s.conn); err != nil {
+		return err
+	}
+	if err := s.ws.prepare(ctx, s.conn); err != nil {
+		return err
+	}
+	if s.rdb, err = sql.Open("sqlite", dsn(path, true)); err != nil {
+		return fmt.Errorf("open database: %w", err)
+	}
+	s.rdb.SetMaxOpenConns(s.opts.ReadConns)
+	s.rdb.SetMaxIdleConns(s.opts.ReadConns)
+	if err := s.rs.prepare(ctx, s.rdb); err != nil {
+		return err
+	}
+	return s.loadRooms(ctx)
+}
+
+// loadRooms reads every room and its newest seq into memory.
+func (s *Store) loadRooms(ctx context.Context) error {
+	rows, err := s.conn.QueryContext(ctx, `SELECT id, name, topic, created, trimmed,
+		COALESCE((SELECT MAX(seq) FROM messages WHERE room_id = rooms.id), 0) FROM rooms`)
+	if err != nil {
+		return fmt.Errorf("load rooms: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		r := &room{}
+		var created, trimmed, last int64
+		if err := rows.Scan(&r.id, &r.name, &r.topic, &created, &trimmed, &last); err != nil {
+			return fmt.Errorf("load rooms: %w", err)
+		}
+		r.created = fromNanos(created)
+		last = max(last, trimmed)
+		r.last.Store(last)
+		r.trimmed.Store(trimmed)
+		r.next = last + 1
+		s.rooms[r.name] = r
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("load rooms: %w", err)
+	}
+	return nil
+}
+
+// Stats counts the writer's work since Open.
+type Stats struct {
+	Commits  uint64 // transactions committed by the writer
+	Appends  uint64 // messages created (duplicates by client_id not counted)
+	Requests uint64 // write requests served (appends, duplicates and other writes)
+	Trimmed  uint64 // messages removed by retention
+}
+
+// Stats returns counters of the writer's work. Appends/Commits is the average
+// group size.
+func (s *Store) Stats() Stats {
+	return Stats{
+		Commits:  s.stats.commits.Load(),
+		Appends:  s.stats.appends.Load(),
+		Requests: s.stats.requests.Load(),
+		Trimmed:  s.stats.trimmed.Load(),
+	}
+}
+
+// Ping reports whether the database answers.
+func (s *Store) Ping(ctx context.Context) error {
+	if s.isDown.Load() {
+		return store.ErrClosed
+	}
+	var one int
+	if err := s.rdb.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
+		return s.fail("ping", err)
+	}
+	return nil
+}
+
+// Close stops accepting requests, lets pending appends commit, stops the
+// writer and closes the database. Later calls return nil; every other method
+// returns store.ErrClosed after it.
+func (s *Store) Close() error {
+	s.closeMu.Lock()
+	if s.closed {
+		s.closeMu.Unlock()
+		return nil
+	}
+	s.closed = true
+	s.isDown.Store(true)
+	close(s.reqs)
+	s.closeMu.Unlock()
+	<-s.done
+	return s.closeDBs()
+}
+
+func (s *Store) closeDBs() error {
+	var errs []error
+	s.ws.close()
+	s.rs.close()
+	if s.conn != nil {
+		errs = append(errs, s.conn.Close())
+	}
+	if s.wdb != nil {
+		errs = append(errs, s.wdb.Close())
+	}
+	if s.rdb != nil {
+		errs = append(errs, s.rdb.Close())
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("close database: %w", err)
+	}
+	return nil
+}
+
+// fail wraps a database error, reporting ErrClosed when the store was closed
+// under the caller's feet.
+func (s *Store) fail(verb string, err error) error {
+	if s.isDown.Load() {
+		return store.ErrClosed
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	return fmt.Errorf("%s: %w", verb, err)
+}
+
+func (s *Store) room(name string) *room {
+	s.mu.RLock()
+	r := s.rooms[name]
+	s.mu.RUnlock()
+	return r
+}
+
+func toNanos(t time.Time) int64 { return t.UnixNano() }
+
+func fromNanos(n int64) time.Time { return time.Unix(0, n).UTC() }
+
+// normTime drops the monotonic reading and location, so a time returned by a
+// write equals the one read back later.
+func normTime(t time.Time) time.Time { return fromNanos(t.UnixNano()) }

@@ -1,0 +1,81 @@
+package sqlite_test
+
+import (
+	"fmt"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	"go.uber.org/goleak"
+
+	"github.com/ssechat/chat/chat"
+	"github.com/ssechat/chat/server/store"
+	"github.com/ssechat/chat/server/store/sqlite"
+	"github.com/ssechat/chat/server/store/storetest"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+func openStore(t *testing.T, path string, opts sqlite.Options) *sqlite.Store {
+	t.Helper()
+	s, err := sqlite.Open(path, opts)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func TestConformance(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, opts storetest.Options) store.Store {
+		return openStore(t, filepath.Join(t.TempDir(), "chat.db"), sqlite.Options{HistoryMax: opts.HistoryMax})
+	})
+}
+
+func TestConformanceReopen(t *testing.T) {
+	storetest.RunReopen(t, func(t *testing.T, opts storetest.Options) func() store.Store {
+		path := filepath.Join(t.TempDir(), "chat.db")
+		return func() store.Store {
+			return openStore(t, path, sqlite.Options{HistoryMax: opts.HistoryMax})
+		}
+	})
+}
+
+// TestGroupCommit: many concurrent appends share transactions.
+func TestGroupCommit(t *testing.T) {
+	s := openStore(t, filepath.Join(t.TempDir(), "chat.db"), sqlite.Options{})
+	if _, _, err := s.PutRoom(t.Context(), "general", nil); err != nil {
+		t.Fatal(err)
+	}
+	before := s.Stats()
+	const workers, each = 32, 10
+	var wg sync.WaitGroup
+	errs := make(chan error, workers*each)
+	for w := range workers {
+		wg.Go(func() {
+			for i := range each {
+				if _, _, err := s.Append(t.Context(), store.NewMessage{Room: "general", Nick: "alice", Kind: chat.KindText, Text: fmt.Sprintf("%d/%d", w, i)}); err != nil {
+					errs <- err
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	after := s.Stats()
+	appends, commits := after.Appends-before.Appends, after.Commits-before.Commits
+	if appends != workers*each {
+		t.Fatalf("Stats counts %d appends, want %d", appends, workers*each)
+	}
+	// With 32 posters waiting on each fsync, groups form; one commit per
+	// append would mean the writer does not group at all.
+	if commits >= appends/2 {
+		t.Fatalf("%d appends took %d commits: the writer does not group", appends, commits)
+	}
+	t.Logf("%d appends in %d commits (%.1f per commit)", appends, commits, float64(appends)/float64(commits))
+}

@@ -1,0 +1,302 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strconv"
+	"sync"
+
+	"github.com/ssechat/chat/chat"
+	"github.com/ssechat/chat/server/store"
+)
+
+// request is one write for the writer goroutine: an append when op is nil,
+// otherwise op runs in a transaction of its own.
+type request struct {
+	m       store.NewMessage
+	nickKey string
+	op      func(ctx context.Context, tx *sql.Tx) (after func(), err error)
+
+	msg     chat.Message
+	created bool
+	err     error
+	done    chan struct{} // the writer sends once when the request is answered
+}
+
+var requestPool = sync.Pool{New: func() any { return &request{done: make(chan struct{}, 1)} }}
+
+func getRequest() *request { return requestPool.Get().(*request) }
+
+func putRequest(r *request) {
+	done := r.done
+	*r = request{done: done}
+	requestPool.Put(r)
+}
+
+// submit hands r to the writer and waits for its answer. Once r is queued it
+// waits even if ctx ends: the write may already be committed, and the caller
+// must learn its outcome.
+func (s *Store) submit(ctx context.Context, r *request) error {
+	s.closeMu.RLock()
+	if s.closed {
+		s.closeMu.RUnlock()
+		return store.ErrClosed
+	}
+	select {
+	case s.reqs <- r:
+	case <-ctx.Done():
+		s.closeMu.RUnlock()
+		return ctx.Err()
+	}
+	s.closeMu.RUnlock()
+	<-r.done
+	return nil
+}
+
+// write runs op in the writer goroutine, in a transaction of its own. after,
+// when op returns one, runs once the transaction has committed.
+func (s *Store) write(ctx context.Context, op func(ctx context.Context, tx *sql.Tx) (after func(), err error)) error {
+	r := getRequest()
+	r.op = op
+	err := s.submit(ctx, r)
+	if err == nil {
+		err = r.err
+	}
+	putRequest(r)
+	return err
+}
+
+// run is the writer goroutine: it takes every request waiting (up to
+// MaxBatch) and serves them, appends in one transaction per group. It returns
+// when Close has closed reqs and everything queued is served.
+func (s *Store) run() {
+	defer close(s.done)
+	batch := make([]*request, 0, s.opts.MaxBatch)
+	for {
+		r, ok := <-s.reqs
+		if !ok {
+			return
+		}
+		batch = append(batch[:0], r)
+	fill:
+		for len(batch) < s.opts.MaxBatch {
+			select {
+			case r, ok := <-s.reqs:
+				if !ok {
+					break fill
+				}
+				batch = append(batch, r)
+			default:
+				break fill
+			}
+		}
+		s.serve(batch)
+		clear(batch)
+	}
+}
+
+// serve runs a batch in order: runs of appends as one group, other writes
+// one by one between them.
+func (s *Store) serve(batch []*request) {
+	start := 0
+	for i, r := range batch {
+		if r.op == nil {
+			continue
+		}
+		if start < i {
+			s.appendGroup(batch[start:i])
+		}
+		s.runOp(r)
+		start = i + 1
+	}
+	if start < len(batch) {
+		s.appendGroup(batch[start:])
+	}
+}
+
+func (s *Store) runOp(r *request) {
+	ctx := context.Background()
+	s.stats.requests.Add(1)
+	defer func() { r.done <- struct{}{} }()
+	tx, err := s.conn.BeginTx(ctx, nil)
+	if err != nil {
+		r.err = fmt.Errorf("begin transaction: %w", err)
+		return
+	}
+	after, err := r.op(ctx, tx)
+	if err != nil {
+		tx.Rollback()
+		r.err = err
+		return
+	}
+	if err := tx.Commit(); err != nil {
+		r.err = fmt.Errorf("commit: %w", err)
+		return
+	}
+	s.stats.commits.Add(1)
+	if after != nil {
+		after()
+	}
+}
+
+// undo is what a failed group must restore in a room's memory.
+type undo struct {
+	r         *room
+	next      int64
+	sinceTrim int
+	trimmed   int64
+}
+
+// appendGroup stores a group of appends in one transaction, commits it (one
+// fsync), relays the new messages to the listener in id order, then answers
+// every caller.
+func (s *Store) appendGroup(g []*request) {
+	ctx := context.Background()
+	var touched []undo
+	touch := func(rm *room) {
+		for _, u := range touched {
+			if u.r == rm {
+				return
+			}
+		}
+		touched = append(touched, undo{r: rm, next: rm.next, sinceTrim: rm.sinceTrim, trimmed: rm.trimmed.Load()})
+	}
+	fail := func(err error) {
+		if _, rbErr := s.ws.rollback.ExecContext(ctx); rbErr != nil {
+			s.log.Error("roll back append group", "err", rbErr)
+		}
+		for _, u := range touched {
+			u.r.next, u.r.sinceTrim = u.next, u.sinceTrim
+			u.r.trimmed.Store(u.trimmed)
+		}
+		s.log.Error("append group failed", "err", err, "appends", len(g))
+		for _, r := range g {
+			if r.err == nil {
+				r.err = fmt.Errorf("append message: %w", err)
+			}
+			r.created = false
+			r.msg = chat.Message{}
+			r.done <- struct{}{}
+		}
+	}
+
+	s.stats.requests.Add(uint64(len(g)))
+	if _, err := s.ws.begin.ExecContext(ctx); err != nil {
+		fail(err)
+		return
+	}
+	for _, r := range g {
+		rm := s.rooms[r.m.Room] // the writer is the only goroutine changing the map
+		if rm == nil {
+			r.err = store.ErrNotFound
+			continue
+		}
+		touch(rm)
+		var clientID any
+		if r.m.ClientID != "" {
+			clientID = r.m.ClientID
+		}
+		res, err := s.ws.insert.ExecContext(ctx, rm.id, rm.next, r.m.Nick, r.nickKey, r.m.Kind, r.m.Text, clientID, toNanos(r.m.TS))
+		if err != nil {
+			fail(err)
+			return
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			fail(err)
+			return
+		}
+		if n == 0 {
+			// The client_id was used before, maybe earlier in this group:
+			// answer with that first message.
+			rows, err := s.ws.byClient.QueryContext(ctx, rm.id, r.nickKey, r.m.ClientID)
+			msgs, err := readMessages(rows, err, rm.name, nil)
+			if err != nil {
+				fail(err)
+				return
+			}
+			if len(msgs) != 1 {
+				fail(fmt.Errorf("message %d of room %s exists but not client_id %q", rm.next, rm.name, r.m.ClientID))
+				return
+			}
+			r.msg = msgs[0]
+			continue
+		}
+		r.msg = chat.Message{
+			ID:       strconv.FormatInt(rm.next, 10),
+			Room:     rm.name,
+			Nick:     r.m.Nick,
+			Kind:     r.m.Kind,
+			Text:     r.m.Text,
+			ClientID: r.m.ClientID,
+			TS:       r.m.TS,
+		}
+		r.created = true
+		rm.next++
+		rm.sinceTrim++
+	}
+	var trimmed int64
+	if s.opts.HistoryMax > 0 {
+		for _, u := range touched {
+			rm := u.r
+			if rm.sinceTrim < s.trimEvery {
+				continue
+			}
+			rm.sinceTrim = 0
+			cut := rm.next - 1 - int64(s.opts.HistoryMax)
+			if cut <= rm.trimmed.Load() {
+				continue
+			}
+			res, err := s.ws.trim.ExecContext(ctx, rm.id, cut)
+			if err != nil {
+				fail(err)
+				return
+			}
+			n, _ := res.RowsAffected()
+			trimmed += n
+			if _, err := s.ws.setTrimmed.ExecContext(ctx, cut, rm.id); err != nil {
+				fail(err)
+				return
+			}
+			// Raised before the commit: a reader that already sees the
+			// rows gone must also see the mark (Since checks it after
+			// reading).
+			rm.trimmed.Store(cut)
+		}
+	}
+	if _, err := s.ws.commit.ExecContext(ctx); err != nil {
+		fail(err)
+		return
+	}
+
+	created := 0
+	for _, u := range touched {
+		u.r.last.Store(u.r.next - 1)
+	}
+	for _, r := range g {
+		if r.created {
+			created++
+		}
+	}
+	s.stats.commits.Add(1)
+	s.stats.appends.Add(uint64(created))
+	s.stats.trimmed.Add(uint64(trimmed))
+
+	if created > 0 {
+		s.listenMu.Lock()
+		if fn := s.listen; fn != nil {
+			for _, r := range g {
+				if r.created {
+					m := new(chat.Message)
+					*m = r.msg
+					fn(store.Event{Room: m.Room, Message: m})
+				}
+			}
+		}
+		s.listenMu.Unlock()
+	}
+	for _, r := range g {
+		r.done <- struct{}{}
+	}
+}
