@@ -1,0 +1,170 @@
+// Package clustertest runs the parts of a chat cluster for tests: real
+// redis-server processes on free loopback ports and real chat-server
+// binaries in front of them. Its own tests are the end-to-end cluster tests;
+// it must never be imported by non-test code.
+package clustertest
+
+import (
+	"bufio"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/ssechat/chat/internal/testenv"
+)
+
+// RedisOptions says how to run a test's redis-server.
+type RedisOptions struct {
+	// Durable turns on the append-only file with appendfsync always, the
+	// setting under which a 201 survives kill -9 of Redis. Off, the server
+	// keeps nothing on disk, which is faster.
+	Durable bool
+}
+
+// Redis is a redis-server process owned by one test. It is killed when the
+// test ends.
+type Redis struct {
+	t    testing.TB
+	bin  string
+	opts RedisOptions
+	// Dir is the server's working directory (its AOF lives here).
+	Dir string
+	// Addr is host:port; it stays the same across Stop/Kill and Start.
+	Addr string
+	cmd  *exec.Cmd
+	done chan struct{}
+}
+
+// StartRedis starts a redis-server on a free 127.0.0.1 port, or skips the
+// test (fails under CI=true) when redis-server is not installed.
+func StartRedis(t testing.TB, opts RedisOptions) *Redis {
+	t.Helper()
+	bin := testenv.RequireTool(t, "redis-server", "/usr/bin/redis-server", "/usr/sbin/redis-server")
+	r := &Redis{t: t, bin: bin, opts: opts, Dir: t.TempDir()}
+	t.Cleanup(func() {
+		if r.cmd != nil {
+			r.Kill()
+		}
+	})
+	var err error
+	for attempt := 0; attempt < 5; attempt++ {
+		r.Addr = testenv.FreeAddr(t)
+		if err = r.start(); err == nil {
+			return r
+		}
+	}
+	t.Fatalf("start redis-server: %v", err)
+	return nil
+}
+
+// URL returns the redis:// URL of database db.
+func (r *Redis) URL(db int) string { return fmt.Sprintf("redis://%s/%d", r.Addr, db) }
+
+// Start starts the server again on the same address and directory, after
+// Stop or Kill.
+func (r *Redis) Start() {
+	r.t.Helper()
+	var err error
+	for attempt := 0; attempt < 50; attempt++ { // the port may linger briefly
+		if err = r.start(); err == nil {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	r.t.Fatalf("restart redis-server on %s: %v", r.Addr, err)
+}
+
+func (r *Redis) start() error {
+	_, port, _ := net.SplitHostPort(r.Addr)
+	args := []string{
+		"--port", port, "--bind", "127.0.0.1", "--dir", r.Dir,
+		"--save", "", "--protected-mode", "no", "--daemonize", "no",
+		"--logfile", filepath.Join(r.Dir, "redis.log"),
+	}
+	if r.opts.Durable {
+		args = append(args, "--appendonly", "yes", "--appendfsync", "always")
+	} else {
+		args = append(args, "--appendonly", "no")
+	}
+	cmd := exec.Command(r.bin, args...)
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("run %s: %w", r.bin, err)
+	}
+	done := make(chan struct{})
+	go func() {
+		_ = cmd.Wait()
+		close(done)
+	}()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		select {
+		case <-done:
+			log, _ := os.ReadFile(filepath.Join(r.Dir, "redis.log"))
+			return fmt.Errorf("redis-server exited at start: %s", lastLines(string(log), 5))
+		default:
+		}
+		if ping(r.Addr) == nil {
+			r.cmd, r.done = cmd, done
+			return nil
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	_ = cmd.Process.Kill()
+	<-done
+	return fmt.Errorf("redis-server on %s did not answer PING within 10s", r.Addr)
+}
+
+// Kill ends the server with SIGKILL, as a crash would, and waits for it.
+func (r *Redis) Kill() { r.signal(syscall.SIGKILL) }
+
+// Stop ends the server with SIGTERM (it flushes the AOF) and waits for it.
+func (r *Redis) Stop() { r.signal(syscall.SIGTERM) }
+
+func (r *Redis) signal(sig syscall.Signal) {
+	if r.cmd == nil {
+		return
+	}
+	_ = r.cmd.Process.Signal(sig)
+	select {
+	case <-r.done:
+	case <-time.After(10 * time.Second):
+		_ = r.cmd.Process.Kill()
+		<-r.done
+	}
+	r.cmd, r.done = nil, nil
+}
+
+// ping sends a PING in the inline protocol and wants +PONG (not -LOADING).
+func ping(addr string) error {
+	c, err := net.DialTimeout("tcp", addr, time.Second)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(time.Second))
+	if _, err := c.Write([]byte("PING\r\n")); err != nil {
+		return err
+	}
+	line, err := bufio.NewReader(c).ReadString('\n')
+	if err != nil {
+		return err
+	}
+	if !strings.HasPrefix(line, "+PONG") {
+		return fmt.Errorf("redis answered %q", strings.TrimSpace(line))
+	}
+	return nil
+}
+
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}

@@ -1,0 +1,48 @@
+package redis
+
+import "github.com/ssechat/chat/chat"
+
+// keys names every Redis key and channel the store uses. A room's keys share
+// the hash tag {room}, so the scripts that touch several of them stay within
+// one slot should the store ever move to Redis Cluster.
+type keys struct{ prefix string }
+
+// rooms is the set of all room names.
+func (k keys) rooms() string { return k.prefix + "rooms" }
+
+// room is the hash of a room: name, topic, created, last_id.
+func (k keys) room(name string) string { return k.prefix + "room:{" + name + "}" }
+
+// stream is the room's message stream; entry ids are message ids.
+func (k keys) stream(name string) string { return k.prefix + "stream:{" + name + "}" }
+
+// clientID remembers the first message sent with a client_id by a nick in a
+// room, for IdempotencyTTL.
+func (k keys) clientID(room, nick, clientID string) string {
+	return k.prefix + "cid:{" + room + "}:" + chat.NickKey(nick) + ":" + clientID
+}
+
+// presence is the sorted set of a room's connections ("nick conn"), scored
+// by the time (ms) their entry expires.
+func (k keys) presence(room string) string { return k.prefix + "presence:{" + room + "}" }
+
+// channel is the room's pub/sub channel.
+func (k keys) channel(room string) string { return k.prefix + "ch:{" + room + "}" }
+
+// roomOfChannel is the inverse of channel.
+func (k keys) roomOfChannel(ch string) (string, bool) {
+	p := k.prefix + "ch:{"
+	if len(ch) < len(p)+2 || ch[:len(p)] != p || ch[len(ch)-1] != '}' {
+		return "", false
+	}
+	return ch[len(p) : len(ch)-1], true
+}
+
+// account is the hash of an account: nick, hash, created.
+func (k keys) account(nick string) string { return k.prefix + "account:" + chat.NickKey(nick) }
+
+// session is the hash of a session: nick, created, expires.
+func (k keys) session(tokenHash string) string { return k.prefix + "session:" + tokenHash }
+
+// sessions is the set of a nick's session token hashes.
+func (k keys) sessions(nick string) string { return k.prefix + "sessions:" + chat.NickKey(nick) }

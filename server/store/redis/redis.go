@@ -1,0 +1,295 @@
+// Package redis is the cluster store: every piece of shared state (accounts,
+// sessions, rooms, messages, presence) lives in one Redis, so any number of
+// chat-server nodes can serve the same rooms. Messages are one Redis Stream
+// per room; a Lua script appends and publishes in one step so every node
+// relays a room's messages in id order. It must never report a message as
+// stored before Redis has accepted it, nor let a node's subscribers see a gap
+// after its pub/sub connection drops.
+package redis
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+	"github.com/redis/go-redis/v9/maintnotifications"
+
+	"github.com/ssechat/chat/server/store"
+)
+
+// Defaults of Options.
+const (
+	DefaultPrefix         = "chat:"
+	DefaultIdempotencyTTL = 24 * time.Hour
+	DefaultPresenceTTL    = 30 * time.Second
+	DefaultHealthInterval = 5 * time.Second
+	DefaultWatchTimeout   = 5 * time.Second
+)
+
+// Options tune the store. The zero value works.
+type Options struct {
+	// Prefix starts every key and pub/sub channel name, so several
+	// deployments (or tests) can share one Redis. Defaults to "chat:".
+	// Pub/sub channels are global across Redis databases; the prefix is
+	// what keeps two deployments on one server apart.
+	Prefix string
+	// HistoryMax bounds each room's stream to that many messages, deleting
+	// the oldest as new ones arrive. 0 keeps everything.
+	HistoryMax int
+	// IdempotencyTTL is how long a client_id is remembered. Defaults to 24h.
+	IdempotencyTTL time.Duration
+	// PresenceTTL is how long a connection stays online after its node
+	// stopped refreshing it (the node refreshes every third of it). Defaults
+	// to 30s.
+	PresenceTTL time.Duration
+	// HealthInterval is how long the pub/sub connection may stay silent
+	// before the store pings it; two silent intervals mean the connection is
+	// dead and it is replaced. Defaults to 5s.
+	HealthInterval time.Duration
+	// WatchTimeout bounds how long Watch waits for Redis to confirm a
+	// subscription before it gives up with ErrUnavailable. Defaults to 5s.
+	WatchTimeout time.Duration
+	// Logger receives the store's few log lines (an outage begins, an
+	// outage ends). Defaults to discarding them.
+	Logger *slog.Logger
+}
+
+func (o *Options) fill() {
+	if o.Prefix == "" {
+		o.Prefix = DefaultPrefix
+	}
+	if o.IdempotencyTTL <= 0 {
+		o.IdempotencyTTL = DefaultIdempotencyTTL
+	}
+	if o.PresenceTTL <= 0 {
+		o.PresenceTTL = DefaultPresenceTTL
+	}
+	if o.HealthInterval <= 0 {
+		o.HealthInterval = DefaultHealthInterval
+	}
+	if o.WatchTimeout <= 0 {
+		o.WatchTimeout = DefaultWatchTimeout
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+}
+
+// Store is the Redis implementation of store.Store.
+type Store struct {
+	rdb  *goredis.Client
+	opts Options
+	keys keys
+	log  *slog.Logger
+
+	health health
+	relay  *relay
+	pres   *presence
+
+	ctx    context.Context // ended by Close; owns the background goroutines
+	cancel context.CancelFunc
+	bg     sync.WaitGroup
+
+	mu       sync.Mutex // guards closed and the in-flight count
+	closed   bool
+	inflight sync.WaitGroup
+}
+
+var _ store.Store = (*Store)(nil)
+
+// Open connects to the Redis at url (redis://[user:password@]host:port/db, or
+// rediss:// for TLS) and starts the store's pub/sub reader and presence
+// refresher. It fails when Redis does not answer, so a wrong URL is reported
+// at start rather than as 503s later.
+func Open(ctx context.Context, url string, opts Options) (*Store, error) {
+	opts.fill()
+	ro, err := goredis.ParseURL(url)
+	if err != nil {
+		return nil, fmt.Errorf("parse redis url: %w", err)
+	}
+	// No retries inside the client: a retried EVALSHA whose first reply was
+	// lost would append a message twice. The caller's retry with the same
+	// client_id is the safe one.
+	ro.MaxRetries = -1
+	if ro.DialTimeout == 0 {
+		ro.DialTimeout = 2 * time.Second
+	}
+	if ro.ReadTimeout == 0 {
+		ro.ReadTimeout = 3 * time.Second
+	}
+	// The maintenance-notification handshake is for Redis Enterprise and
+	// Redis 8; plain Redis 7 only answers it with an error on every dial.
+	ro.MaintNotificationsConfig = &maintnotifications.Config{Mode: maintnotifications.ModeDisabled}
+	s := &Store{
+		rdb:  goredis.NewClient(ro),
+		opts: opts,
+		keys: keys{prefix: opts.Prefix},
+		log:  opts.Logger,
+	}
+	s.health.log = opts.Logger
+	if err := s.rdb.Ping(ctx).Err(); err != nil {
+		_ = s.rdb.Close()
+		return nil, fmt.Errorf("open redis %s: %w", ro.Addr, s.classify(err))
+	}
+	s.warnIfNotDurable(ctx)
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	s.relay = newRelay(s)
+	s.pres = newPresence(s)
+	s.bg.Add(2)
+	go func() { defer s.bg.Done(); s.relay.run(s.ctx) }()
+	go func() { defer s.bg.Done(); s.pres.run(s.ctx) }()
+	return s, nil
+}
+
+// warnIfNotDurable logs once when Redis would lose acknowledged messages on
+// a crash. CONFIG may be disabled on managed Redis; then it says nothing.
+func (s *Store) warnIfNotDurable(ctx context.Context) {
+	cfg, err := s.rdb.ConfigGet(ctx, "append*").Result()
+	if err != nil {
+		return
+	}
+	if cfg["appendonly"] != "yes" || cfg["appendfsync"] != "always" {
+		s.log.Warn("redis may lose acknowledged messages on a crash; set appendonly yes and appendfsync always (see docs/deploy.md)",
+			"appendonly", cfg["appendonly"], "appendfsync", cfg["appendfsync"])
+	}
+}
+
+// Ping reports whether Redis answers.
+func (s *Store) Ping(ctx context.Context) error {
+	done, err := s.begin()
+	if err != nil {
+		return err
+	}
+	defer done()
+	return s.wrap("ping redis", s.rdb.Ping(ctx).Err())
+}
+
+// Close stops the background goroutines, waits for calls in flight and
+// closes the connections.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return store.ErrClosed
+	}
+	s.closed = true
+	s.mu.Unlock()
+	s.inflight.Wait()
+	s.cancel()
+	s.relay.stop()
+	s.bg.Wait()
+	s.pres.leaveAll()
+	return s.rdb.Close()
+}
+
+// begin registers a call in flight; Close waits for it.
+func (s *Store) begin() (done func(), err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil, store.ErrClosed
+	}
+	s.inflight.Add(1)
+	return s.inflight.Done, nil
+}
+
+// wrap turns a Redis error into the store's: nil stays nil (and ends an
+// outage), a connection problem becomes ErrUnavailable (and starts one).
+func (s *Store) wrap(op string, err error) error {
+	if err == nil {
+		s.health.up()
+		return nil
+	}
+	err = s.classify(err)
+	if errors.Is(err, store.ErrUnavailable) {
+		s.health.down(err)
+	} else {
+		s.health.up()
+	}
+	return fmt.Errorf("%s: %w", op, err)
+}
+
+// classify marks errors that mean "Redis cannot be reached or cannot serve
+// now" with store.ErrUnavailable. The caller's own cancellation stays as it
+// is; so do errors Redis answered (a bug, not an outage).
+func (s *Store) classify(err error) error {
+	if err == nil || errors.Is(err, store.ErrUnavailable) {
+		return err
+	}
+	if errors.Is(err, context.Canceled) {
+		return err
+	}
+	if unavailable(err) {
+		return fmt.Errorf("%w: %w", store.ErrUnavailable, err)
+	}
+	return err
+}
+
+func unavailable(err error) bool {
+	var ne net.Error
+	switch {
+	case errors.As(err, &ne),
+		errors.Is(err, io.EOF),
+		errors.Is(err, io.ErrUnexpectedEOF),
+		errors.Is(err, syscall.ECONNREFUSED),
+		errors.Is(err, syscall.ECONNRESET),
+		errors.Is(err, syscall.EPIPE),
+		errors.Is(err, goredis.ErrPoolTimeout),
+		errors.Is(err, goredis.ErrPoolExhausted),
+		errors.Is(err, goredis.ErrClosed),
+		errors.Is(err, context.DeadlineExceeded):
+		return true
+	}
+	msg := err.Error()
+	for _, p := range []string{"LOADING", "BUSY", "MASTERDOWN", "READONLY", "TRYAGAIN", "CLUSTERDOWN", "NOREPLICAS"} {
+		if strings.HasPrefix(msg, p+" ") {
+			return true
+		}
+	}
+	return strings.Contains(msg, "connection refused") || strings.Contains(msg, "use of closed network connection")
+}
+
+// health logs an outage once when it starts and once when it ends, however
+// many requests fail in between.
+type health struct {
+	log   *slog.Logger
+	mu    sync.Mutex
+	isDn  bool
+	since time.Time
+	fails int
+}
+
+func (h *health) down(err error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.fails++
+	if h.isDn {
+		return
+	}
+	h.isDn, h.since, h.fails = true, time.Now(), 1
+	h.log.Error("redis unavailable: answering 503 until it is back", "err", err)
+}
+
+func (h *health) up() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if !h.isDn {
+		return
+	}
+	h.isDn = false
+	h.log.Info("redis available again", "outage", time.Since(h.since).Round(time.Millisecond), "failed_calls", h.fails)
+}
+
+func (h *health) isDown() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.isDn
+}

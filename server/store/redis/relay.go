@@ -1,0 +1,397 @@
+package redis
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"sync"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/ssechat/chat/chat"
+	"github.com/ssechat/chat/server/store"
+)
+
+// Payload kinds on a room's channel: the first byte says what follows.
+const (
+	kindMessage  = 'm' // chat.Message JSON, published by the append script
+	kindTyping   = 't' // chat.Typing JSON
+	kindPresence = 'p' // chat.Presence JSON
+)
+
+// catchUpPage is how many stream entries one catch-up read fetches.
+const catchUpPage = 500
+
+// Listen sets the function that receives every relayed event.
+func (s *Store) Listen(fn func(store.Event)) { s.relay.fn.Store(&fn) }
+
+// Publish relays a typing or presence event to every node watching the
+// room. Best effort: nothing is stored.
+func (s *Store) Publish(ctx context.Context, e store.Event) error {
+	done, err := s.begin()
+	if err != nil {
+		return err
+	}
+	defer done()
+	var kind byte
+	var v any
+	switch {
+	case e.Typing != nil:
+		kind, v = kindTyping, e.Typing
+	case e.Presence != nil:
+		kind, v = kindPresence, e.Presence
+	default:
+		return errors.New("publish event: only typing and presence events are published; messages go through Append")
+	}
+	body, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("encode event: %w", err)
+	}
+	payload := append([]byte{kind}, body...)
+	return s.wrap("publish event", s.rdb.Publish(ctx, s.keys.channel(e.Room), payload).Err())
+}
+
+// Watch subscribes this node to the room's channel (once, however many
+// callers watch it) and returns when Redis has confirmed the subscription
+// and the node has caught up from the stream, so every message appended
+// after Watch returns reaches the listener.
+func (s *Store) Watch(ctx context.Context, room string) (func(), error) {
+	done, err := s.begin()
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	return s.relay.watch(ctx, room)
+}
+
+// relay is the node's single pub/sub connection and the rooms it watches.
+//
+// Gap-free delivery rests on one rule: every subscription Redis confirms
+// (the first one, or after any reconnect) is followed by a read of the
+// room's stream after the last id delivered, before the reader handles
+// anything that came after the confirmation. Messages published while this
+// node was not subscribed are therefore read from the stream, and pub/sub
+// messages with an id not above the last delivered one are dropped.
+type relay struct {
+	s  *Store
+	fn atomicFn
+
+	mu    sync.Mutex
+	rooms map[string]*watch
+	ps    *goredis.PubSub // the connection of the current epoch; nil between epochs
+}
+
+// watch is one watched room on this node.
+type watch struct {
+	room  string
+	refs  int
+	based bool   // last holds the stream's newest id as of before subscribing
+	last  string // the newest id delivered (or the base); "" for none
+	lastP chat.ID
+	live  bool          // caught up since the latest confirmation: pub/sub may deliver
+	ready chan struct{} // closed at the first catch-up
+	isRdy bool
+}
+
+type atomicFn struct {
+	mu sync.RWMutex
+	fn *func(store.Event)
+}
+
+func (a *atomicFn) Store(fn *func(store.Event)) { a.mu.Lock(); a.fn = fn; a.mu.Unlock() }
+func (a *atomicFn) call(e store.Event) {
+	a.mu.RLock()
+	fn := a.fn
+	a.mu.RUnlock()
+	if fn != nil && *fn != nil {
+		(*fn)(e)
+	}
+}
+
+func newRelay(s *Store) *relay {
+	return &relay{s: s, rooms: map[string]*watch{}}
+}
+
+func (r *relay) watch(ctx context.Context, room string) (func(), error) {
+	r.mu.Lock()
+	w := r.rooms[room]
+	if w == nil {
+		w = &watch{room: room, ready: make(chan struct{})}
+		r.rooms[room] = w
+		w.refs++
+		r.mu.Unlock()
+		// The base must be read before subscribing: a message appended
+		// between the two is then found by the catch-up that follows the
+		// confirmation.
+		last, err := r.s.rdb.XRevRangeN(ctx, r.s.keys.stream(room), "+", "-", 1).Result()
+		if err != nil {
+			r.release(w)
+			return nil, r.s.wrap("watch room", err)
+		}
+		r.mu.Lock()
+		if len(last) > 0 {
+			w.last = last[0].ID
+			w.lastP, _ = chat.ParseID(w.last)
+		}
+		w.based = true
+		if r.ps != nil {
+			// An error here means the connection is going; the reader's
+			// next epoch subscribes every based room.
+			_ = r.ps.Subscribe(r.s.ctx, r.s.keys.channel(room))
+		}
+	} else {
+		w.refs++
+	}
+	ready := w.ready
+	r.mu.Unlock()
+
+	timer := time.NewTimer(r.s.opts.WatchTimeout)
+	defer timer.Stop()
+	var err error
+	select {
+	case <-ready:
+		var once sync.Once
+		return func() { once.Do(func() { r.release(w) }) }, nil
+	case <-ctx.Done():
+		err = fmt.Errorf("watch room %q: %w", room, ctx.Err())
+	case <-timer.C:
+		err = fmt.Errorf("watch room %q: no subscription within %v: %w", room, r.s.opts.WatchTimeout, store.ErrUnavailable)
+	case <-r.s.ctx.Done():
+		err = fmt.Errorf("watch room %q: %w", room, store.ErrClosed)
+	}
+	r.release(w)
+	return nil, err
+}
+
+// release drops one reference; the last one unsubscribes.
+func (r *relay) release(w *watch) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	w.refs--
+	if w.refs > 0 || r.rooms[w.room] != w {
+		return
+	}
+	delete(r.rooms, w.room)
+	if r.ps != nil && w.based {
+		_ = r.ps.Unsubscribe(r.s.ctx, r.s.keys.channel(w.room))
+	}
+}
+
+// run keeps a pub/sub connection until ctx ends: each epoch is one
+// connection; when it fails the next one starts after a short backoff and
+// resubscribes every room.
+func (r *relay) run(ctx context.Context) {
+	backoff := 50 * time.Millisecond
+	for ctx.Err() == nil {
+		started := time.Now()
+		err := r.epoch(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		r.s.wrap("relay", err) // logs the outage once
+		if time.Since(started) > 5*time.Second {
+			backoff = 50 * time.Millisecond
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(backoff):
+		}
+		backoff = min(backoff*2, time.Second)
+	}
+}
+
+// stop closes the current connection, which ends a blocked receive.
+func (r *relay) stop() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.ps != nil {
+		_ = r.ps.Close()
+	}
+}
+
+func (r *relay) epoch(ctx context.Context) error {
+	ps := r.s.rdb.Subscribe(ctx) // no channels yet: no connection yet
+	defer func() {
+		r.mu.Lock()
+		r.ps = nil
+		for _, w := range r.rooms {
+			w.live = false
+		}
+		r.mu.Unlock()
+		_ = ps.Close()
+	}()
+	if err := ps.Ping(ctx); err != nil { // dials
+		return fmt.Errorf("connect pub/sub: %w", err)
+	}
+	r.mu.Lock()
+	r.ps = ps
+	var chans []string
+	for room, w := range r.rooms {
+		if w.based {
+			chans = append(chans, r.s.keys.channel(room))
+		}
+	}
+	var err error
+	if len(chans) > 0 {
+		err = ps.Subscribe(ctx, chans...)
+	}
+	r.mu.Unlock()
+	if err != nil {
+		return fmt.Errorf("subscribe: %w", err)
+	}
+	interval := r.s.opts.HealthInterval
+	silent := 0
+	for {
+		msg, err := ps.ReceiveTimeout(ctx, interval)
+		if ctx.Err() != nil {
+			return nil
+		}
+		if err != nil {
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				// Nothing for a whole interval: ask; twice silent, the
+				// connection is dead (a half-open TCP connection never
+				// reports an error by itself).
+				if silent++; silent >= 2 {
+					return fmt.Errorf("pub/sub connection silent for %v", 2*interval)
+				}
+				if err := ps.Ping(ctx); err != nil {
+					return fmt.Errorf("ping pub/sub: %w", err)
+				}
+				continue
+			}
+			return fmt.Errorf("receive: %w", err)
+		}
+		silent = 0
+		switch m := msg.(type) {
+		case *goredis.Subscription:
+			if m.Kind == "subscribe" {
+				if err := r.confirmed(ctx, m.Channel); err != nil {
+					return err
+				}
+			}
+		case *goredis.Message:
+			r.deliver(m)
+		case *goredis.Pong:
+			r.s.health.up()
+		}
+	}
+}
+
+// confirmed handles Redis's confirmation of a subscription: catch up from
+// the stream, then let pub/sub deliver.
+func (r *relay) confirmed(ctx context.Context, channel string) error {
+	room, ok := r.s.keys.roomOfChannel(channel)
+	if !ok {
+		return nil
+	}
+	r.mu.Lock()
+	w := r.rooms[room]
+	r.mu.Unlock()
+	if w == nil || !w.based {
+		return nil
+	}
+	if err := r.catchUp(ctx, w); err != nil {
+		return err
+	}
+	r.mu.Lock()
+	if r.rooms[room] == w {
+		w.live = true
+		if !w.isRdy {
+			w.isRdy = true
+			close(w.ready)
+		}
+	}
+	r.mu.Unlock()
+	return nil
+}
+
+// catchUp delivers every message of w's room after the last one delivered.
+func (r *relay) catchUp(ctx context.Context, w *watch) error {
+	for {
+		r.mu.Lock()
+		if r.rooms[w.room] != w {
+			r.mu.Unlock()
+			return nil
+		}
+		start := "-"
+		if w.last != "" {
+			start = "(" + w.last
+		}
+		r.mu.Unlock()
+		entries, err := r.s.rdb.XRangeN(ctx, r.s.keys.stream(w.room), start, "+", catchUpPage).Result()
+		if err != nil {
+			return fmt.Errorf("catch up room %q: %w", w.room, err)
+		}
+		for _, e := range entries {
+			body, _ := e.Values["m"].(string)
+			m, err := decodeEntry(e.ID, body)
+			if err != nil {
+				r.s.log.Error("skip undecodable stream entry", "room", w.room, "id", e.ID, "err", err)
+				continue
+			}
+			r.offer(w, m)
+		}
+		if len(entries) < catchUpPage {
+			return nil
+		}
+	}
+}
+
+// offer delivers m unless an equal or newer id was delivered already.
+func (r *relay) offer(w *watch, m chat.Message) {
+	id, err := chat.ParseID(m.ID)
+	if err != nil {
+		return
+	}
+	r.mu.Lock()
+	ok := r.rooms[w.room] == w && (w.last == "" || id.Compare(w.lastP) > 0)
+	if ok {
+		w.last, w.lastP = m.ID, id
+	}
+	r.mu.Unlock()
+	if ok {
+		r.fn.call(store.Event{Room: w.room, Message: &m})
+	}
+}
+
+// deliver handles one pub/sub message.
+func (r *relay) deliver(pm *goredis.Message) {
+	room, ok := r.s.keys.roomOfChannel(pm.Channel)
+	if !ok || len(pm.Payload) < 2 {
+		return
+	}
+	r.mu.Lock()
+	w := r.rooms[room]
+	live := w != nil && w.live
+	r.mu.Unlock()
+	if !live {
+		// Not caught up since the latest confirmation: the catch-up that
+		// follows the next confirmation reads this message from the stream.
+		return
+	}
+	body := []byte(pm.Payload[1:])
+	switch pm.Payload[0] {
+	case kindMessage:
+		var m chat.Message
+		if err := json.Unmarshal(body, &m); err != nil {
+			r.s.log.Error("skip undecodable pub/sub message", "room", room, "err", err)
+			return
+		}
+		r.offer(w, m)
+	case kindTyping:
+		var t chat.Typing
+		if json.Unmarshal(body, &t) == nil {
+			r.fn.call(store.Event{Room: room, Typing: &t})
+		}
+	case kindPresence:
+		var p chat.Presence
+		if json.Unmarshal(body, &p) == nil {
+			r.fn.call(store.Event{Room: room, Presence: &p})
+		}
+	}
+}
