@@ -58,6 +58,7 @@ func Run(ctx context.Context, cfg Config, progressOut io.Writer) (*Result, error
 	}
 	r := &runner{cfg: cfg, ep: ep, api: newAPI(cfg.URL, cfg.ConnectTimeout), run: randomRun(), out: &Summary{}}
 	r.mark = marker(r.run)
+	defer r.api.close()
 	r.prog = newProgress(progressOut)
 	defer r.prog.Close()
 

@@ -23,8 +23,11 @@ type api struct {
 }
 
 func newAPI(base string, timeout time.Duration) *api {
-	return &api{base: base, hc: &http.Client{Timeout: timeout}}
+	return &api{base: base, hc: &http.Client{Timeout: timeout, Transport: &http.Transport{}}}
 }
+
+// close lets the idle keep-alive connections go.
+func (a *api) close() { a.hc.CloseIdleConnections() }
 
 func (a *api) do(ctx context.Context, method, path, token string, in, out any) error {
 	var body io.Reader
