@@ -15,7 +15,7 @@
   const NICK_RE = /^[A-Za-z0-9_.-]{1,32}$/;
   const PAGE_SIZE = 50;
   const UNREAD_PAGE = 100;
-  const ROOM_POLL_MS = 10000;
+  const ROOM_POLL_MS = 5000;
   const TYPING_SEND_MS = 3000;
   const TYPING_SHOW_MS = 5000;
   const NEAR_BOTTOM_PX = 40;
@@ -74,6 +74,7 @@
     rooms: new Map(), // name -> {topic, online, lastID, unread, more, countedFor}
     seen: {}, // room -> newest id the user has had on screen ("" for none)
     pollTimer: 0,
+    roomsLoaded: false, // the room list has been read once since sign-in
   };
 
   // ---- ids -------------------------------------------------------------
@@ -215,6 +216,7 @@
     state.rooms.clear();
     state.seen = {};
     state.connectedOnce = false;
+    state.roomsLoaded = false;
     clearMessages();
     el.pending.replaceChildren();
     el.roomList.replaceChildren();
@@ -337,10 +339,15 @@
         state.rooms.set(r.name, entry);
         if (r.name === state.room) continue;
         const seen = state.seen[r.name];
-        if (seen === undefined) {
-          // A room we have never looked at starts with nothing unread.
+        if (seen === undefined && !state.roomsLoaded) {
+          // A room that existed before this sign-in and was never opened
+          // here starts with nothing unread, not its whole history.
           state.seen[r.name] = entry.lastID || "";
           entry.unread = 0;
+        } else if (seen === undefined) {
+          // A room made since: all of it is new to us.
+          state.seen[r.name] = "";
+          if (entry.lastID) countUnread(r.name, "", entry.lastID);
         } else if (
           entry.lastID &&
           entry.lastID !== entry.countedFor &&
@@ -355,6 +362,7 @@
       for (const name of [...state.rooms.keys()]) {
         if (!names.has(name)) state.rooms.delete(name);
       }
+      state.roomsLoaded = true;
       saveSeen();
       renderRooms();
       renderRoomHeader();
