@@ -145,7 +145,9 @@ func (r *room) lastFailed() *entry {
 // cache does not fit (first use, new width, day break changed).
 func (r *room) entryLines(i int, rd *renderer) []string {
 	e := r.entries[i]
-	dayBreak := i == 0 || rd.day(r.entries[i-1].ts) != rd.day(e.ts)
+	// The first entry held starts a day only when nothing older exists;
+	// otherwise the next older page decides, and the view does not jump.
+	dayBreak := (i == 0 && !r.hasMore) || (i > 0 && rd.day(r.entries[i-1].ts) != rd.day(e.ts))
 	return e.render(rd, dayBreak)
 }
 

@@ -96,6 +96,7 @@ func (m *Model) key(msg tea.KeyMsg) tea.Cmd {
 	}
 	if msg.Paste {
 		// A paste is text, even when it holds newlines or looks like a key.
+		msg.Runes = []rune(strings.ReplaceAll(string(msg.Runes), "\r\n", "\n"))
 		return m.editInput(msg)
 	}
 	if m.showHelp && (key.Matches(msg, m.keys.Help) || key.Matches(msg, m.keys.CloseHelp) || key.Matches(msg, m.keys.HelpQ)) {

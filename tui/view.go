@@ -92,17 +92,13 @@ func (m *Model) paneView() string {
 			lines[len(lines)-1] = m.marker(fmt.Sprintf(" %d new ↓ (ctrl+end) ", r.newCount))
 		}
 	}
-	var b strings.Builder
-	for i := len(lines); i < h; i++ {
-		b.WriteByte('\n') // messages sit at the bottom, as in every chat
-	}
+	// Messages sit at the bottom, as in every chat.
+	out := make([]string, h)
+	pad := h - len(lines)
 	for i, l := range lines {
-		if i > 0 {
-			b.WriteByte('\n')
-		}
-		b.WriteString(m.fit(l))
+		out[pad+i] = m.fit(l)
 	}
-	return b.String()
+	return strings.Join(out, "\n")
 }
 
 func (m *Model) marker(label string) string {

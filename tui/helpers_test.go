@@ -1,0 +1,121 @@
+package tui
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
+	"github.com/muesli/termenv"
+	"github.com/ssechat/chat/chat"
+	"github.com/ssechat/chat/client"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
+
+func TestMain(m *testing.M) {
+	// Goldens and width checks need plain text: no colour, no attributes.
+	lipgloss.SetColorProfile(termenv.Ascii)
+	os.Exit(m.Run())
+}
+
+// clock is a settable time source.
+type clock struct{ t time.Time }
+
+func (c *clock) now() time.Time          { return c.t }
+func (c *clock) advance(d time.Duration) { c.t = c.t.Add(d) }
+func newClock() *clock                   { return &clock{t: t0} }
+func at(min int) time.Time               { return t0.Add(time.Duration(min) * time.Minute) }
+func msgAt(id int, nick, text string, ts time.Time) chat.Message {
+	return chat.Message{ID: fmt.Sprint(id), Room: "general", Nick: nick, Kind: chat.KindText, Text: text, TS: ts}
+}
+
+// t0 is the pinned "now" of the model tests: 23 Nov 2026, 09:30 UTC.
+var t0 = time.Date(2026, 11, 23, 9, 30, 0, 0, time.UTC)
+
+// deadServer is an address nothing listens on: unit tests never run the
+// network commands, and streams started by the model only fail quietly.
+const deadServer = "http://127.0.0.1:1"
+
+// newChatModel returns a model logged in as alice, in #general, with the
+// given first page of history, at w×h cells.
+func newChatModel(t testing.TB, w, h int, page []chat.Message, hasMore bool) (*Model, *clock) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	clk := newClock()
+	cfg := Config{Server: deadServer, Nick: "alice", Room: "general"}
+	m := New(ctx, cfg, client.New(deadServer, client.WithToken("tok")), WithClock(clk.now), WithLocation(time.UTC))
+	t.Cleanup(func() { cancel(); m.Close() })
+	m.Update(tea.WindowSizeMsg{Width: w, Height: h})
+	m.Update(meMsg{nick: "alice"})
+	if m.phase != phaseChat {
+		t.Fatalf("phase %v after a good session check, want chat", m.phase)
+	}
+	m.Update(joinedMsg{room: "general", page: chat.MessagePage{Messages: page, HasMore: hasMore}})
+	return m, clk
+}
+
+func keyRunes(s string) tea.KeyMsg     { return tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune(s)} }
+func keyType(k tea.KeyType) tea.KeyMsg { return tea.KeyMsg{Type: k} }
+func keyAlt(k tea.KeyMsg) tea.KeyMsg   { k.Alt = true; return k }
+
+// typeText types s one key at a time, as a terminal would send it.
+func typeText(m *Model, s string) {
+	for _, r := range s {
+		m.Update(keyRunes(string(r)))
+	}
+}
+
+// runCmd runs a command and returns its message (nil for a nil command).
+func runCmd(cmd tea.Cmd) tea.Msg {
+	if cmd == nil {
+		return nil
+	}
+	return cmd()
+}
+
+// isQuit reports whether cmd, run, asks the program to quit.
+func isQuit(cmd tea.Cmd) bool {
+	_, ok := runCmd(cmd).(tea.QuitMsg)
+	return ok
+}
+
+// checkGolden compares got with testdata/name.golden (rewritten by -update).
+func checkGolden(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", name+".golden")
+	if *update {
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("read golden (run go test ./tui -run %s -update): %v", t.Name(), err)
+	}
+	if string(want) != got {
+		t.Errorf("View() differs from %s (-update rewrites it)\n--- got ---\n%s\n--- want ---\n%s", path, got, want)
+	}
+}
+
+// checkScreen checks that every line of a view fits in w cells and that
+// there are exactly h of them.
+func checkScreen(t *testing.T, view string, w, h int) {
+	t.Helper()
+	lines := strings.Split(view, "\n")
+	if len(lines) != h {
+		t.Errorf("view has %d lines, want %d", len(lines), h)
+	}
+	for i, l := range lines {
+		if sw := stringWidth(l); sw > w {
+			t.Errorf("line %d is %d cells wide, more than %d: %q", i, sw, w, l)
+		}
+	}
+}

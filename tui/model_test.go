@@ -1,0 +1,591 @@
+package tui
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/ssechat/chat/chat"
+	"github.com/ssechat/chat/client"
+)
+
+func pendingEntries(r *room) []*entry {
+	var out []*entry
+	for _, e := range r.entries {
+		if e.kind == entryMessage && e.id == "" {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+func TestEnterSendsPendingThenEchoReplacesIt(t *testing.T) {
+	m, _ := newChatModel(t, 80, 20, nil, false)
+	typeText(m, "hello there")
+	_, cmd := m.Update(keyType(tea.KeyEnter))
+	if cmd == nil {
+		t.Fatal("Enter with text returned no command: nothing would be sent")
+	}
+	if v := m.input.Value(); v != "" {
+		t.Fatalf("input after Enter = %q, want empty", v)
+	}
+	p := pendingEntries(m.cur())
+	if len(p) != 1 || p[0].state != statePending || p[0].text != "hello there" || p[0].clientID == "" {
+		t.Fatalf("pending entries = %+v, want one pending \"hello there\" with a client_id", p)
+	}
+	if !strings.Contains(m.View(), " ... ") {
+		t.Error("the pending message is not marked in the view")
+	}
+	echo := chat.Message{ID: "7", Room: "general", Nick: "alice", Kind: chat.KindText, Text: "hello there", ClientID: p[0].clientID, TS: t0}
+	m.Update(eventMsg{gen: m.cur().gen, ev: client.Event{Room: "general", Message: &echo}})
+	// The answer to the POST comes after the echo: it must not add a copy.
+	m.Update(sentMsg{room: "general", clientID: echo.ClientID, msg: echo})
+	r := m.cur()
+	if len(pendingEntries(r)) != 0 {
+		t.Fatal("the pending entry stayed after the echo")
+	}
+	n := 0
+	for _, e := range r.entries {
+		if e.kind == entryMessage {
+			n++
+			if e.id != "7" || e.state != stateSent {
+				t.Errorf("entry %+v, want the echo with id 7", e)
+			}
+		}
+	}
+	if n != 1 {
+		t.Fatalf("%d message entries, want exactly 1", n)
+	}
+}
+
+func TestPostAnswerBeforeEchoShowsOnce(t *testing.T) {
+	m, _ := newChatModel(t, 80, 20, nil, false)
+	typeText(m, "x")
+	m.Update(keyType(tea.KeyEnter))
+	cid := pendingEntries(m.cur())[0].clientID
+	stored := chat.Message{ID: "3", Room: "general", Nick: "alice", Text: "x", ClientID: cid, TS: t0}
+	m.Update(sentMsg{room: "general", clientID: cid, msg: stored})
+	m.Update(eventMsg{gen: m.cur().gen, ev: client.Event{Room: "general", Message: &stored}})
+	if got := len(m.cur().entries); got != 1 {
+		t.Fatalf("%d entries after answer and echo, want 1", got)
+	}
+}
+
+func TestFailedSendIsMarkedAndCtrlRRetriesWithSameClientID(t *testing.T) {
+	m, _ := newChatModel(t, 80, 20, nil, false)
+	typeText(m, "try me")
+	m.Update(keyType(tea.KeyEnter))
+	e := pendingEntries(m.cur())[0]
+	m.Update(sentMsg{room: "general", clientID: e.clientID, err: &client.APIError{Status: 503, Code: "unavailable", Message: "The store is unavailable."}})
+	if e.state != stateFailed {
+		t.Fatalf("state %v after an error, want failed", e.state)
+	}
+	if v := m.View(); !strings.Contains(v, "not sent: The store is unavailable.") || !strings.Contains(v, "Ctrl+R") {
+		t.Errorf("the view does not say the message failed and how to retry:\n%s", v)
+	}
+	_, cmd := m.Update(keyType(tea.KeyCtrlR))
+	if cmd == nil || e.state != statePending {
+		t.Fatalf("Ctrl+R: cmd %v, state %v; want a send and pending", cmd != nil, e.state)
+	}
+	if e.post.ClientID != e.clientID || e.post.Text != "try me" {
+		t.Errorf("retry posts %+v, want the same text and client_id %s", e.post, e.clientID)
+	}
+	_, cmd = m.Update(keyType(tea.KeyCtrlR))
+	if cmd != nil {
+		t.Error("Ctrl+R with nothing failed returned a command")
+	}
+}
+
+func TestEmptyInputSendsNothing(t *testing.T) {
+	m, _ := newChatModel(t, 80, 20, nil, false)
+	typeText(m, "   ")
+	if _, cmd := m.Update(keyType(tea.KeyEnter)); cmd != nil {
+		t.Error("Enter on blank input returned a command")
+	}
+	if len(m.cur().entries) != 0 {
+		t.Error("Enter on blank input added an entry")
+	}
+}
+
+func TestNewlineKeysAndInputGrowsToFiveLines(t *testing.T) {
+	m, _ := newChatModel(t, 80, 24, nil, false)
+	pane := m.paneHeight()
+	typeText(m, "one")
+	m.Update(keyAlt(keyType(tea.KeyEnter)))
+	typeText(m, "two")
+	m.Update(keyType(tea.KeyCtrlJ))
+	typeText(m, "three")
+	if got := m.input.Value(); got != "one\ntwo\nthree" {
+		t.Fatalf("input = %q, want three lines", got)
+	}
+	if m.inputH != 3 || m.paneHeight() != pane-2 {
+		t.Errorf("input height %d, pane %d; want 3 and %d", m.inputH, m.paneHeight(), pane-2)
+	}
+	for i := 0; i < 5; i++ {
+		m.Update(keyType(tea.KeyCtrlJ))
+		typeText(m, "more")
+	}
+	if m.inputH != maxInputLines {
+		t.Errorf("input height %d with 8 lines, want the cap %d", m.inputH, maxInputLines)
+	}
+	if len(pendingEntries(m.cur())) != 0 {
+		t.Error("a newline key sent the message")
+	}
+	checkScreen(t, m.View(), 80, 24)
+}
+
+func TestBracketedPasteKeepsNewlinesWithoutSending(t *testing.T) {
+	m, _ := newChatModel(t, 80, 20, nil, false)
+	_, cmd := m.Update(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("line 1\nline 2\r\nline 3"), Paste: true})
+	if got := m.input.Value(); got != "line 1\nline 2\nline 3" {
+		t.Fatalf("input after paste = %q", got)
+	}
+	if len(m.cur().entries) != 0 {
+		t.Fatal("the paste sent something")
+	}
+	_ = cmd
+	// A pasted "?" is text, not the help key.
+	m.resetInput()
+	m.Update(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("?"), Paste: true})
+	if m.showHelp || m.input.Value() != "?" {
+		t.Errorf("pasted ? opened help (%v) or was lost (%q)", m.showHelp, m.input.Value())
+	}
+}
+
+func TestHelpKeys(t *testing.T) {
+	m, _ := newChatModel(t, 80, 30, nil, false)
+	m.Update(keyRunes("?"))
+	if !m.showHelp || m.input.Value() != "" {
+		t.Fatalf("? on empty input: help %v, input %q; want help and no text", m.showHelp, m.input.Value())
+	}
+	if !strings.Contains(m.View(), "retry failed") {
+		t.Error("the help screen does not list the keys")
+	}
+	m.Update(keyRunes("?"))
+	if m.showHelp {
+		t.Fatal("? did not close help")
+	}
+	typeText(m, "why?")
+	if m.showHelp || m.input.Value() != "why?" {
+		t.Fatalf("? while typing: help %v, input %q; want the ? in the input", m.showHelp, m.input.Value())
+	}
+	m.Update(keyType(tea.KeyF1))
+	if !m.showHelp {
+		t.Fatal("F1 did not open help with text in the input")
+	}
+	m.Update(keyType(tea.KeyEsc))
+	if m.showHelp {
+		t.Fatal("Esc did not close help")
+	}
+}
+
+func TestCtrlCQuitsAtOnceOnlyWithoutDraft(t *testing.T) {
+	m, clk := newChatModel(t, 80, 20, nil, false)
+	typeText(m, "draft")
+	_, cmd := m.Update(keyType(tea.KeyCtrlC))
+	if isQuit(cmd) {
+		t.Fatal("one Ctrl+C with a draft quit")
+	}
+	if !strings.Contains(m.View(), "Ctrl+C again") {
+		t.Error("no hint that a second Ctrl+C quits")
+	}
+	clk.advance(3 * time.Second)
+	if _, cmd = m.Update(keyType(tea.KeyCtrlC)); isQuit(cmd) {
+		t.Fatal("a second Ctrl+C 3 s later quit")
+	}
+	clk.advance(1500 * time.Millisecond)
+	if _, cmd = m.Update(keyType(tea.KeyCtrlC)); !isQuit(cmd) {
+		t.Fatal("a second Ctrl+C within 2 s did not quit")
+	}
+
+	m2, _ := newChatModel(t, 80, 20, nil, false)
+	if _, cmd := m2.Update(keyType(tea.KeyCtrlC)); !isQuit(cmd) {
+		t.Fatal("Ctrl+C with an empty input did not quit")
+	}
+}
+
+func TestUnknownCommandSaysSoAndSendsNothing(t *testing.T) {
+	m, _ := newChatModel(t, 80, 20, nil, false)
+	typeText(m, "/frobnicate now")
+	_, cmd := m.Update(keyType(tea.KeyEnter))
+	if cmd != nil {
+		t.Fatal("an unknown command returned a command")
+	}
+	if len(pendingEntries(m.cur())) != 0 {
+		t.Fatal("an unknown command was sent as a message")
+	}
+	if !strings.Contains(m.View(), "unknown command /frobnicate") {
+		t.Errorf("the view does not say the command is unknown:\n%s", m.View())
+	}
+	if m.input.Value() != "/frobnicate now" {
+		t.Errorf("the input lost the mistyped command: %q", m.input.Value())
+	}
+}
+
+func TestParseInput(t *testing.T) {
+	for _, tc := range []struct {
+		in      string
+		name    string
+		arg     string
+		wantErr string
+	}{
+		{in: "hello", arg: "hello"},
+		{in: "//etc/passwd", arg: "/etc/passwd"},
+		{in: "/me waves", name: "me", arg: "waves"},
+		{in: "/ME waves", name: "me", arg: "waves"},
+		{in: "/me", wantErr: "usage: /me"},
+		{in: "/join #dev", name: "join", arg: "dev"},
+		{in: "/join", wantErr: "usage: /join"},
+		{in: "/join a b", wantErr: "usage: /join"},
+		{in: "/part", name: "part"},
+		{in: "/part dev", name: "part", arg: "dev"},
+		{in: "/topic", name: "topic"},
+		{in: "/topic Go  and tea ", name: "topic", arg: "Go  and tea"},
+		{in: "/who", name: "who"},
+		{in: "/who x", wantErr: "takes no argument"},
+		{in: "/help", name: "help"},
+		{in: "/quit", name: "quit"},
+		{in: "/nick bob", wantErr: "unknown command /nick"},
+		{in: "/me\nsecond line", name: "me", arg: "second line"},
+	} {
+		c, err := parseInput(tc.in)
+		if tc.wantErr != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Errorf("parseInput(%q) error %v, want %q", tc.in, err, tc.wantErr)
+			}
+			continue
+		}
+		if err != nil || c.name != tc.name || c.arg != tc.arg {
+			t.Errorf("parseInput(%q) = %+v, %v; want name %q arg %q", tc.in, c, err, tc.name, tc.arg)
+		}
+	}
+}
+
+func TestMeSendsAnAction(t *testing.T) {
+	m, _ := newChatModel(t, 80, 20, nil, false)
+	typeText(m, "/me waves")
+	_, cmd := m.Update(keyType(tea.KeyEnter))
+	p := pendingEntries(m.cur())
+	if cmd == nil || len(p) != 1 || !p[0].action || p[0].post.Kind != chat.KindAction || p[0].post.Text != "waves" {
+		t.Fatalf("after /me: cmd %v, pending %+v; want one action \"waves\"", cmd != nil, p)
+	}
+}
+
+func TestJoinSwitchPartRooms(t *testing.T) {
+	m, _ := newChatModel(t, 80, 20, nil, false)
+	typeText(m, "/join dev")
+	_, cmd := m.Update(keyType(tea.KeyEnter))
+	if cmd == nil || len(m.rooms) != 2 || m.cur().name != "dev" {
+		t.Fatalf("/join dev: cmd %v, rooms %d, current %s", cmd != nil, len(m.rooms), m.cur().name)
+	}
+	typeText(m, "/join Bad!")
+	if _, cmd := m.Update(keyType(tea.KeyEnter)); cmd != nil || len(m.rooms) != 2 {
+		t.Fatal("an invalid room name was joined")
+	}
+	m.resetInput()
+	m.Update(keyType(tea.KeyCtrlP))
+	if m.cur().name != "general" {
+		t.Fatalf("Ctrl+P: current %s, want general", m.cur().name)
+	}
+	m.Update(keyType(tea.KeyCtrlN))
+	if m.cur().name != "dev" {
+		t.Fatalf("Ctrl+N: current %s, want dev", m.cur().name)
+	}
+	m.Update(keyAlt(keyRunes("1")))
+	if m.cur().name != "general" {
+		t.Fatalf("Alt+1: current %s, want general", m.cur().name)
+	}
+	m.Update(keyAlt(keyRunes("9")))
+	if m.cur().name != "general" {
+		t.Fatal("Alt+9 with two rooms moved")
+	}
+	typeText(m, "/part dev")
+	m.Update(keyType(tea.KeyEnter))
+	if len(m.rooms) != 1 || m.cur().name != "general" {
+		t.Fatalf("/part dev: rooms %d, current %s", len(m.rooms), m.cur().name)
+	}
+	typeText(m, "/part")
+	m.Update(keyType(tea.KeyEnter))
+	if len(m.rooms) != 1 {
+		t.Fatal("/part left the last room")
+	}
+}
+
+func TestUnreadCountsInRoomBar(t *testing.T) {
+	m, _ := newChatModel(t, 80, 20, nil, false)
+	m.Update(joinedMsg{room: "general"})
+	typeText(m, "/join dev")
+	m.Update(keyType(tea.KeyEnter))
+	m.Update(joinedMsg{room: "dev"})
+	m.Update(keyType(tea.KeyCtrlP)) // back to general
+	dev := m.room("dev")
+	for i := 1; i <= 3; i++ {
+		msg := chat.Message{ID: fmt.Sprint(i), Room: "dev", Nick: "bob", Text: "hi", TS: t0}
+		m.Update(eventMsg{gen: dev.gen, ev: client.Event{Room: "dev", Message: &msg}})
+	}
+	if dev.unread != 3 || !strings.Contains(m.View(), "2:dev (3)") {
+		t.Fatalf("unread %d; room bar:\n%s", dev.unread, m.roomBarView())
+	}
+	m.Update(keyType(tea.KeyCtrlN))
+	if dev.unread != 0 || strings.Contains(m.roomBarView(), "(3)") {
+		t.Fatal("switching to the room did not clear its unread count")
+	}
+}
+
+func TestEventsOfAStoppedStreamAreIgnored(t *testing.T) {
+	m, _ := newChatModel(t, 80, 20, nil, false)
+	msg := chat.Message{ID: "1", Room: "general", Nick: "bob", Text: "stale", TS: t0}
+	m.Update(eventMsg{gen: m.cur().gen - 1, ev: client.Event{Room: "general", Message: &msg}})
+	if len(m.cur().entries) != 0 {
+		t.Fatal("an event of an older subscription was shown")
+	}
+}
+
+func manyMessages(n int) []chat.Message {
+	out := make([]chat.Message, n)
+	for i := range out {
+		out[i] = msgAt(i+1, "bob", fmt.Sprintf("message number %d", i+1), t0.Add(time.Duration(i)*time.Second))
+	}
+	return out
+}
+
+func TestScrolledUpNewMessagesKeepViewAndShowMarker(t *testing.T) {
+	m, _ := newChatModel(t, 80, 20, manyMessages(100), false)
+	m.Update(keyType(tea.KeyPgUp))
+	r := m.cur()
+	if r.offset == 0 {
+		t.Fatal("PgUp did not scroll")
+	}
+	before, _ := r.window(m.renderer(), m.paneHeight())
+	msg := msgAt(101, "carol", "while you were away", t0.Add(time.Hour))
+	m.Update(eventMsg{gen: r.gen, ev: client.Event{Room: "general", Message: &msg}})
+	after, _ := r.window(m.renderer(), m.paneHeight())
+	if strings.Join(before, "\n") != strings.Join(after, "\n") {
+		t.Fatalf("the view moved when a message came in while scrolled up")
+	}
+	if r.newCount != 1 || !strings.Contains(m.View(), "1 new ↓") {
+		t.Fatalf("newCount %d; view lacks the marker:\n%s", r.newCount, m.View())
+	}
+	m.Update(tea.KeyMsg{Type: tea.KeyCtrlEnd})
+	if r.offset != 0 || r.newCount != 0 || strings.Contains(m.View(), "new ↓") {
+		t.Fatalf("Ctrl+End: offset %d newCount %d", r.offset, r.newCount)
+	}
+	if !strings.Contains(m.View(), "while you were away") {
+		t.Fatal("the new message is not in sight at the bottom")
+	}
+	// Following the bottom, a new message shows at once.
+	msg2 := msgAt(102, "carol", "and again", t0.Add(time.Hour))
+	m.Update(eventMsg{gen: r.gen, ev: client.Event{Room: "general", Message: &msg2}})
+	if !strings.Contains(m.View(), "and again") || r.newCount != 0 {
+		t.Fatal("a new message at the bottom did not show")
+	}
+}
+
+func TestPgDownAndArrowsScroll(t *testing.T) {
+	m, _ := newChatModel(t, 80, 20, manyMessages(100), false)
+	r := m.cur()
+	m.Update(keyType(tea.KeyUp))
+	if r.offset != 1 {
+		t.Fatalf("Up on an empty input: offset %d, want 1", r.offset)
+	}
+	m.Update(keyType(tea.KeyDown))
+	if r.offset != 0 {
+		t.Fatalf("Down on an empty input: offset %d, want 0", r.offset)
+	}
+	typeText(m, "a")
+	m.Update(keyType(tea.KeyCtrlJ))
+	typeText(m, "b")
+	m.Update(keyType(tea.KeyUp)) // moves to the first input line
+	if r.offset != 0 || m.input.Line() != 0 {
+		t.Fatalf("Up on the second input line: offset %d line %d; want the cursor to move", r.offset, m.input.Line())
+	}
+	m.Update(keyType(tea.KeyUp)) // now on the first line: scrolls
+	if r.offset != 1 {
+		t.Fatalf("Up on the first input line: offset %d, want 1", r.offset)
+	}
+	m.Update(keyType(tea.KeyPgUp))
+	m.Update(keyType(tea.KeyPgUp))
+	off := r.offset
+	m.Update(keyType(tea.KeyPgDown))
+	if r.offset >= off {
+		t.Fatalf("PgDown: offset %d, was %d", r.offset, off)
+	}
+	m.Update(tea.KeyMsg{Type: tea.KeyCtrlHome})
+	if _, atTop := r.window(m.renderer(), m.paneHeight()); !atTop {
+		t.Fatal("Ctrl+Home did not reach the top")
+	}
+	if !strings.Contains(m.View(), "message number 1\n") && !strings.Contains(m.View(), "message number 1 ") && !strings.HasSuffix(strings.Split(m.View(), "\n")[3], "message number 1") {
+		t.Errorf("the oldest message is not in sight after Ctrl+Home:\n%s", m.View())
+	}
+}
+
+func TestTopOfScrollbackLoadsOlderPage(t *testing.T) {
+	page := manyMessages(150)[100:]
+	m, _ := newChatModel(t, 80, 20, page, true)
+	r := m.cur()
+	_, cmd := m.Update(tea.KeyMsg{Type: tea.KeyCtrlHome})
+	if cmd == nil || !r.loading {
+		t.Fatalf("reaching the top: cmd %v loading %v; want a page request", cmd != nil, r.loading)
+	}
+	if _, cmd := m.Update(keyType(tea.KeyPgUp)); cmd != nil {
+		t.Fatal("a second page request went out while one was on its way")
+	}
+	before, _ := r.window(m.renderer(), m.paneHeight())
+	m.Update(pageMsg{room: "general", kind: pageOlder, page: chat.MessagePage{Messages: manyMessages(100)[50:], HasMore: true}})
+	after, _ := r.window(m.renderer(), m.paneHeight())
+	if strings.Join(before, "\n") != strings.Join(after, "\n") {
+		t.Fatal("the view moved when an older page came in")
+	}
+	if r.loading || r.oldest != "51" || len(r.entries) != 100 {
+		t.Fatalf("after the page: loading %v oldest %s entries %d", r.loading, r.oldest, len(r.entries))
+	}
+}
+
+func TestResetReloadsHistory(t *testing.T) {
+	m, _ := newChatModel(t, 80, 20, manyMessages(10), false)
+	r := m.cur()
+	_, cmd := m.Update(eventMsg{gen: r.gen, ev: client.Event{Room: "general", Reset: &chat.Reset{Room: "general", Reason: chat.ResetTooFarBehind}}})
+	if cmd == nil {
+		t.Fatal("a reset event did not reload history")
+	}
+	m.Update(pageMsg{room: "general", kind: pageReset, page: chat.MessagePage{Messages: manyMessages(500)[450:]}})
+	if r.oldest != "451" || r.newest != "500" {
+		t.Fatalf("after reload: oldest %s newest %s", r.oldest, r.newest)
+	}
+	for _, e := range r.entries {
+		if e.kind == entryMessage && chat.CompareIDs(e.id, "451") < 0 {
+			t.Fatalf("message %s from before the reset is still shown", e.id)
+		}
+	}
+}
+
+func TestGapFillAfterReconnectInOrderOnce(t *testing.T) {
+	m, _ := newChatModel(t, 80, 20, manyMessages(5), false)
+	r := m.cur()
+	_, cmd := m.Update(eventMsg{gen: r.gen, ev: client.Event{Room: "general", Welcome: &chat.Welcome{Room: "general", Online: []string{"alice", "bob"}}}})
+	if cmd == nil {
+		t.Fatal("welcome did not ask for missed messages")
+	}
+	// The stream delivers 7 first, then the fill brings 6..8.
+	m7 := msgAt(7, "bob", "seven", t0)
+	m.Update(eventMsg{gen: r.gen, ev: client.Event{Room: "general", Message: &m7}})
+	m.Update(pageMsg{room: "general", kind: pageAfter, after: "5", page: chat.MessagePage{Messages: []chat.Message{msgAt(6, "bob", "six", t0), m7, msgAt(8, "bob", "eight", t0)}}})
+	var ids []string
+	for _, e := range r.entries {
+		ids = append(ids, e.id)
+	}
+	if got := strings.Join(ids, ","); got != "1,2,3,4,5,6,7,8" {
+		t.Fatalf("ids %s, want 1..8 once each in order", got)
+	}
+	if !strings.Contains(m.View(), "2 online") {
+		t.Error("the header does not show the online count from welcome")
+	}
+}
+
+func TestPresenceAndTyping(t *testing.T) {
+	m, clk := newChatModel(t, 80, 20, nil, false)
+	r := m.cur()
+	m.Update(eventMsg{gen: r.gen, ev: client.Event{Room: "general", Presence: &chat.Presence{Room: "general", Nick: "bob", State: chat.PresenceJoin, Online: []string{"alice", "bob"}}}})
+	m.Update(eventMsg{gen: r.gen, ev: client.Event{Room: "general", Typing: &chat.Typing{Room: "general", Nick: "bob"}}})
+	v := m.View()
+	if !strings.Contains(v, "bob joined") || !strings.Contains(v, "bob is typing") || !strings.Contains(v, "2 online") {
+		t.Fatalf("view lacks join line, typing or count:\n%s", v)
+	}
+	clk.advance(6 * time.Second)
+	m.Update(tickMsg(clk.now()))
+	if strings.Contains(m.View(), "is typing") {
+		t.Fatal("typing stayed after it expired")
+	}
+	m.Update(eventMsg{gen: r.gen, ev: client.Event{Room: "general", Presence: &chat.Presence{Room: "general", Nick: "bob", State: chat.PresenceLeave, Online: []string{"alice"}}}})
+	if v := m.View(); !strings.Contains(v, "bob left") || !strings.Contains(v, "1 online") {
+		t.Fatalf("view lacks the leave line:\n%s", v)
+	}
+}
+
+func TestConnectionStateInStatusBar(t *testing.T) {
+	m, clk := newChatModel(t, 100, 20, nil, false)
+	r := m.cur()
+	if !strings.Contains(m.statusView(), "connecting") {
+		t.Errorf("status before any state: %q", m.statusView())
+	}
+	err := fmt.Errorf("connect: %w", errors.New("dial tcp 127.0.0.1:9: connect: connection refused"))
+	m.Update(eventMsg{gen: r.gen, ev: client.Event{Room: "general", State: &client.StateChange{State: client.StateReconnecting, NextTry: clk.now().Add(2500 * time.Millisecond), Err: err}}})
+	if got := m.statusView(); !strings.Contains(got, "reconnecting in 3 s (connection refused)") {
+		t.Errorf("status = %q", got)
+	}
+	clk.advance(time.Second)
+	if got := m.statusView(); !strings.Contains(got, "reconnecting in 2 s") {
+		t.Errorf("status a second later = %q", got)
+	}
+	m.Update(eventMsg{gen: r.gen, ev: client.Event{Room: "general", State: &client.StateChange{State: client.StateConnected}}})
+	if got := m.statusView(); !strings.Contains(got, "connected") || strings.Contains(got, "reconnecting") {
+		t.Errorf("status = %q", got)
+	}
+	m.Update(eventMsg{gen: r.gen, ev: client.Event{Room: "general", State: &client.StateChange{State: client.StateUnauthorized}}})
+	if m.phase != phasePassword || !strings.Contains(m.View(), "expired") {
+		t.Errorf("unauthorized stream: phase %v; want the password prompt saying why", m.phase)
+	}
+}
+
+func TestLoginPrompt(t *testing.T) {
+	ctx := t.Context()
+	cfg := Config{Server: deadServer, Nick: "alice", Room: "general"}
+	m := New(ctx, cfg, client.New(deadServer))
+	t.Cleanup(m.Close)
+	m.Update(tea.WindowSizeMsg{Width: 60, Height: 12})
+	if m.phase != phasePassword {
+		t.Fatalf("no saved token: phase %v, want the password prompt", m.phase)
+	}
+	typeText(m, "short")
+	if _, cmd := m.Update(keyType(tea.KeyEnter)); cmd != nil {
+		t.Fatal("a too short password was sent")
+	}
+	if v := m.View(); strings.Contains(v, "short") || !strings.Contains(v, "*****") || !strings.Contains(v, "8 to 256") {
+		t.Fatalf("the prompt shows the password or no error:\n%s", v)
+	}
+	typeText(m, "-but-long-now")
+	_, cmd := m.Update(keyType(tea.KeyEnter))
+	if cmd == nil || m.phase != phaseLogin {
+		t.Fatalf("Enter: cmd %v phase %v", cmd != nil, m.phase)
+	}
+	m.Update(loginMsg{err: &client.APIError{Status: 401, Code: "bad_credentials", Message: "Wrong nick or password."}})
+	if m.phase != phasePassword || !strings.Contains(m.View(), "wrong password") {
+		t.Fatalf("bad password: phase %v view:\n%s", m.phase, m.View())
+	}
+	m.Update(loginMsg{info: chat.SessionInfo{Token: "x", Nick: "alice"}})
+	if m.phase != phasePassword {
+		t.Fatal("a login answer that was not asked for was taken")
+	}
+	typeText(m, "good-password")
+	m.Update(keyType(tea.KeyEnter))
+	m.Update(loginMsg{info: chat.SessionInfo{Token: "x", Nick: "Alice"}})
+	if m.phase != phaseChat || m.nick != "Alice" {
+		t.Fatalf("after login: phase %v nick %s", m.phase, m.nick)
+	}
+}
+
+func TestExpiredSavedTokenAsksForPassword(t *testing.T) {
+	cfg := Config{Server: deadServer, Nick: "alice", Room: "general"}
+	m := New(t.Context(), cfg, client.New(deadServer, client.WithToken("old")))
+	t.Cleanup(m.Close)
+	if m.phase != phaseCheck {
+		t.Fatalf("with a token: phase %v, want the check", m.phase)
+	}
+	m.Update(meMsg{err: fmt.Errorf("me: %w", &client.APIError{Status: 401, Code: "unauthorized"})})
+	if m.phase != phasePassword || !strings.Contains(m.View(), "expired") {
+		t.Fatalf("401 on the check: phase %v\n%s", m.phase, m.View())
+	}
+}
+
+func TestServerDownAtStartRetries(t *testing.T) {
+	cfg := Config{Server: deadServer, Nick: "alice", Room: "general"}
+	m := New(t.Context(), cfg, client.New(deadServer, client.WithToken("tok")))
+	t.Cleanup(m.Close)
+	_, cmd := m.Update(meMsg{err: errors.New("dial tcp: connection refused")})
+	if m.phase != phaseCheck || cmd == nil || !strings.Contains(m.View(), "cannot reach the server (connection refused)") {
+		t.Fatalf("phase %v cmd %v\n%s", m.phase, cmd != nil, m.View())
+	}
+}
