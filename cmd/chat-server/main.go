@@ -1,0 +1,208 @@
+// Command chat-server runs the chat server: the JSON API, the event streams
+// and the browser page, over an embedded SQLite store in --data.
+//
+//	chat-server [flags]                 serve
+//	chat-server user add|passwd|del NICK [flags]   manage accounts
+//
+// Settings come from defaults, then CHAT_* environment variables, then
+// flags: a flag given on the command line wins over its variable. This file
+// only wires things together; the logic lives in package server.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime/debug"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/ssechat/chat/server"
+	"github.com/ssechat/chat/server/store/sqlite"
+)
+
+// settings is everything the command is configured by.
+type settings struct {
+	Server          server.Config
+	Addr            string
+	Data            string
+	LogLevel        slog.Level
+	HistoryMax      int
+	ShutdownTimeout time.Duration
+}
+
+// envFlag ties a flag to its environment variable.
+type envFlag struct{ name, env string }
+
+// newFlags defines every flag on a new FlagSet bound to s, which starts from
+// the defaults. It returns the flag-to-variable table.
+func newFlags(name string, s *settings, out io.Writer) (*flag.FlagSet, []envFlag) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(out)
+	var table []envFlag
+	env := func(flagName string) string {
+		v := "CHAT_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+		table = append(table, envFlag{flagName, v})
+		return v
+	}
+	c := &s.Server
+	fs.StringVar(&s.Addr, "addr", s.Addr, "address to listen on (host:port) "+envNote(env("addr")))
+	fs.StringVar(&s.Data, "data", s.Data, "directory of the data (SQLite file chat.db) "+envNote(env("data")))
+	fs.StringVar(&c.Registration, "registration", c.Registration, "open: an unknown nick that logs in gets an account; closed: only accounts made with 'chat-server user add' "+envNote(env("registration")))
+	fs.DurationVar(&c.Heartbeat, "heartbeat", c.Heartbeat, "a ': ping' comment after this much silence on a stream "+envNote(env("heartbeat")))
+	fs.IntVar(&c.HistoryPageMax, "history-page-max", c.HistoryPageMax, "the largest page of GET .../messages (1 to 200) "+envNote(env("history-page-max")))
+	fs.IntVar(&c.ReplayMax, "replay-max", c.ReplayMax, "the most messages replayed to a resuming stream; further behind gets a reset "+envNote(env("replay-max")))
+	fs.IntVar(&s.HistoryMax, "history-max", s.HistoryMax, "messages kept per room; older ones are deleted (0 keeps all) "+envNote(env("history-max")))
+	fs.DurationVar(&c.SessionTTL, "session-ttl", c.SessionTTL, "a session ends after this long unused "+envNote(env("session-ttl")))
+	fs.IntVar(&c.QueueMax, "queue-max", c.QueueMax, "events queued per stream before a slow one is closed "+envNote(env("queue-max")))
+	fs.DurationVar(&c.WriteTimeout, "write-timeout", c.WriteTimeout, "a stream whose client reads nothing for this long is closed "+envNote(env("write-timeout")))
+	fs.BoolVar(&c.Limits.Enabled, "rate-limits", c.Limits.Enabled, "per-account and per-address limits (false for benchmarks) "+envNote(env("rate-limits")))
+	fs.IntVar(&c.Limits.MaxStreams, "max-streams", c.Limits.MaxStreams, "open event streams this process serves at most "+envNote(env("max-streams")))
+	fs.DurationVar(&s.ShutdownTimeout, "shutdown-timeout", s.ShutdownTimeout, "how long a graceful shutdown waits for requests in flight "+envNote(env("shutdown-timeout")))
+	fs.TextVar(&s.LogLevel, "log-level", s.LogLevel, "debug, info, warn or error "+envNote(env("log-level")))
+	fs.Usage = func() {
+		fmt.Fprintf(out, "Usage:\n  %s [flags]\n  %s user add|passwd|del NICK [flags]\n\n"+
+			"Each flag can also be set by its CHAT_* environment variable; a flag on the\n"+
+			"command line wins over the variable.\n\nFlags:\n", name, name)
+		fs.PrintDefaults()
+	}
+	return fs, table
+}
+
+func envNote(v string) string { return "(env " + v + ")" }
+
+// parse reads the environment, then the flags. It returns the remaining
+// arguments.
+func parse(name string, args []string, s *settings, out io.Writer) ([]string, error) {
+	fs, table := newFlags(name, s, out)
+	// Variables first, so flags given on the command line override them.
+	for _, e := range table {
+		if v, ok := os.LookupEnv(e.env); ok {
+			if err := fs.Set(e.name, v); err != nil {
+				return nil, fmt.Errorf("read %s=%q: %w", e.env, v, err)
+			}
+		}
+	}
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	return fs.Args(), nil
+}
+
+func defaults() settings {
+	cfg := server.DefaultConfig()
+	cfg.Version = version()
+	return settings{Server: cfg, Addr: "127.0.0.1:8080", Data: "./chat-data", LogLevel: slog.LevelInfo, ShutdownTimeout: 10 * time.Second}
+}
+
+func version() string {
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return "dev"
+}
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
+	s := defaults()
+	rest, err := parse("chat-server", args, &s, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "chat-server:", err)
+		return 2
+	}
+	if len(rest) > 0 && rest[0] == "user" {
+		return runUser(rest[1:], &s, stdin, stdout, stderr)
+	}
+	if len(rest) > 0 {
+		fmt.Fprintf(stderr, "chat-server: unexpected argument %q (see --help)\n", rest[0])
+		return 2
+	}
+	if err := s.Server.Validate(); err != nil {
+		fmt.Fprintln(stderr, "chat-server: bad configuration:", err)
+		return 2
+	}
+	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: s.LogLevel}))
+	if err := serve(s, log, stdout); err != nil {
+		log.Error("chat-server stopped", "err", err)
+		return 1
+	}
+	return 0
+}
+
+// openStore opens the SQLite store in the data directory, creating it.
+func openStore(s settings, log *slog.Logger) (*sqlite.Store, error) {
+	if err := os.MkdirAll(s.Data, 0o700); err != nil {
+		return nil, fmt.Errorf("make data directory: %w", err)
+	}
+	st, err := sqlite.Open(filepath.Join(s.Data, "chat.db"), sqlite.Options{HistoryMax: s.HistoryMax, Logger: log})
+	if err != nil {
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	return st, nil
+}
+
+// serve runs the server until SIGINT or SIGTERM, then shuts down gracefully;
+// a second signal exits at once.
+func serve(s settings, log *slog.Logger, stdout io.Writer) error {
+	st, err := openStore(s, log)
+	if err != nil {
+		return err
+	}
+	srv, err := server.New(s.Server, st, log)
+	if err != nil {
+		_ = st.Close()
+		return err
+	}
+	ln, err := net.Listen("tcp", s.Addr)
+	if err != nil {
+		_ = st.Close()
+		return fmt.Errorf("listen: %w", err)
+	}
+	url := "http://" + ln.Addr().String()
+	log.Info("chat-server listening", "url", url, "data", s.Data, "registration", s.Server.Registration, "version", s.Server.Version)
+	fmt.Fprintf(stdout, "chat-server listening on %s\n", url)
+
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+
+	select {
+	case err := <-served:
+		_ = st.Close()
+		return fmt.Errorf("serve: %w", err)
+	case sig := <-sigs:
+		log.Info("shutting down", "signal", sig.String())
+	}
+	go func() {
+		sig := <-sigs
+		log.Warn("second signal: exiting now", "signal", sig.String())
+		os.Exit(1)
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), s.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(ctx); err != nil {
+		log.Warn("shutdown did not finish in time", "err", err)
+	}
+	<-served
+	if err := st.Close(); err != nil {
+		return fmt.Errorf("close store: %w", err)
+	}
+	log.Info("stopped")
+	return nil
+}
