@@ -421,6 +421,9 @@ func TestChatPageEndToEnd(t *testing.T) {
 	bob.waitText("hello from alice")
 	alice.waitText("hello from alice")
 	alice.waitFor(waitShort, "pending replaced by the echo", `document.querySelectorAll("#pending > li").length === 0`)
+	if v := eval[string](alice, `document.getElementById("composer-input").value`); v != "" {
+		t.Errorf("alice: after Enter sent, the composer holds %q", v)
+	}
 	// bob types: alice is told, then Shift+Enter makes a second line.
 	bob.do(chromedp.Focus(chromedp.ID("composer-input")), chromedp.SendKeys(chromedp.ID("composer-input"), "line one"))
 	alice.waitFor(waitShort, "bob is typing", `document.getElementById("typing").textContent === "bob is typing…"`)
@@ -529,6 +532,7 @@ func TestChatPageEndToEnd(t *testing.T) {
 	send(t, carol, "busy", "while alice reads old messages")
 	alice.waitText("while alice reads old messages")
 	alice.waitFor(waitShort, "new-messages button shown", `!document.getElementById("new-messages").hidden`)
+	alice.screenshot(shots, "new-messages-1280")
 	if top := eval[float64](alice, `document.getElementById("scroller").scrollTop`); top > 100 {
 		t.Errorf("alice: the view moved to scrollTop %v while she read old messages", top)
 	}
@@ -595,6 +599,9 @@ func TestChatPageEndToEnd(t *testing.T) {
 	alice.waitFor(waitLong, "disconnected", `document.getElementById("conn-state").dataset.state !== "connected"`)
 	alice.typeMessage("sent while the server was down")
 	alice.waitFor(waitLong, "failed send offers Retry", `(li => li && li.classList.contains("failed") && li.querySelector(".retry"))(document.querySelector("#pending > li"))`)
+	alice.screenshot(shots, "offline-failed-1280")
+	bob.waitFor(waitLong, "disconnected", `document.getElementById("conn-state").dataset.state !== "connected"`)
+	bob.screenshot(shots, "offline-360")
 	srv.start()
 	for i := range 3 {
 		send(t, carol, "general", fmt.Sprintf("after restart %d", i))

@@ -441,6 +441,7 @@
 
   function renderRoomHeader() {
     el.roomName.textContent = state.room ? "#" + state.room : "";
+    el.input.placeholder = state.room ? "Message #" + state.room : "Message";
     const entry = state.rooms.get(state.room);
     el.roomTopic.textContent = entry && entry.topic ? entry.topic : "";
   }
@@ -810,7 +811,9 @@
       if (!validMessage(m)) return;
       const stick = atBottom();
       const mine = m.nick === state.me;
+      const first = state.ids.size === 0;
       if (insertMessage(m)) {
+        if (first) updateHistoryState();
         if (stick || mine) scrollToBottom();
         else el.newMessages.hidden = false;
         clearTyper(m.nick);
@@ -957,6 +960,12 @@
     }
   });
 
+  // A browser that still delivers the Enter keypress after the keydown was
+  // cancelled (synthetic input does) must not leave a newline behind.
+  el.input.addEventListener("keypress", (ev) => {
+    if (ev.key === "Enter" && !ev.shiftKey) ev.preventDefault();
+  });
+
   el.input.addEventListener("input", () => {
     autosize();
     el.composerError.textContent = "";
@@ -967,9 +976,11 @@
     }
   });
 
+  // autosize grows the composer with its text (up to the CSS max-height);
+  // empty, it goes back to one row.
   function autosize() {
-    el.input.style.height = "auto";
-    el.input.style.height = el.input.scrollHeight + 2 + "px";
+    el.input.style.height = "";
+    if (el.input.value) el.input.style.height = el.input.scrollHeight + 2 + "px";
   }
 
   el.composer.addEventListener("submit", (ev) => {
