@@ -17,7 +17,13 @@ import (
 	"github.com/ssechat/chat/client"
 )
 
-var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
+// updating reports -update, which rewrites the golden files under testdata/.
+// The flag itself is defined by teatest's golden package, which this
+// package's tests import; defining it twice would panic.
+func updating() bool {
+	f := flag.Lookup("update")
+	return f != nil && f.Value.String() == "true"
+}
 
 func TestMain(m *testing.M) {
 	// Goldens and width checks need plain text: no colour, no attributes.
@@ -90,7 +96,7 @@ func isQuit(cmd tea.Cmd) bool {
 func checkGolden(t *testing.T, name, got string) {
 	t.Helper()
 	path := filepath.Join("testdata", name+".golden")
-	if *update {
+	if updating() {
 		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
 			t.Fatal(err)
 		}
