@@ -42,6 +42,7 @@ type runner struct {
 	rooms      []*room
 	subs       []*subscriber
 	postTokens []string
+	idle       procSample     // the server before this run touched it
 	wg         sync.WaitGroup // every subscriber goroutine and launcher
 }
 
@@ -68,6 +69,9 @@ func Run(ctx context.Context, cfg Config, progressOut io.Writer) (*Result, error
 	}
 	r.out.Add("run", r.run)
 	r.out.Add("subs", cfg.Subs)
+	// Read before logging in: password hashing leaves freed heap that the
+	// streams would reuse, hiding their cost (see addMemory).
+	r.idle = sampleProc(cfg.ServerPID)
 	if err := r.setup(ctx); err != nil {
 		return nil, err
 	}
@@ -439,8 +443,14 @@ func selfCPU() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
-// addMemory writes RSS before and after the streams opened, and per stream.
-func (r *runner) addMemory(idle procSample, streams int) {
+// addMemory writes RSS before the run and after the streams opened, and the
+// difference per stream. Logging in hashes passwords (argon2id: MiBs each)
+// between the two readings; that memory, freed, is reused by the streams, so
+// on a server that has just started the figure is an upper bound, and with
+// --token (no logins) it is the streams' own cost. Go keeps freed heap: on a
+// warm server the figure reads low.
+func (r *runner) addMemory(streams int) {
+	idle := r.idle
 	if !idle.ok {
 		return
 	}
@@ -467,20 +477,25 @@ func (r *runner) addEnd() {
 // delivery.
 func (r *runner) fanout(ctx context.Context, res *Result) error {
 	c := r.cfg
-	idle := sampleProc(c.ServerPID)
 	sctx, cancel := context.WithCancel(ctx)
 	defer r.stopStreams(cancel)
 	r.connect(sctx, r.subs, false, "subs")
 	sleepCtx(ctx, c.Settle)
 	list := live(r.subs)
-	r.addMemory(idle, len(list))
+	r.addMemory(len(list))
 
 	var h Histogram
 	for _, s := range list {
 		s.hist.Store(&h)
 	}
 	res.Series = []Series{{Name: c.Scenario, Hist: &h}}
-	res.Title = fmt.Sprintf("chat-bench %s: %d subscribers, %d rooms, %d messages", c.Scenario, len(list), len(r.rooms), c.Msgs)
+	res.Title = fmt.Sprintf("chat-bench %s: %d subscribers, %d messages", c.Scenario, len(list), c.Msgs)
+	if len(r.rooms) > 1 {
+		res.Title = fmt.Sprintf("chat-bench %s: %d rooms, %d subscribers, %d messages", c.Scenario, len(r.rooms), len(list), c.Msgs)
+	}
+	if c.Rate > 0 {
+		res.Title += fmt.Sprintf(" at %g/s", c.Rate)
+	}
 	if c.Msgs == 0 || ctx.Err() != nil {
 		r.addEnd()
 		return nil
@@ -511,12 +526,11 @@ func (r *runner) fanout(ctx context.Context, res *Result) error {
 // start of the resume until the last subscriber has all K.
 func (r *runner) storm(ctx context.Context, res *Result) error {
 	c := r.cfg
-	idle := sampleProc(c.ServerPID)
 	sctx, cancel := context.WithCancel(ctx)
 	r.connect(sctx, r.subs, false, "subs")
 	sleepCtx(ctx, c.Settle)
 	list := live(r.subs)
-	r.addMemory(idle, len(list))
+	r.addMemory(len(list))
 	first := r.post(ctx, 0, 1)
 	if first.accepted != 1 {
 		r.stopStreams(cancel)
@@ -565,13 +579,12 @@ func (r *runner) slow(ctx context.Context, res *Result) error {
 	c := r.cfg
 	h := c.healthy()
 	healthy, stalled := r.subs[:h], r.subs[h:]
-	idle := sampleProc(c.ServerPID)
 	sctx, cancel := context.WithCancel(ctx)
 	defer r.stopStreams(cancel)
 	r.connect(sctx, healthy, false, "subs")
 	sleepCtx(ctx, c.Settle)
 	list := live(healthy)
-	r.addMemory(idle, len(list))
+	r.addMemory(len(list))
 
 	var base, withStalled Histogram
 	for _, s := range list {

@@ -23,7 +23,7 @@ const (
 	svgMaxNines              = 4.0 // the x axis ends at the 99.99th percentile
 	svgStep                  = 0.02
 	svgPlotW, svgPlotH       = svgW - svgLeft - svgRight, svgH - svgTop - svgBottom
-	svgLegendLine, svgLegend = 18, svgH - svgBottom + 44
+	svgLegendLine, svgLegend = 18, svgTop + svgPlotH + 60
 )
 
 var svgColors = []string{"#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf"}
