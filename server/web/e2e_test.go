@@ -12,6 +12,7 @@ import (
 	"maps"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -48,6 +49,7 @@ type chatServer struct {
 	addr string
 	URL  string
 	log  *os.File
+	args []string // extra flags for the next start
 	cmd  *exec.Cmd
 	done chan error
 }
@@ -83,7 +85,7 @@ func startChatServer(t *testing.T) *chatServer {
 
 func (s *chatServer) start() {
 	s.t.Helper()
-	cmd := exec.Command(s.bin, "--addr", s.addr, "--data", s.data)
+	cmd := exec.Command(s.bin, append([]string{"--addr", s.addr, "--data", s.data}, s.args...)...)
 	cmd.Stdout = s.log
 	cmd.Stderr = s.log
 	if err := cmd.Start(); err != nil {
@@ -157,13 +159,14 @@ type session struct {
 
 	mu      sync.Mutex
 	dialogs []string
+	loads   map[string]int // requests per URL path and query
 }
 
 func newSession(t *testing.T, browser context.Context, name string, width, height int64) *session {
 	t.Helper()
 	ctx, cancel := chromedp.NewContext(browser, chromedp.WithNewBrowserContext())
 	t.Cleanup(cancel)
-	s := &session{t: t, name: name, ctx: ctx}
+	s := &session{t: t, name: name, ctx: ctx, loads: map[string]int{}}
 	if err := chromedp.Do(ctx, chromedp.EmulateViewport(width, height)); err != nil {
 		t.Fatalf("%s: open tab: %v", name, err)
 	}
@@ -181,7 +184,27 @@ func newSession(t *testing.T, browser context.Context, name string, width, heigh
 			_, _ = chromedp.Call(ctx, page.HandleJavaScriptDialog, page.HandleJavaScriptDialogParams{Accept: false})
 		}
 	}()
+	requests := chromedp.Events(ctx, network.RequestWillBeSent)
+	go func() {
+		for ev, err := range requests {
+			if err != nil {
+				return
+			}
+			if u, err := url.Parse(ev.Request.URL); err == nil {
+				s.mu.Lock()
+				s.loads[u.RequestURI()]++
+				s.mu.Unlock()
+			}
+		}
+	}()
 	return s
+}
+
+// requests returns how many requests the tab has made for path?query.
+func (s *session) requests(uri string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.loads[uri]
 }
 
 func (s *session) do(actions ...chromedp.Action[chromedp.Void]) {
@@ -595,6 +618,18 @@ func TestChatPageEndToEnd(t *testing.T) {
 	setDark(t, alice, false)
 
 	t.Log("step: the server restarts; the pages resume with nothing lost or doubled")
+	// bob's tab cannot reach the event stream while the server is away, and
+	// the server comes back replaying at most 2 messages: bob, 4 behind, must
+	// get a reset and reload. alice resumes (or resets) as her timing falls.
+	eventsPattern := []*network.BlockPattern{{URLPattern: base + "/api/rooms/*/events*", Block: true}}
+	block := func(p []*network.BlockPattern) {
+		ctx, cancel := context.WithTimeout(bob.ctx, waitShort)
+		defer cancel()
+		if _, err := chromedp.Call(ctx, network.SetBlockedURLs, network.SetBlockedURLsParams{URLPatterns: p}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	block(eventsPattern)
 	srv.stop()
 	alice.waitFor(waitLong, "disconnected", `document.getElementById("conn-state").dataset.state !== "connected"`)
 	alice.typeMessage("sent while the server was down")
@@ -602,11 +637,17 @@ func TestChatPageEndToEnd(t *testing.T) {
 	alice.screenshot(shots, "offline-failed-1280")
 	bob.waitFor(waitLong, "disconnected", `document.getElementById("conn-state").dataset.state !== "connected"`)
 	bob.screenshot(shots, "offline-360")
+	srv.args = []string{"--replay-max", "2"}
 	srv.start()
-	for i := range 3 {
+	for i := range 4 {
 		send(t, carol, "general", fmt.Sprintf("after restart %d", i))
 	}
 	alice.waitConnected()
+	if st := eval[string](bob, `document.getElementById("conn-state").dataset.state`); st == "connected" {
+		t.Fatalf("bob: connected although his event requests are blocked")
+	}
+	reloads := bob.requests("/api/rooms/general/messages?limit=50")
+	block(nil)
 	bob.waitConnected()
 	alice.do(chromedp.Click(chromedp.CSS("#pending > li .retry")))
 	bob.waitText("sent while the server was down")
@@ -614,6 +655,9 @@ func TestChatPageEndToEnd(t *testing.T) {
 	bob.waitText("after everyone is back")
 	sameAsHistory(t, alice, carol, "general")
 	sameAsHistory(t, bob, carol, "general")
+	if n := bob.requests("/api/rooms/general/messages?limit=50"); n != reloads+1 {
+		t.Errorf("bob: %d history reloads after the reset, want 1", n-reloads)
+	}
 	if n := alice.dialogCount() + bob.dialogCount(); n != 1 {
 		t.Errorf("dialogs opened: alice %q, bob %q; want only alice's probe", alice.dialogTexts(), bob.dialogTexts())
 	}
