@@ -1,0 +1,174 @@
+package server
+
+// The SSE encoding read back by a real SSE client (r3labs/sse, what the Go
+// client uses) and by the line rules every browser follows: whatever a user
+// wrote comes back unchanged and can never add a field or an event.
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+	"unicode/utf8"
+
+	"github.com/r3labs/sse/v2"
+	"gopkg.in/cenkalti/backoff.v1"
+
+	"github.com/ssechat/chat/chat"
+)
+
+// bodyTransport answers every request with 200 and a fixed SSE body, so the
+// client's own request, read loop and parser run without a network.
+type bodyTransport []byte
+
+func (b bodyTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	return &http.Response{
+		StatusCode: http.StatusOK,
+		Header:     http.Header{"Content-Type": {"text/event-stream"}},
+		Body:       io.NopCloser(bytes.NewReader(b)),
+		Request:    r,
+	}, nil
+}
+
+// readWithR3labs feeds stream to an r3labs/sse client and returns the events
+// it delivers, minus those with empty data (a comment after an event with an
+// id comes out as one; the project's client ignores them too).
+func readWithR3labs(t *testing.T, stream []byte) []*sse.Event {
+	t.Helper()
+	c := sse.NewClient("http://sse.invalid/events", sse.ClientMaxBufferSize(1<<20))
+	c.Connection = &http.Client{Transport: bodyTransport(stream)}
+	c.ReconnectStrategy = &backoff.StopBackOff{}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var got []*sse.Event
+	err := c.SubscribeRawWithContext(ctx, func(e *sse.Event) {
+		if len(e.Data) > 0 {
+			got = append(got, e)
+		}
+	})
+	if err != nil {
+		t.Fatalf("r3labs/sse could not read the stream %q: %v", stream, err)
+	}
+	return got
+}
+
+// checkBrowserLines checks a frame against the event-stream line rules of the
+// HTML standard: CR, LF and CRLF all end a line, a blank line ends an event.
+// The frame must be exactly the wanted field lines and one blank line.
+func checkBrowserLines(t *testing.T, frame []byte, fields ...string) {
+	t.Helper()
+	if bytes.IndexByte(frame, '\r') >= 0 {
+		t.Fatalf("frame holds a carriage return, which ends a line: %q", frame)
+	}
+	lines := strings.Split(strings.TrimSuffix(string(frame), "\n\n"), "\n")
+	if !strings.HasSuffix(string(frame), "\n\n") || len(lines) != len(fields) {
+		t.Fatalf("frame %q: want exactly the lines %q and a blank line", frame, fields)
+	}
+	for i, f := range fields {
+		if !strings.HasPrefix(lines[i], f+": ") {
+			t.Fatalf("frame %q: line %d is %q, want field %q", frame, i, lines[i], f)
+		}
+	}
+}
+
+func FuzzSSEFrame(f *testing.F) {
+	f.Add(uint64(42), uint64(0), false, "alice", "hi", "c-1", "bob")
+	f.Add(uint64(1700000000000), uint64(3), true, "a", "two\nlines", "", "b")
+	f.Add(uint64(1), uint64(0), false, "n", "data: x\n\nevent: evil\nid: 999\n\n", "x", "event: welcome")
+	f.Add(uint64(7), uint64(0), false, "n", "cr\rlf\r\ncrlf\u2028ls\u2029ps\u0085nel", "", "n")
+	f.Add(uint64(8), uint64(0), false, "n\n", "\xff\xfe invalid", "id\n", "\r\r")
+	f.Add(uint64(9), uint64(0), false, "n", "\ufeffbom first", "", "n")
+	f.Add(uint64(10), uint64(1), true, "n", ": comment\nretry: 1", "", ":x")
+	f.Add(uint64(18446744073709551615), uint64(18446744073709551615), true, "n", "<script>\"\\'&", "", "n")
+	f.Fuzz(func(t *testing.T, major, minor uint64, redis bool, nick, text, clientID, typist string) {
+		id := strconv.FormatUint(major, 10)
+		if redis {
+			id += "-" + strconv.FormatUint(minor, 10)
+		}
+		ts := time.Date(2026, 11, 23, 8, 0, 0, int(minor%1e9), time.UTC)
+		m1 := chat.Message{ID: id, Room: "general", Nick: nick, Kind: chat.KindText, Text: text, ClientID: clientID, TS: ts}
+		m2 := m1
+		m2.ID, m2.Kind, m2.Text = strconv.FormatUint(major^1, 10), chat.KindAction, text+text
+		if redis {
+			m2.ID = strconv.FormatUint(major, 10) + "-" + strconv.FormatUint(minor/10, 10)
+		}
+
+		f1, err := messageFrame(&m1)
+		if err != nil {
+			t.Fatalf("encode %+v: %v", m1, err)
+		}
+		f2, err := messageFrame(&m2)
+		if err != nil {
+			t.Fatalf("encode %+v: %v", m2, err)
+		}
+		typing := chat.Typing{Room: "general", Nick: typist}
+		ft, err := ephemeralFrame(chat.EventTyping, typing)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkBrowserLines(t, f1.data, "id", "event", "data")
+		checkBrowserLines(t, f2.data, "id", "event", "data")
+		checkBrowserLines(t, ft.data, "event", "data")
+
+		var stream []byte
+		stream = append(stream, "retry: 2000\n"...)
+		stream = append(stream, f1.data...)
+		stream = append(stream, pingFrame...)
+		stream = append(stream, ft.data...)
+		stream = append(stream, f2.data...)
+		stream = append(stream, pingFrame...)
+
+		got := readWithR3labs(t, stream)
+		if len(got) != 3 {
+			t.Fatalf("stream %q gave %d events, want 3", stream, len(got))
+		}
+		wantEvents := []string{chat.EventMessage, chat.EventTyping, chat.EventMessage}
+		wantIDs := []string{m1.ID, m1.ID, m2.ID} // an event without id: keeps the last one
+		for i, e := range got {
+			if string(e.Event) != wantEvents[i] || string(e.ID) != wantIDs[i] {
+				t.Fatalf("event %d is %q id %q, want %q id %q", i, e.Event, e.ID, wantEvents[i], wantIDs[i])
+			}
+		}
+		var back1, back2 chat.Message
+		var backT chat.Typing
+		for i, dst := range []any{&back1, &backT, &back2} {
+			dec := json.NewDecoder(bytes.NewReader(got[i].Data))
+			dec.DisallowUnknownFields()
+			if err := dec.Decode(dst); err != nil {
+				t.Fatalf("event %d data %q is not the JSON sent: %v", i, got[i].Data, err)
+			}
+		}
+		// Valid UTF-8 survives byte for byte; invalid bytes arrive as U+FFFD,
+		// exactly as encoding/json documents.
+		want1, want2, wantT := m1, m2, typing
+		for _, p := range []*string{&want1.Nick, &want1.Text, &want1.ClientID, &want2.Nick, &want2.Text, &want2.ClientID, &wantT.Nick} {
+			*p = coerceUTF8(*p)
+		}
+		if !back1.TS.Equal(ts) || !back2.TS.Equal(ts) {
+			t.Fatalf("timestamps came back as %v and %v, want %v", back1.TS, back2.TS, ts)
+		}
+		back1.TS, back2.TS, want1.TS, want2.TS = time.Time{}, time.Time{}, time.Time{}, time.Time{}
+		if back1 != want1 || back2 != want2 || backT != wantT {
+			t.Fatalf("read back\n %+v\n %+v\n %+v\nwant\n %+v\n %+v\n %+v", back1, backT, back2, want1, wantT, want2)
+		}
+		if utf8.ValidString(text) && back1.Text != text {
+			t.Fatalf("valid text %q came back as %q", text, back1.Text)
+		}
+	})
+}
+
+// coerceUTF8 replaces each invalid byte with U+FFFD, as encoding/json does.
+func coerceUTF8(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		b.WriteRune(r) // RuneError for an invalid byte, n == 1
+		i += n
+	}
+	return b.String()
+}
