@@ -8,6 +8,7 @@ import (
 	"math"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/ssechat/chat/chat"
 	"github.com/ssechat/chat/server/store"
@@ -59,30 +60,37 @@ func (s *Store) Page(ctx context.Context, roomName string, q store.PageQuery) ([
 	}
 	limit = min(limit, chat.MaxPageSize)
 
-	var (
-		rows *sql.Rows
-		err  error
-		desc bool
-	)
+	dir, id := pageNewest, int64(0)
 	switch {
 	case q.Before != "" && q.After != "":
 		return nil, false, errBothBounds
 	case q.After != "":
-		seq, perr := parseSeq(q.After)
-		if perr != nil {
-			return nil, false, perr
-		}
-		rows, err = s.rs.after.QueryContext(ctx, rm.id, seq, limit+1)
+		dir = pageAfter
 	case q.Before != "":
-		seq, perr := parseSeq(q.Before)
-		if perr != nil {
-			return nil, false, perr
+		dir = pageBefore
+	}
+	if dir != pageNewest {
+		var err error
+		if id, err = parseSeq(q.Before + q.After); err != nil {
+			return nil, false, err
 		}
-		rows, err = s.rs.before.QueryContext(ctx, rm.id, seq, limit+1)
-		desc = true
+	}
+	if msgs, more, ok := rm.tail.page(dir, id, limit); ok {
+		s.stats.tailHits.Add(1)
+		return msgs, more, nil
+	}
+	s.stats.diskRead.Add(1)
+	var (
+		rows *sql.Rows
+		err  error
+	)
+	switch dir {
+	case pageAfter:
+		rows, err = s.rs.after.QueryContext(ctx, rm.id, id, limit+1)
+	case pageBefore:
+		rows, err = s.rs.before.QueryContext(ctx, rm.id, id, limit+1)
 	default:
 		rows, err = s.rs.newest.QueryContext(ctx, rm.id, limit+1)
-		desc = true
 	}
 	msgs, err := readMessages(rows, err, rm.name, make([]chat.Message, 0, limit+1))
 	if err != nil {
@@ -90,7 +98,7 @@ func (s *Store) Page(ctx context.Context, roomName string, q store.PageQuery) ([
 	}
 	more := len(msgs) > limit
 	msgs = msgs[:min(len(msgs), limit)]
-	if desc {
+	if dir != pageAfter {
 		slices.Reverse(msgs)
 	}
 	return msgs, more, nil
@@ -114,6 +122,14 @@ func (s *Store) Since(ctx context.Context, roomName, after string, max int) ([]c
 			return nil, false, err
 		}
 	}
+	if msgs, more, trimmed, ok := rm.tail.since(seq, max); ok {
+		s.stats.tailHits.Add(1)
+		if trimmed {
+			return nil, false, store.ErrTrimmed
+		}
+		return msgs, more, nil
+	}
+	s.stats.diskRead.Add(1)
 	limit := int64(-1) // no limit in SQLite
 	var dst []chat.Message
 	if max > 0 {
@@ -138,9 +154,11 @@ func (s *Store) Since(ctx context.Context, roomName, after string, max int) ([]c
 }
 
 // parseSeq reads one of this store's ids: a plain decimal sequence number.
+// A stream id ("N-M", even "N-0") is another store's and is refused rather
+// than read as a far-future sequence number.
 func parseSeq(id string) (int64, error) {
 	v, err := chat.ParseID(id)
-	if err != nil || v.Minor != 0 || v.Major > math.MaxInt64 {
+	if err != nil || strings.Contains(id, "-") || v.Major > math.MaxInt64 {
 		return 0, fmt.Errorf("message id %q: %w", id, chat.ErrBadID)
 	}
 	return int64(v.Major), nil

@@ -35,7 +35,8 @@ func (s *Store) PutRoom(ctx context.Context, name string, topic *string) (store.
 				out = s.snapshot(rm)
 			}, nil
 		}
-		rm := &room{name: name, created: now, next: 1}
+		rm := s.newRoom()
+		rm.name, rm.created = name, now
 		if topic != nil {
 			rm.topic = *topic
 		}

@@ -31,6 +31,10 @@ type Options struct {
 	// MaxBatch bounds how many appends one transaction commits. Defaults to
 	// 256.
 	MaxBatch int
+	// TailSize is how many of each room's newest messages are kept in
+	// memory to answer Since and Page without SQLite. Defaults to
+	// DefaultTailSize; negative keeps none.
+	TailSize int
 	// ReadConns is the size of the read pool. Defaults to 4 or the number of
 	// CPUs, whichever is larger.
 	ReadConns int
@@ -86,6 +90,8 @@ type Store struct {
 		appends  atomic.Uint64
 		requests atomic.Uint64
 		trimmed  atomic.Uint64
+		tailHits atomic.Uint64
+		diskRead atomic.Uint64
 	}
 }
 
@@ -99,6 +105,8 @@ type room struct {
 
 	last    atomic.Int64 // newest committed seq, 0 when none
 	trimmed atomic.Int64 // highest seq ever trimmed; raised before the trim commits
+
+	tail tail // the newest messages committed since Open
 
 	next      int64 // writer only: the seq the next message gets
 	sinceTrim int   // writer only: appends since the last trim
@@ -120,6 +128,9 @@ func Open(path string, opts Options) (*Store, error) {
 	if opts.HistoryMax < 0 {
 		opts.HistoryMax = 0
 	}
+	if opts.TailSize == 0 {
+		opts.TailSize = DefaultTailSize
+	}
 	s := &Store{
 		opts:     opts,
 		log:      opts.Logger,
@@ -138,6 +149,10 @@ func Open(path string, opts Options) (*Store, error) {
 	// Trim in steps of about an eighth of what is kept, so the DELETE runs
 	// rarely and removes few rows each time.
 	s.trimEvery = min(max(1, opts.HistoryMax/8), 1024)
+	if opts.HistoryMax > 0 {
+		// No use holding more than SQLite keeps.
+		s.opts.TailSize = min(opts.TailSize, opts.HistoryMax+s.trimEvery)
+	}
 
 	if err := s.open(path); err != nil {
 		s.closeDBs()
@@ -195,7 +210,7 @@ func (s *Store) loadRooms(ctx context.Context) error {
 	}
 	defer rows.Close()
 	for rows.Next() {
-		r := &room{}
+		r := s.newRoom()
 		var created, trimmed, last int64
 		if err := rows.Scan(&r.id, &r.name, &r.topic, &created, &trimmed, &last); err != nil {
 			return fmt.Errorf("load rooms: %w", err)
@@ -204,6 +219,7 @@ func (s *Store) loadRooms(ctx context.Context) error {
 		last = max(last, trimmed)
 		r.last.Store(last)
 		r.trimmed.Store(trimmed)
+		r.tail.trimmed = trimmed
 		r.next = last + 1
 		s.rooms[r.name] = r
 	}
@@ -219,6 +235,9 @@ type Stats struct {
 	Appends  uint64 // messages created (duplicates by client_id not counted)
 	Requests uint64 // write requests served (appends, duplicates and other writes)
 	Trimmed  uint64 // messages removed by retention
+
+	TailReads uint64 // Page and Since calls answered from memory
+	DiskReads uint64 // Page and Since calls that read SQLite
 }
 
 // Stats returns counters of the writer's work. Appends/Commits is the average
@@ -229,6 +248,9 @@ func (s *Store) Stats() Stats {
 		Appends:  s.stats.appends.Load(),
 		Requests: s.stats.requests.Load(),
 		Trimmed:  s.stats.trimmed.Load(),
+
+		TailReads: s.stats.tailHits.Load(),
+		DiskReads: s.stats.diskRead.Load(),
 	}
 }
 
@@ -290,6 +312,10 @@ func (s *Store) fail(verb string, err error) error {
 		return err
 	}
 	return fmt.Errorf("%s: %w", verb, err)
+}
+
+func (s *Store) newRoom() *room {
+	return &room{next: 1, tail: tail{max: s.opts.TailSize}}
 }
 
 func (s *Store) room(name string) *room {

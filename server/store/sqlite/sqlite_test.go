@@ -2,6 +2,7 @@ package sqlite_test
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -15,6 +16,10 @@ import (
 )
 
 func TestMain(m *testing.M) {
+	if path := os.Getenv(crashEnv); path != "" {
+		crashChild(path)
+		return
+	}
 	goleak.VerifyTestMain(m)
 }
 
@@ -28,19 +33,32 @@ func openStore(t *testing.T, path string, opts sqlite.Options) *sqlite.Store {
 	return s
 }
 
+// tailSizes run the suite with the in-memory tail answering most reads
+// (default), none of them (-1: every read goes to SQLite), and some of them
+// (7: pages and resumes straddle the tail's edge).
+var tailSizes = []int{0, -1, 7}
+
 func TestConformance(t *testing.T) {
-	storetest.Run(t, func(t *testing.T, opts storetest.Options) store.Store {
-		return openStore(t, filepath.Join(t.TempDir(), "chat.db"), sqlite.Options{HistoryMax: opts.HistoryMax})
-	})
+	for _, tail := range tailSizes {
+		t.Run(fmt.Sprintf("tail=%d", tail), func(t *testing.T) {
+			storetest.Run(t, func(t *testing.T, opts storetest.Options) store.Store {
+				return openStore(t, filepath.Join(t.TempDir(), "chat.db"), sqlite.Options{HistoryMax: opts.HistoryMax, TailSize: tail})
+			})
+		})
+	}
 }
 
 func TestConformanceReopen(t *testing.T) {
-	storetest.RunReopen(t, func(t *testing.T, opts storetest.Options) func() store.Store {
-		path := filepath.Join(t.TempDir(), "chat.db")
-		return func() store.Store {
-			return openStore(t, path, sqlite.Options{HistoryMax: opts.HistoryMax})
-		}
-	})
+	for _, tail := range tailSizes {
+		t.Run(fmt.Sprintf("tail=%d", tail), func(t *testing.T) {
+			storetest.RunReopen(t, func(t *testing.T, opts storetest.Options) func() store.Store {
+				path := filepath.Join(t.TempDir(), "chat.db")
+				return func() store.Store {
+					return openStore(t, path, sqlite.Options{HistoryMax: opts.HistoryMax, TailSize: tail})
+				}
+			})
+		})
+	}
 }
 
 // TestGroupCommit: many concurrent appends share transactions.

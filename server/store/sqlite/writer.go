@@ -16,6 +16,8 @@ import (
 type request struct {
 	m       store.NewMessage
 	nickKey string
+	room    *room // set by the writer
+	seq     int64 // set by the writer for a created message
 	op      func(ctx context.Context, tx *sql.Tx) (after func(), err error)
 
 	msg     chat.Message
@@ -233,6 +235,7 @@ func (s *Store) appendGroup(g []*request) {
 			TS:       r.m.TS,
 		}
 		r.created = true
+		r.room, r.seq = rm, rm.next
 		rm.next++
 		rm.sinceTrim++
 	}
@@ -271,13 +274,21 @@ func (s *Store) appendGroup(g []*request) {
 	}
 
 	created := 0
-	for _, u := range touched {
-		u.r.last.Store(u.r.next - 1)
-	}
 	for _, r := range g {
 		if r.created {
 			created++
+			t := &r.room.tail
+			t.mu.Lock()
+			t.push(r.seq, r.msg)
+			t.mu.Unlock()
 		}
+	}
+	for _, u := range touched {
+		t := &u.r.tail
+		t.mu.Lock()
+		t.trimmed = u.r.trimmed.Load()
+		t.mu.Unlock()
+		u.r.last.Store(u.r.next - 1)
 	}
 	s.stats.commits.Add(1)
 	s.stats.appends.Add(uint64(created))
