@@ -179,13 +179,18 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) error {
 		case <-ctx.Done():
 			return nil
 		case <-s.closing:
+			// End the response cleanly, but do not let a stalled client hold
+			// the shutdown up.
+			_ = st.rc.SetWriteDeadline(time.Now().Add(time.Second))
 			return nil
 		}
 		var evicted bool
 		frames, evicted = sub.take(frames)
 		if evicted {
-			// A message would have overflowed the queue: end the stream; the
-			// client resumes from the last id it got.
+			// A message would have overflowed the queue: cut the stream at
+			// once (its client is not reading); the client resumes from the
+			// last id it got.
+			_ = st.rc.SetWriteDeadline(time.Now())
 			return nil
 		}
 		st.begin()
