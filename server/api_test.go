@@ -10,8 +10,8 @@ import (
 
 	"github.com/ssechat/chat/chat"
 	"github.com/ssechat/chat/server"
-	"github.com/ssechat/chat/server/store"
 	"github.com/ssechat/chat/server/servertest"
+	"github.com/ssechat/chat/server/store"
 )
 
 // wantErr fails the test unless r is the JSON error with status and code,
