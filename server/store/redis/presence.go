@@ -9,7 +9,6 @@ import (
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
-
 )
 
 // Join records one connection of nick in room and returns who is online.

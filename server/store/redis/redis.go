@@ -119,6 +119,9 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 	// lost would append a message twice. The caller's retry with the same
 	// client_id is the safe one.
 	ro.MaxRetries = -1
+	// One dial attempt per call: while Redis is down a request should get
+	// its 503 at once, not after the client's five spaced retries.
+	ro.DialerRetries = 1
 	if ro.DialTimeout == 0 {
 		ro.DialTimeout = 2 * time.Second
 	}

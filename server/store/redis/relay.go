@@ -184,16 +184,16 @@ func (r *relay) release(w *watch) {
 // connection; when it fails the next one starts after a short backoff and
 // resubscribes every room.
 func (r *relay) run(ctx context.Context) {
-	backoff := 50 * time.Millisecond
+	const minBackoff = 50 * time.Millisecond
+	backoff := minBackoff
 	for ctx.Err() == nil {
-		started := time.Now()
-		err := r.epoch(ctx)
+		connected, err := r.epoch(ctx)
 		if ctx.Err() != nil {
 			return
 		}
 		r.s.wrap("relay", err) // logs the outage once
-		if time.Since(started) > 5*time.Second {
-			backoff = 50 * time.Millisecond
+		if connected {
+			backoff = minBackoff
 		}
 		select {
 		case <-ctx.Done():
@@ -213,7 +213,7 @@ func (r *relay) stop() {
 	}
 }
 
-func (r *relay) epoch(ctx context.Context) error {
+func (r *relay) epoch(ctx context.Context) (connected bool, err error) {
 	ps := r.s.rdb.Subscribe(ctx) // no channels yet: no connection yet
 	defer func() {
 		r.mu.Lock()
@@ -225,7 +225,7 @@ func (r *relay) epoch(ctx context.Context) error {
 		_ = ps.Close()
 	}()
 	if err := ps.Ping(ctx); err != nil { // dials
-		return fmt.Errorf("connect pub/sub: %w", err)
+		return false, fmt.Errorf("connect pub/sub: %w", err)
 	}
 	r.mu.Lock()
 	r.ps = ps
@@ -235,20 +235,19 @@ func (r *relay) epoch(ctx context.Context) error {
 			chans = append(chans, r.s.keys.channel(room))
 		}
 	}
-	var err error
 	if len(chans) > 0 {
 		err = ps.Subscribe(ctx, chans...)
 	}
 	r.mu.Unlock()
 	if err != nil {
-		return fmt.Errorf("subscribe: %w", err)
+		return true, fmt.Errorf("subscribe: %w", err)
 	}
 	interval := r.s.opts.HealthInterval
 	silent := 0
 	for {
 		msg, err := ps.ReceiveTimeout(ctx, interval)
 		if ctx.Err() != nil {
-			return nil
+			return true, nil
 		}
 		if err != nil {
 			var ne net.Error
@@ -257,21 +256,21 @@ func (r *relay) epoch(ctx context.Context) error {
 				// connection is dead (a half-open TCP connection never
 				// reports an error by itself).
 				if silent++; silent >= 2 {
-					return fmt.Errorf("pub/sub connection silent for %v", 2*interval)
+					return true, fmt.Errorf("pub/sub connection silent for %v: %w", 2*interval, store.ErrUnavailable)
 				}
 				if err := ps.Ping(ctx); err != nil {
-					return fmt.Errorf("ping pub/sub: %w", err)
+					return true, fmt.Errorf("ping pub/sub: %w", err)
 				}
 				continue
 			}
-			return fmt.Errorf("receive: %w", err)
+			return true, fmt.Errorf("receive: %w", err)
 		}
 		silent = 0
 		switch m := msg.(type) {
 		case *goredis.Subscription:
 			if m.Kind == "subscribe" {
 				if err := r.confirmed(ctx, m.Channel); err != nil {
-					return err
+					return true, err
 				}
 			}
 		case *goredis.Message:
