@@ -6,63 +6,73 @@ import (
 	"sync/atomic"
 )
 
-// Listener caps the number of connections open at once. A connection over
-// the cap is accepted and closed at once, rather than left waiting in the
-// kernel's backlog (as golang.org/x/net/netutil.LimitListener does): a client
-// learns immediately that the server is full and backs off, and the server
-// never writes to it, so a slow peer cannot stall the accept loop.
-type Listener struct {
-	net.Listener
+// ConnCap caps the number of connections open at once over any number of
+// listeners. A connection over the cap is accepted and closed at once,
+// rather than left waiting in the kernel's backlog (as
+// golang.org/x/net/netutil.LimitListener does): a client learns immediately
+// that the server is full and backs off, and the server never writes to it,
+// so a slow peer cannot stall the accept loop. It is safe for concurrent use.
+type ConnCap struct {
 	max      int64
 	open     atomic.Int64
 	refused  atomic.Uint64
 	onRefuse func()
 }
 
-// NewListener wraps ln so that at most max connections are open at once.
-// onRefuse, when not nil, is called for every connection refused (for a
-// metric); it must not block.
-func NewListener(ln net.Listener, max int, onRefuse func()) *Listener {
+// NewConnCap returns a cap of max open connections. onRefuse, when not nil,
+// is called for every connection refused (for a metric); it must not block.
+func NewConnCap(max int, onRefuse func()) *ConnCap {
 	if max < 1 {
-		panic("limit: NewListener needs max >= 1")
+		panic("limit: NewConnCap needs max >= 1")
 	}
-	return &Listener{Listener: ln, max: int64(max), onRefuse: onRefuse}
+	return &ConnCap{max: int64(max), onRefuse: onRefuse}
 }
 
-// Accept returns the next connection under the cap, closing those over it.
-func (l *Listener) Accept() (net.Conn, error) {
-	for {
-		c, err := l.Listener.Accept()
-		if err != nil {
-			return nil, err
-		}
-		if l.open.Add(1) > l.max {
-			l.open.Add(-1)
-			l.refused.Add(1)
-			c.Close()
-			if l.onRefuse != nil {
-				l.onRefuse()
-			}
-			continue
-		}
-		return &countedConn{Conn: c, l: l}, nil
-	}
+// Listener wraps ln so that its connections count against the cap.
+func (c *ConnCap) Listener(ln net.Listener) net.Listener {
+	return &capListener{Listener: ln, c: c}
 }
 
 // Open returns the number of connections open now.
-func (l *Listener) Open() int { return int(l.open.Load()) }
+func (c *ConnCap) Open() int { return int(c.open.Load()) }
 
 // Refused returns how many connections were closed for being over the cap.
-func (l *Listener) Refused() uint64 { return l.refused.Load() }
+func (c *ConnCap) Refused() uint64 { return c.refused.Load() }
+
+type capListener struct {
+	net.Listener
+	c *ConnCap
+}
+
+// Accept returns the next connection under the cap, closing those over it.
+func (l *capListener) Accept() (net.Conn, error) {
+	c := l.c
+	for {
+		conn, err := l.Listener.Accept()
+		if err != nil {
+			return nil, err
+		}
+		if c.open.Add(1) > c.max {
+			c.open.Add(-1)
+			c.refused.Add(1)
+			conn.Close()
+			if c.onRefuse != nil {
+				c.onRefuse()
+			}
+			continue
+		}
+		return &countedConn{Conn: conn, c: c}, nil
+	}
+}
 
 type countedConn struct {
 	net.Conn
-	l    *Listener
+	c    *ConnCap
 	once sync.Once
 }
 
 func (c *countedConn) Close() error {
 	err := c.Conn.Close()
-	c.once.Do(func() { c.l.open.Add(-1) })
+	c.once.Do(func() { c.c.open.Add(-1) })
 	return err
 }

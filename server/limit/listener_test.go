@@ -49,15 +49,20 @@ func TestListenerCapsOpenConnections(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	raw2, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
 	var mu sync.Mutex
 	refusals := 0
-	ln := NewListener(raw, 2, func() { mu.Lock(); refusals++; mu.Unlock() })
-	echoServer(t, ln)
-	addr := raw.Addr().String()
+	ln := NewConnCap(2, func() { mu.Lock(); refusals++; mu.Unlock() })
+	echoServer(t, ln.Listener(raw))
+	echoServer(t, ln.Listener(raw2)) // one cap over two listeners
+	addr, addr2 := raw.Addr().String(), raw2.Addr().String()
 
 	var conns []net.Conn
-	for range 2 {
-		c, err := net.Dial("tcp", addr)
+	for _, a := range []string{addr, addr2} {
+		c, err := net.Dial("tcp", a)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -71,7 +76,7 @@ func TestListenerCapsOpenConnections(t *testing.T) {
 		t.Fatalf("Open = %d, want 2", ln.Open())
 	}
 
-	third, err := net.Dial("tcp", addr)
+	third, err := net.Dial("tcp", addr2)
 	if err != nil {
 		t.Fatal(err)
 	}
