@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -66,6 +67,8 @@ func newChatModel(t testing.TB, w, h int, page []chat.Message, hasMore bool) (*M
 	m.Update(joinedMsg{room: "general", page: chat.MessagePage{Messages: page, HasMore: hasMore}})
 	return m, clk
 }
+
+func slogDiscard() *slog.Logger { return slog.New(slog.DiscardHandler) }
 
 func keyRunes(s string) tea.KeyMsg     { return tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune(s)} }
 func keyType(k tea.KeyType) tea.KeyMsg { return tea.KeyMsg{Type: k} }

@@ -589,3 +589,34 @@ func TestServerDownAtStartRetries(t *testing.T) {
 		t.Fatalf("phase %v cmd %v\n%s", m.phase, cmd != nil, m.View())
 	}
 }
+
+func TestMouseWheelOnlyWithMouseFlag(t *testing.T) {
+	m, _ := newChatModel(t, 80, 20, manyMessages(100), false)
+	wheel := tea.MouseMsg{Action: tea.MouseActionPress, Button: tea.MouseButtonWheelUp}
+	m.Update(wheel)
+	if m.cur().offset != 0 {
+		t.Fatal("the wheel scrolled without --mouse")
+	}
+	m.cfg.Mouse = true
+	m.Update(wheel)
+	if m.cur().offset != 3 {
+		t.Fatalf("wheel up with --mouse: offset %d, want 3", m.cur().offset)
+	}
+	m.Update(tea.MouseMsg{Action: tea.MouseActionPress, Button: tea.MouseButtonWheelDown})
+	if m.cur().offset != 0 {
+		t.Fatalf("wheel down: offset %d, want 0", m.cur().offset)
+	}
+}
+
+func TestResetResubscribesFromNewest(t *testing.T) {
+	m, _ := newChatModel(t, 80, 20, manyMessages(3), false)
+	r := m.cur()
+	gen := r.gen
+	m.Update(pageMsg{room: "general", kind: pageReset, page: chat.MessagePage{Messages: manyMessages(9)}})
+	if r.gen == gen || r.newest != "9" {
+		t.Fatalf("after the reload: gen %d (was %d), newest %s; want a new stream from 9", r.gen, gen, r.newest)
+	}
+	if !strings.Contains(m.View(), "history reloaded") {
+		t.Error("the reload is not shown")
+	}
+}

@@ -205,3 +205,23 @@ func TestReconnectShowsMissedMessageOnce(t *testing.T) {
 	tm.Send(tea.KeyMsg{Type: tea.KeyCtrlC})
 	tm.WaitFinished(t, teatest.WithFinalTimeout(10*time.Second))
 }
+
+func TestLogoutRevokesAndForgets(t *testing.T) {
+	srv := servertest.Start(t)
+	dir := filepath.Join(t.TempDir(), "chat-tui")
+	state := OpenState(dir)
+	tok := srv.Login(t, "alice")
+	if err := state.SaveToken(srv.URL, "alice", tok); err != nil {
+		t.Fatal(err)
+	}
+	cfg := Config{Server: srv.URL, Nick: "alice", Room: "general", StateDir: dir}
+	if err := Logout(t.Context(), cfg, slogDiscard()); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := state.Token(srv.URL, "alice"); got != "" {
+		t.Fatal("the token is still saved")
+	}
+	if r := srv.Do(t, http.MethodGet, "/api/me", tok, nil); r.Status != http.StatusUnauthorized {
+		t.Fatalf("the revoked token still works: %d", r.Status)
+	}
+}

@@ -512,6 +512,9 @@ func (m *Model) onPage(msg pageMsg) tea.Cmd {
 		}
 		r.hasMore = msg.page.HasMore
 		m.notify(r, "history reloaded")
+		// The old stream would resume from a point the server no longer
+		// replays: follow from the newest message now held instead.
+		m.subscribe(r)
 	}
 	if r == m.cur() {
 		return m.afterScroll()
