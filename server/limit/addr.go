@@ -36,6 +36,17 @@ func ParsePrefixes(s string) ([]netip.Prefix, error) {
 	return out, nil
 }
 
+// PeerAddr returns the address of the connection r came in on, or the zero
+// Addr if RemoteAddr does not parse (not so for a TCP listener).
+func PeerAddr(r *http.Request) netip.Addr { return parseHostAddr(r.RemoteAddr) }
+
+// FromTrustedProxy reports whether r came in directly from one of proxies,
+// so that its X-Forwarded-* headers may be believed.
+func FromTrustedProxy(r *http.Request, proxies []netip.Prefix) bool {
+	peer := PeerAddr(r)
+	return peer.IsValid() && trusted(peer, proxies)
+}
+
 func trusted(a netip.Addr, proxies []netip.Prefix) bool {
 	for _, p := range proxies {
 		if p.Contains(a) {

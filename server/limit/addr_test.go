@@ -65,6 +65,10 @@ func TestClientAddr(t *testing.T) {
 			if got := ClientAddr(r, tc.proxies); got.String() != tc.want {
 				t.Fatalf("ClientAddr = %s, want %s", got, tc.want)
 			}
+			peer := PeerAddr(r)
+			if got, want := FromTrustedProxy(r, tc.proxies), len(tc.proxies) > 0 && trusted(peer, tc.proxies); got != want {
+				t.Fatalf("FromTrustedProxy = %v, want %v", got, want)
+			}
 		})
 	}
 }
