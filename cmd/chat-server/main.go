@@ -26,6 +26,8 @@ import (
 	"time"
 
 	"github.com/ssechat/chat/server"
+	"github.com/ssechat/chat/server/store"
+	"github.com/ssechat/chat/server/store/redis"
 	"github.com/ssechat/chat/server/store/sqlite"
 )
 
@@ -34,6 +36,7 @@ type settings struct {
 	Server          server.Config
 	Addr            string
 	Data            string
+	Redis           string
 	LogLevel        slog.Level
 	HistoryMax      int
 	ShutdownTimeout time.Duration
@@ -56,6 +59,7 @@ func newFlags(name string, s *settings, out io.Writer) (*flag.FlagSet, []envFlag
 	c := &s.Server
 	fs.StringVar(&s.Addr, "addr", s.Addr, "address to listen on (host:port) "+envNote(env("addr")))
 	fs.StringVar(&s.Data, "data", s.Data, "directory of the data (SQLite file chat.db) "+envNote(env("data")))
+	fs.StringVar(&s.Redis, "redis", s.Redis, "redis://[user:password@]host:port/db (rediss:// for TLS): keep everything in that Redis instead of --data, so several nodes serve the same rooms "+envNote(env("redis")))
 	fs.StringVar(&c.Registration, "registration", c.Registration, "open: an unknown nick that logs in gets an account; closed: only accounts made with 'chat-server user add' "+envNote(env("registration")))
 	fs.DurationVar(&c.Heartbeat, "heartbeat", c.Heartbeat, "a ': ping' comment after this much silence on a stream "+envNote(env("heartbeat")))
 	fs.IntVar(&c.HistoryPageMax, "history-page-max", c.HistoryPageMax, "the largest page of GET .../messages (1 to 200) "+envNote(env("history-page-max")))
@@ -143,8 +147,18 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 	return 0
 }
 
-// openStore opens the SQLite store in the data directory, creating it.
-func openStore(s settings, log *slog.Logger) (*sqlite.Store, error) {
+// openStore opens the Redis store when --redis is set, else the SQLite
+// store in the data directory, creating it.
+func openStore(s settings, log *slog.Logger) (store.Store, error) {
+	if s.Redis != "" {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		st, err := redis.Open(ctx, s.Redis, redis.Options{HistoryMax: s.HistoryMax, Logger: log})
+		if err != nil {
+			return nil, fmt.Errorf("open store: %w", err)
+		}
+		return st, nil
+	}
 	if err := os.MkdirAll(s.Data, 0o700); err != nil {
 		return nil, fmt.Errorf("make data directory: %w", err)
 	}
