@@ -408,13 +408,15 @@ func artifactDir(t *testing.T) string {
 // keep the suite fast, so they run in order.
 func TestChatPageEndToEnd(t *testing.T) {
 	testenv.SkipShort(t, "starts chromium and the server binary")
+	began := time.Now()
+	step := func(what string) { t.Logf("%5.1fs step: %s", time.Since(began).Seconds(), what) }
 	browser := startBrowser(t)
 	srv := startChatServer(t)
 	base := srv.URL
 	shots := artifactDir(t)
 	t.Logf("screenshots go to %s", shots)
 
-	t.Log("step: the page's security headers")
+	step("the page's security headers")
 	for _, p := range []string{"/", "/app.js", "/style.css"} {
 		resp, err := http.Get(base + p)
 		if err != nil {
@@ -430,7 +432,7 @@ func TestChatPageEndToEnd(t *testing.T) {
 	alice := newSession(t, browser, "alice", 1280, 800)
 	bob := newSession(t, browser, "bob", 360, 740)
 
-	t.Log("step: login through the form")
+	step("login through the form")
 	bob.do(chromedp.Navigate(base+"/"), chromedp.WaitVisible(chromedp.ID("login-nick")))
 	bob.screenshot(shots, "login-360")
 	alice.login(base, "alice")
@@ -439,7 +441,7 @@ func TestChatPageEndToEnd(t *testing.T) {
 	alice.waitFor(waitShort, "bob in the presence list", `[...document.querySelectorAll("#presence-list li")].some(li => li.textContent === "bob")`)
 	bob.waitFor(waitShort, "alice in the presence list", `[...document.querySelectorAll("#presence-list li")].some(li => li.textContent === "alice")`)
 
-	t.Log("step: chat between two pages and a Go client")
+	step("chat between two pages and a Go client")
 	alice.typeMessage("hello from alice")
 	bob.waitText("hello from alice")
 	alice.waitText("hello from alice")
@@ -466,7 +468,7 @@ func TestChatPageEndToEnd(t *testing.T) {
 	sameAsHistory(t, alice, carol, "general")
 	sameAsHistory(t, bob, carol, "general")
 
-	t.Log("step: hostile text is shown as text and runs nothing")
+	step("hostile text is shown as text and runs nothing")
 	// First show that a dialog would be seen: the check must be able to fail.
 	ctx, cancel := context.WithTimeout(alice.ctx, waitShort)
 	_, err := chromedp.Run(ctx, chromedp.Evaluate[chromedp.Void](`setTimeout(() => alert("probe"), 0)`))
@@ -507,10 +509,10 @@ func TestChatPageEndToEnd(t *testing.T) {
 		t.Errorf("alice: %d img elements in the page", n)
 	}
 
-	t.Log("step: a cross-origin POST with the session cookie is refused")
+	step("a cross-origin POST with the session cookie is refused")
 	crossOrigin(t, alice, base, carol)
 
-	t.Log("step: create a room; older pages; the new-messages button; unread counts")
+	step("create a room; older pages; the new-messages button; unread counts")
 	alice.do(
 		chromedp.SendKeys(chromedp.ID("create-room-name"), "busy"),
 		chromedp.Click(chromedp.CSS(`#create-room-form button[type="submit"]`)),
@@ -564,7 +566,7 @@ func TestChatPageEndToEnd(t *testing.T) {
 	// bob stayed in general: the room list counts busy's messages.
 	bob.waitFor(waitLong, "busy's unread count", `(a => a && a.querySelector(".badge") && a.querySelector(".badge").firstChild.textContent === "61")(document.querySelector('#room-list a[data-room="busy"]'))`)
 
-	t.Log("step: sending too fast is refused with a time to retry, and retry delivers once")
+	step("sending too fast is refused with a time to retry, and retry delivers once")
 	eval[chromedp.Void](alice, `(() => {
 		const input = document.getElementById("composer-input");
 		const form = document.getElementById("composer");
@@ -603,9 +605,11 @@ func TestChatPageEndToEnd(t *testing.T) {
 	}
 	sameAsHistory(t, alice, carol, "busy")
 
-	t.Log("step: screenshots")
+	step("screenshots")
 	alice.do(chromedp.Navigate(base + "/#general"))
-	alice.waitConnected()
+	alice.waitFor(waitShort, "general open with its people", `document.getElementById("room-name").textContent === "#general" &&
+		document.getElementById("conn-state").dataset.state === "connected" &&
+		document.querySelectorAll("#presence-list li").length === 2`)
 	alice.screenshot(shots, "chat-1280")
 	bob.screenshot(shots, "chat-360")
 	bob.do(chromedp.Click(chromedp.ID("rooms-toggle")))
@@ -617,7 +621,7 @@ func TestChatPageEndToEnd(t *testing.T) {
 	alice.screenshot(shots, "chat-1280-dark")
 	setDark(t, alice, false)
 
-	t.Log("step: the server restarts; the pages resume with nothing lost or doubled")
+	step("the server restarts; the pages resume with nothing lost or doubled")
 	// bob's tab cannot reach the event stream while the server is away, and
 	// the server comes back replaying at most 2 messages: bob, 4 behind, must
 	// get a reset and reload. alice resumes (or resets) as her timing falls.
@@ -662,7 +666,7 @@ func TestChatPageEndToEnd(t *testing.T) {
 		t.Errorf("dialogs opened: alice %q, bob %q; want only alice's probe", alice.dialogTexts(), bob.dialogTexts())
 	}
 
-	t.Log("step: logout ends the session")
+	step("logout ends the session")
 	alice.do(chromedp.Click(chromedp.ID("logout")))
 	alice.waitFor(waitShort, "login form after logout", `!document.getElementById("login-view").hidden && document.getElementById("chat-view").hidden`)
 	alice.do(chromedp.Reload())

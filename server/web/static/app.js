@@ -20,6 +20,7 @@
   const TYPING_SHOW_MS = 5000;
   const NEAR_BOTTOM_PX = 40;
   const NEAR_TOP_PX = 80;
+  const GROUP_MS = 5 * 60 * 1000;
 
   const $ = (id) => document.getElementById(id);
   const el = {
@@ -531,6 +532,9 @@
     closeStream();
     state.gen++;
     state.room = room;
+    state.connectedOnce = false;
+    state.esFailures = 0;
+    setConn("connecting", "Connecting…");
     for (const t of state.typers.values()) clearTimeout(t);
     state.typers.clear();
     renderTyping();
@@ -706,6 +710,20 @@
     return li;
   }
 
+  // group marks a message that follows one by the same nick within a few
+  // minutes, so the page can leave out the repeated name (it stays in the
+  // text for screen readers).
+  function group(li) {
+    const prev = li.previousElementSibling;
+    const cont =
+      !!prev &&
+      prev.dataset.nick === li.dataset.nick &&
+      !li.classList.contains("action") &&
+      !prev.classList.contains("action") &&
+      Math.abs(Number(li.dataset.t) - Number(prev.dataset.t)) < GROUP_MS;
+    li.classList.toggle("cont", cont);
+  }
+
   function validMessage(m) {
     return (
       m &&
@@ -724,6 +742,8 @@
     state.ids.add(m.id);
     const li = messageElement(m, false);
     li.dataset.id = m.id;
+    li.dataset.nick = m.nick;
+    li.dataset.t = String(Date.parse(m.ts) || 0);
     if (m.client_id) li.dataset.clientId = m.client_id;
     const list = el.messages;
     const last = list.lastElementChild;
@@ -736,6 +756,8 @@
       while (after && compareIDs(after.dataset.id, m.id) > 0) after = after.previousElementSibling;
       after.after(li);
     }
+    group(li);
+    if (li.nextElementSibling) group(li.nextElementSibling);
     if (state.oldest === null || compareIDs(m.id, state.oldest) < 0) state.oldest = m.id;
     if (state.newest === null || compareIDs(m.id, state.newest) > 0) {
       state.newest = m.id;
