@@ -620,3 +620,23 @@ func TestResetResubscribesFromNewest(t *testing.T) {
 		t.Error("the reload is not shown")
 	}
 }
+
+func TestWelcomeInEmptyRoomFillsWithoutResubscribing(t *testing.T) {
+	m, _ := newChatModel(t, 80, 20, nil, false)
+	r := m.cur()
+	gen := r.gen
+	for i := 0; i < 3; i++ {
+		_, cmd := m.Update(eventMsg{gen: r.gen, ev: client.Event{Room: "general", Welcome: &chat.Welcome{Room: "general"}}})
+		if cmd == nil {
+			t.Fatal("welcome asked for nothing")
+		}
+		m.Update(pageMsg{room: "general", kind: pageAfter, after: "", page: chat.MessagePage{}})
+	}
+	if r.gen != gen || len(r.entries) != 0 {
+		t.Fatalf("welcome in an empty room: gen %d (was %d), %d entries; want the same stream and nothing shown", r.gen, gen, len(r.entries))
+	}
+	m.Update(pageMsg{room: "general", kind: pageAfter, after: "", page: chat.MessagePage{Messages: manyMessages(2), HasMore: true}})
+	if r.newest != "2" || !r.hasMore {
+		t.Fatalf("newest %s hasMore %v after the newest page", r.newest, r.hasMore)
+	}
+}

@@ -502,7 +502,11 @@ func (m *Model) onPage(msg pageMsg) tea.Cmd {
 		for _, mm := range msg.page.Messages {
 			m.addLive(r, mm)
 		}
-		if msg.page.HasMore && r.newest != msg.after {
+		switch {
+		case msg.after == "":
+			// The newest page: HasMore speaks of older messages.
+			r.hasMore = r.hasMore || msg.page.HasMore
+		case msg.page.HasMore && r.newest != msg.after:
 			return m.pageCmd(r.name, pageAfter, r.newest)
 		}
 	case pageReset:
@@ -626,10 +630,8 @@ func (m *Model) event(msg eventMsg) tea.Cmd {
 		r.online = ev.Welcome.Online
 		// The server resumes from our last id without a gap; this catches
 		// what a stream started without an id (an empty room) missed.
-		if r.newest != "" {
-			return tea.Batch(m.pageCmd(r.name, pageAfter, r.newest), m.roomsCmd())
-		}
-		return tea.Batch(m.pageCmd(r.name, pageReset, ""), m.roomsCmd())
+		// After is "" for a room that was empty: then the newest page.
+		return tea.Batch(m.pageCmd(r.name, pageAfter, r.newest), m.roomsCmd())
 	case ev.Message != nil:
 		m.addLive(r, *ev.Message)
 		delete(r.typing, ev.Message.Nick)

@@ -109,12 +109,36 @@ func (m *Model) marker(label string) string {
 	return strings.Repeat(" ", m.width-w) + m.st.newMarker.Render(label)
 }
 
+// helpLines is the F1 screen: every key, in two columns when they fit,
+// then the commands.
 func (m *Model) helpLines() []string {
+	var keys []string
+	for _, col := range m.keys.FullHelp() {
+		for _, b := range col {
+			h := b.Help()
+			keys = append(keys, fmt.Sprintf("  %-17s %s", h.Key, h.Desc))
+		}
+	}
+	colW := 0
+	for _, k := range keys {
+		colW = max(colW, ansi.StringWidth(k))
+	}
 	out := []string{m.st.header.Render("Keys") + "  (F1 or Esc closes)"}
-	out = append(out, strings.Split(m.help.FullHelpView(m.keys.FullHelp()), "\n")...)
+	if 2*colW+2 <= m.width {
+		half := (len(keys) + 1) / 2
+		for i := 0; i < half; i++ {
+			line := keys[i]
+			if i+half < len(keys) {
+				line += strings.Repeat(" ", colW+2-ansi.StringWidth(line)) + keys[i+half]
+			}
+			out = append(out, line)
+		}
+	} else {
+		out = append(out, keys...)
+	}
 	out = append(out, "", m.st.header.Render("Commands"))
 	for _, c := range commandHelp {
-		out = append(out, fmt.Sprintf("  %-14s %s", c.usage, c.what))
+		out = append(out, fmt.Sprintf("  %-17s %s", c.usage, c.what))
 	}
 	return out
 }
@@ -145,7 +169,11 @@ func (m *Model) statusView() string {
 		parts = append(parts, "scrolled up")
 	}
 	left := strings.Join(parts, m.st.status.Render(" · "))
-	right := m.st.status.Render("F1 help")
+	// The key hints when they fit, else just the way to the full help.
+	right := m.help.ShortHelpView(m.keys.ShortHelp())
+	if ansi.StringWidth(left)+ansi.StringWidth(right)+2 > m.width {
+		right = m.st.status.Render("F1 help")
+	}
 	gap := m.width - ansi.StringWidth(left) - ansi.StringWidth(right)
 	if gap < 1 {
 		return m.fit(left)
