@@ -91,6 +91,7 @@ func TestLoginErrors(t *testing.T) {
 		{"unknown field", `{"nick":"bob","password":"12345678","admin":true}`, "", 400, "unknown_field"},
 		{"wrong type", `{"nick":5,"password":"12345678"}`, "", 400, "bad_nick"},
 		{"array", `[1]`, "", 400, "bad_json"},
+		{"invalid utf-8", "{\"nick\":\"bob\",\"password\":\"12345678\xff\"}", "", 400, "bad_json"},
 		{"form content type", `{"nick":"bob","password":"12345678"}`, "application/x-www-form-urlencoded", 415, "unsupported_media_type"},
 		{"too large", `{"nick":"bob","password":"` + strings.Repeat("x", 70<<10) + `"}`, "", 413, "body_too_large"},
 	} {
@@ -287,6 +288,7 @@ func TestPostMessage(t *testing.T) {
 		{"control", "general", `{"text":"bell\u0007"}`, 422, "text_control_char"},
 		{"escape", "general", `{"text":"\u001b[31mred"}`, 422, "text_control_char"},
 		{"c1", "general", `{"text":"a\u009bb"}`, 422, "text_control_char"},
+		{"invalid utf-8", "general", "{\"text\":\"a\xffb\"}", 422, "text_invalid_utf8"},
 		{"kind", "general", `{"text":"x","kind":"shout"}`, 422, "bad_kind"},
 		{"client_id chars", "general", `{"text":"x","client_id":"a b"}`, 422, "bad_client_id"},
 		{"client_id long", "general", `{"text":"x","client_id":"` + strings.Repeat("c", 65) + `"}`, 422, "bad_client_id"},
@@ -443,4 +445,33 @@ func TestStoreDown(t *testing.T) {
 	if strings.Contains(string(r.Body), "sql") || strings.Contains(string(r.Body), srv.Dir) {
 		t.Fatalf("answer leaks internals: %s", r.Body)
 	}
+}
+
+// TestSessionsSlide: a session used after a thirtieth of its lifetime is
+// extended to a full one; an expired one is refused.
+func TestSessionsSlide(t *testing.T) {
+	srv := servertest.Start(t)
+	srv.Login(t, "nina")
+	ctx := context.Background()
+	ttl := srv.Config.SessionTTL
+	now := time.Now().UTC()
+	half := store.Session{TokenHash: server.TokenHash(strings.Repeat("a", 43)), Nick: "nina", Created: now.Add(-ttl / 2), ExpiresAt: now.Add(ttl / 2)}
+	if err := srv.Store.CreateSession(ctx, half); err != nil {
+		t.Fatal(err)
+	}
+	if r := srv.Do(t, "GET", "/api/me", strings.Repeat("a", 43), nil); r.Status != 200 {
+		t.Fatalf("half-used session: %d %s", r.Status, r.Body)
+	}
+	got, err := srv.Store.Session(ctx, half.TokenHash)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Until(got.ExpiresAt); d < ttl-time.Minute {
+		t.Fatalf("session not extended: expires in %v", d)
+	}
+	expired := store.Session{TokenHash: server.TokenHash(strings.Repeat("b", 43)), Nick: "nina", Created: now.Add(-ttl), ExpiresAt: now.Add(-time.Second)}
+	if err := srv.Store.CreateSession(ctx, expired); err != nil {
+		t.Fatal(err)
+	}
+	wantErr(t, srv.Do(t, "GET", "/api/me", strings.Repeat("b", 43), nil), 401, "unauthorized")
 }

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -11,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/ssechat/chat/chat"
 	"github.com/ssechat/chat/server/store"
@@ -43,6 +45,7 @@ var (
 	errShuttingDown  = &errHTTP{Status: http.StatusServiceUnavailable, Code: "shutting_down", Message: "The server is shutting down; try again shortly.", RetryAfter: 5 * time.Second}
 	errStoreDown     = &errHTTP{Status: http.StatusServiceUnavailable, Code: "unavailable", Message: "The server cannot reach its storage; try again shortly.", RetryAfter: 5 * time.Second}
 	errInternal      = newErr(http.StatusInternalServerError, "internal", "Something went wrong on the server; it has been logged.")
+	errBodyNotUTF8   = newErr(http.StatusBadRequest, "bad_json", "The body is not valid UTF-8.")
 	errUnsupportedCT = newErr(http.StatusUnsupportedMediaType, "unsupported_media_type", "Send the body as JSON with Content-Type: application/json.")
 )
 
@@ -123,8 +126,15 @@ func (s *Server) decodeJSON(w http.ResponseWriter, r *http.Request, dst any) err
 	// once the body is read, and a stale deadline would cancel the request.
 	defer func() { _ = rc.SetReadDeadline(time.Time{}) }()
 
-	body := http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes)
-	dec := json.NewDecoder(body)
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes))
+	if err != nil {
+		return jsonError(err)
+	}
+	// encoding/json would quietly turn invalid UTF-8 into U+FFFD; refuse it.
+	if !utf8.Valid(body) {
+		return errBodyNotUTF8
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(dst); err != nil {
 		return jsonError(err)

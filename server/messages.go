@@ -25,6 +25,11 @@ func (s *Server) handlePost(w http.ResponseWriter, r *http.Request) error {
 	var pm chat.PostMessage
 	if err := s.decodeJSON(w, r, &pm); err != nil {
 		s.stats.messageRefused("bad_request")
+		if errors.Is(err, errBodyNotUTF8) {
+			// The text is the only free-form field: name the fault as
+			// text validation does.
+			return newErr(http.StatusUnprocessableEntity, "text_invalid_utf8", "The text is not valid UTF-8.")
+		}
 		return err
 	}
 	text, err := chat.NormalizeText(pm.Text)
