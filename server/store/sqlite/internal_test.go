@@ -8,10 +8,13 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -371,12 +374,12 @@ func bumpSchema(t *testing.T, path string) {
 // tail equals the answer SQLite gives, at and across the tail's edges, with
 // and without retention.
 func TestTailMatchesSQLite(t *testing.T) {
-	for _, historyMax := range []int{0, 30} {
+	for _, historyMax := range []int{0, 20} {
 		t.Run(fmt.Sprintf("history=%d", historyMax), func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "chat.db")
-			mem := openStore(t, path, sqlite.Options{HistoryMax: historyMax, TailSize: 40})
+			mem := openStore(t, path, sqlite.Options{HistoryMax: historyMax, TailSize: 25})
 			putRoom(t, mem, "general")
-			for i := range 100 {
+			for i := range 60 {
 				appendText(t, mem, "general", fmt.Sprint(i))
 			}
 			// Opened afterwards, this store's tail is empty: it reads SQLite.
@@ -393,26 +396,161 @@ func TestTailMatchesSQLite(t *testing.T) {
 					t.Fatalf("%s: tail answers %v, SQLite %v", what, a, b)
 				}
 			}
-			for id := 0; id <= 102; id++ {
+			for id := 0; id <= 62; id++ {
 				sid := strconv.Itoa(id)
-				for _, limit := range []int{1, 5, 39, 40, 41, 200} {
+				for _, limit := range []int{1, 25, 26, 200} {
 					for _, q := range []store.PageQuery{{Limit: limit}, {Before: sid, Limit: limit}, {After: sid, Limit: limit}} {
 						m1, more1, err1 := mem.Page(ctx, "general", q)
 						m2, more2, err2 := disk.Page(ctx, "general", q)
 						same(fmt.Sprintf("Page(%+v)", q), answer{ids(m1), more1, err1}, answer{ids(m2), more2, err2})
 					}
 				}
-				for _, max := range []int{0, 1, 10, 50} {
+				for _, max := range []int{0, 1, 10} {
 					m1, more1, err1 := mem.Since(ctx, "general", sid, max)
 					m2, more2, err2 := disk.Since(ctx, "general", sid, max)
 					same(fmt.Sprintf("Since(%s, %d)", sid, max), answer{ids(m1), more1, err1}, answer{ids(m2), more2, err2})
 				}
 			}
 			ms, ds := mem.Stats(), disk.Stats()
-			if ms.TailReads < 500 || (historyMax == 0 && ms.DiskReads < 100) || ds.TailReads != 0 {
+			if ms.TailReads < 300 || (historyMax == 0 && ms.DiskReads < 100) || ds.TailReads != 0 {
 				t.Fatalf("the comparison did not exercise both paths: tail store %+v, SQLite store %+v", ms, ds)
 			}
 			t.Logf("tail store: %d reads from memory, %d from SQLite", ms.TailReads, ms.DiskReads)
 		})
+	}
+}
+
+const fullEnv = "CHAT_SQLITE_FULL_CHILD"
+
+// fullChild appends under a 2 MB file size limit until the disk "fills",
+// then reports the error, a read, and Close.
+func fullChild(path string) {
+	signal.Ignore(syscall.SIGXFSZ) // a write past the limit fails with EFBIG instead
+	if err := syscall.Setrlimit(syscall.RLIMIT_FSIZE, &syscall.Rlimit{Cur: 2 << 20, Max: 2 << 20}); err != nil {
+		fmt.Println("setup", err)
+		os.Exit(2)
+	}
+	s, err := sqlite.Open(path, sqlite.Options{})
+	if err != nil {
+		fmt.Println("setup", err)
+		os.Exit(2)
+	}
+	ctx := context.Background()
+	if _, _, err := s.PutRoom(ctx, "general", nil); err != nil {
+		fmt.Println("setup", err)
+		os.Exit(2)
+	}
+	text := strings.Repeat("z", 3000)
+	for i := range 10_000 {
+		m, _, err := s.Append(ctx, store.NewMessage{Room: "general", Nick: "a", Kind: chat.KindText, Text: text, ClientID: fmt.Sprint("c", i)})
+		if err != nil {
+			fmt.Println("failed", errors.Is(err, store.ErrUnavailable), strings.ReplaceAll(err.Error(), " ", "_"))
+			break
+		}
+		fmt.Println("ack", m.ID)
+	}
+	msgs, _, err := s.Page(ctx, "general", store.PageQuery{Limit: 10})
+	fmt.Println("read", len(msgs), err == nil)
+	if _, err := s.Account(ctx, "nobody"); !errors.Is(err, store.ErrNotFound) {
+		fmt.Println("account", err)
+	}
+	fmt.Println("close", s.Close() == nil)
+	os.Exit(0)
+}
+
+// TestDiskFull: when writes fail (here a file size limit), Append returns
+// store.ErrUnavailable, reads keep working, Close is clean, and everything
+// acknowledged before is there after a reopen.
+func TestDiskFull(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "chat.db")
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), fullEnv+"="+path)
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("child: %v\n%s", err, out)
+	}
+	var acked []string
+	result := map[string][]string{}
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		f := strings.Fields(line)
+		if f[0] == "ack" {
+			acked = append(acked, f[1])
+			continue
+		}
+		result[f[0]] = f[1:]
+	}
+	t.Logf("%d acknowledged, then %v", len(acked), result)
+	if len(acked) < 50 {
+		t.Fatalf("only %d appends before the limit; the test needs many: %s", len(acked), out)
+	}
+	if f := result["failed"]; len(f) == 0 || f[0] != "true" {
+		t.Fatalf("the failing append did not report store.ErrUnavailable: %v", f)
+	}
+	if r := result["read"]; len(r) != 2 || r[0] != "10" || r[1] != "true" {
+		t.Fatalf("reads after the failure: %v, want 10 messages", r)
+	}
+	if c := result["close"]; len(c) != 1 || c[0] != "true" {
+		t.Fatalf("Close after the failure: %v", c)
+	}
+	if a, ok := result["account"]; ok {
+		t.Fatalf("Account after the failure: %v", a)
+	}
+	s := openStore(t, path, sqlite.Options{})
+	msgs, _, err := s.Since(t.Context(), "general", "", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(msgs) < len(acked) {
+		t.Fatalf("%d acknowledged, %d stored after reopen", len(acked), len(msgs))
+	}
+	for i, id := range acked {
+		if msgs[i].ID != id {
+			t.Fatalf("acknowledged message %d has id %s, stored %s", i, id, msgs[i].ID)
+		}
+	}
+	appendText(t, s, "general", "after the disk has room again")
+}
+
+// TestSessionClock: expiry follows the injected clock, and expired rows are
+// swept by later logins instead of piling up.
+func TestSessionClock(t *testing.T) {
+	var now atomic.Int64
+	now.Store(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).UnixNano())
+	clock := func() time.Time { return time.Unix(0, now.Load()) }
+	path := filepath.Join(t.TempDir(), "chat.db")
+	s := openStore(t, path, sqlite.Options{Now: clock})
+	ctx := t.Context()
+	if err := s.CreateAccount(ctx, store.Account{Nick: "alice", PasswordHash: "h"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CreateSession(ctx, store.Session{TokenHash: "old", Nick: "alice", ExpiresAt: clock().Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Session(ctx, "old"); err != nil {
+		t.Fatalf("fresh session: %v", err)
+	}
+	now.Add(int64(2 * time.Hour))
+	if _, err := s.Session(ctx, "old"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("session two hours after its one-hour expiry: %v, want ErrNotFound", err)
+	}
+	if err := s.ExtendSession(ctx, "old", clock().Add(time.Hour)); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("extending an expired session: %v, want ErrNotFound", err)
+	}
+	for i := range 64 {
+		if err := s.CreateSession(ctx, store.Session{TokenHash: fmt.Sprint("t", i), Nick: "alice", ExpiresAt: clock().Add(time.Hour)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var n int
+	if err := db.QueryRow(`SELECT COUNT(*) FROM sessions WHERE token_hash = 'old'`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n != 0 {
+		t.Fatal("the expired session is still stored after 64 more logins")
 	}
 }

@@ -20,7 +20,8 @@ import (
 
 	"github.com/ssechat/chat/server/store"
 
-	_ "modernc.org/sqlite" // registers the "sqlite" driver
+	"modernc.org/sqlite" // also registers the "sqlite" driver
+	sqlite3 "modernc.org/sqlite/lib"
 )
 
 // Options tunes a Store. The zero value is usable.
@@ -311,7 +312,22 @@ func (s *Store) fail(verb string, err error) error {
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return err
 	}
-	return fmt.Errorf("%s: %w", verb, err)
+	return fmt.Errorf("%s: %w", verb, unavailable(err))
+}
+
+// unavailable marks failures of the disk or the file (full, I/O error,
+// locked by another process, out of memory) as store.ErrUnavailable, so the
+// server answers 503 and clients retry, where a bug would be a 500.
+func unavailable(err error) error {
+	var se *sqlite.Error
+	if errors.As(err, &se) && !errors.Is(err, store.ErrUnavailable) {
+		switch se.Code() & 0xff {
+		case sqlite3.SQLITE_FULL, sqlite3.SQLITE_IOERR, sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED,
+			sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_NOMEM, sqlite3.SQLITE_READONLY:
+			return fmt.Errorf("%w: %w", store.ErrUnavailable, err)
+		}
+	}
+	return err
 }
 
 func (s *Store) newRoom() *room {

@@ -20,6 +20,10 @@ func TestMain(m *testing.M) {
 		crashChild(path)
 		return
 	}
+	if path := os.Getenv(fullEnv); path != "" {
+		fullChild(path)
+		return
+	}
 	goleak.VerifyTestMain(m)
 }
 

@@ -123,17 +123,17 @@ func (s *Store) runOp(r *request) {
 	defer func() { r.done <- struct{}{} }()
 	tx, err := s.conn.BeginTx(ctx, nil)
 	if err != nil {
-		r.err = fmt.Errorf("begin transaction: %w", err)
+		r.err = fmt.Errorf("begin transaction: %w", unavailable(err))
 		return
 	}
 	after, err := r.op(ctx, tx)
 	if err != nil {
 		tx.Rollback()
-		r.err = err
+		r.err = unavailable(err)
 		return
 	}
 	if err := tx.Commit(); err != nil {
-		r.err = fmt.Errorf("commit: %w", err)
+		r.err = fmt.Errorf("commit: %w", unavailable(err))
 		return
 	}
 	s.stats.commits.Add(1)
@@ -148,6 +148,28 @@ type undo struct {
 	next      int64
 	sinceTrim int
 	trimmed   int64
+}
+
+// resync reads a room's newest seq and trim mark back from the database
+// after a failed group: a COMMIT that reported an error (a failed fsync, say)
+// may still have reached the file, and the next seqs must not collide with
+// it.
+func (s *Store) resync(ctx context.Context, rm *room) {
+	var last, trimmed int64
+	err := s.conn.QueryRowContext(ctx, `SELECT COALESCE((SELECT MAX(seq) FROM messages WHERE room_id = ?1), 0),
+		trimmed FROM rooms WHERE id = ?1`, rm.id).Scan(&last, &trimmed)
+	if err != nil {
+		s.log.Error("re-read room after a failed append group", "room", rm.name, "err", err)
+		return
+	}
+	last = max(last, trimmed)
+	rm.next = max(rm.next, last+1)
+	if last > rm.last.Load() {
+		rm.last.Store(last)
+	}
+	if trimmed > rm.trimmed.Load() {
+		rm.trimmed.Store(trimmed)
+	}
 }
 
 // appendGroup stores a group of appends in one transaction, commits it (one
@@ -171,8 +193,10 @@ func (s *Store) appendGroup(g []*request) {
 		for _, u := range touched {
 			u.r.next, u.r.sinceTrim = u.next, u.sinceTrim
 			u.r.trimmed.Store(u.trimmed)
+			s.resync(ctx, u.r)
 		}
 		s.log.Error("append group failed", "err", err, "appends", len(g))
+		err = unavailable(err)
 		for _, r := range g {
 			if r.err == nil {
 				r.err = fmt.Errorf("append message: %w", err)
