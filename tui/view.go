@@ -92,9 +92,12 @@ func (m *Model) paneView() string {
 			lines[len(lines)-1] = m.marker(fmt.Sprintf(" %d new ↓ (ctrl+end) ", r.newCount))
 		}
 	}
-	// Messages sit at the bottom, as in every chat.
+	// Messages sit at the bottom, as in every chat; help starts at the top.
 	out := make([]string, h)
 	pad := h - len(lines)
+	if m.showHelp {
+		pad = 0
+	}
 	for i, l := range lines {
 		out[pad+i] = m.fit(l)
 	}
@@ -146,7 +149,7 @@ func (m *Model) helpLines() []string {
 func (m *Model) statusView() string {
 	var parts []string
 	parts = append(parts, m.connView())
-	parts = append(parts, m.nick)
+	parts = append(parts, safeLine(m.nick))
 	r := m.cur()
 	switch {
 	case m.notice != "":
