@@ -17,6 +17,7 @@ func testAppend(t *testing.T, open Opener) {
 	ctx := t.Context()
 	mustRoom(t, s, "general")
 	mustRoom(t, s, "other")
+	watch(t, s, "general", "other")
 
 	before := time.Now()
 	m1 := mustAppend(t, s, store.NewMessage{Room: "general", Nick: "Alice", Kind: chat.KindText, Text: "hello\nworld"})
@@ -60,6 +61,7 @@ func testAppendUnknownRoom(t *testing.T, open Opener) {
 	s := open(t, Options{})
 	rec := listen(s)
 	mustRoom(t, s, "general")
+	watch(t, s, "general")
 	_, created, err := s.Append(t.Context(), store.NewMessage{Room: "nowhere", Nick: "alice", Kind: chat.KindText, Text: "hi"})
 	wantErr(t, "Append to an unknown room", err, store.ErrNotFound)
 	if created {
@@ -85,6 +87,7 @@ func testAppendConcurrent(t *testing.T, open Opener) {
 	for _, r := range rooms {
 		mustRoom(t, s, r)
 	}
+	watch(t, s, rooms...)
 	const workers, each = 8, 20
 	var (
 		wg      sync.WaitGroup
@@ -143,6 +146,7 @@ func testClientID(t *testing.T, open Opener) {
 	ctx := t.Context()
 	mustRoom(t, s, "general")
 	mustRoom(t, s, "other")
+	watch(t, s, "general", "other")
 
 	first := mustAppend(t, s, store.NewMessage{Room: "general", Nick: "alice", Kind: chat.KindText, Text: "once", ClientID: "c-1"})
 	if first.ClientID != "c-1" {
@@ -181,6 +185,7 @@ func testClientIDConcurrent(t *testing.T, open Opener) {
 	s := open(t, Options{})
 	rec := listen(s)
 	mustRoom(t, s, "general")
+	watch(t, s, "general")
 	const n = 16
 	var (
 		wg      sync.WaitGroup
@@ -252,5 +257,61 @@ func testPublish(t *testing.T, open Opener) {
 	if !typing || !presence {
 		t.Fatalf("listener got %+v; want the typing and the presence event as published", ev)
 	}
+	rec.checkNoOverlap(t)
+}
+
+// testListenerSerial: appends and publishes from many goroutines reach the
+// listener one call at a time, messages in id order, nothing lost.
+func testListenerSerial(t *testing.T, open Opener) {
+	s := open(t, Options{})
+	rec := listen(s)
+	mustRoom(t, s, "general")
+	watch(t, s, "general")
+	const workers, each = 4, 25
+	var (
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		sent []chat.Message
+		errs []error
+	)
+	for w := range workers {
+		wg.Go(func() {
+			for i := range each {
+				m, _, err := s.Append(t.Context(), store.NewMessage{Room: "general", Nick: "alice", Kind: chat.KindText, Text: fmt.Sprintf("%d/%d", w, i)})
+				mu.Lock()
+				if err != nil {
+					errs = append(errs, err)
+				} else {
+					sent = append(sent, m)
+				}
+				mu.Unlock()
+			}
+		})
+		wg.Go(func() {
+			for range each {
+				if err := s.Publish(t.Context(), store.Event{Room: "general", Typing: &chat.Typing{Room: "general", Nick: fmt.Sprint("u", w)}}); err != nil {
+					mu.Lock()
+					errs = append(errs, err)
+					mu.Unlock()
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if len(errs) > 0 {
+		t.Fatalf("%d errors, first: %v", len(errs), errs[0])
+	}
+	sortByID(sent)
+	rec.waitMessage(t, "general", sent[len(sent)-1].ID)
+	checkMessages(t, "listener's messages", rec.messages("general"), sent)
+	testenv.Eventually(t, waitFor, "every typing event at the listener", func() bool {
+		n := 0
+		for _, e := range rec.all() {
+			if e.Typing != nil {
+				n++
+			}
+		}
+		return n == workers*each
+	})
 	rec.checkNoOverlap(t)
 }

@@ -32,6 +32,7 @@ func testReopen(t *testing.T, backend Reopener) {
 
 	s = open()
 	rec := listen(s)
+	watch(t, s, "general", "other")
 	a, err := s.Account(ctx, "alice")
 	if err != nil || a.Nick != "Alice" {
 		t.Fatalf("Account after reopen: %+v, %v", a, err)

@@ -10,6 +10,7 @@ package storetest
 import (
 	"errors"
 	"fmt"
+	"runtime"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -57,6 +58,7 @@ func Run(t *testing.T, open Opener) {
 		{"ClientID", testClientID},
 		{"ClientIDConcurrent", testClientIDConcurrent},
 		{"Publish", testPublish},
+		{"ListenerSerial", testListenerSerial},
 		{"Page", testPage},
 		{"PageEmptyRoom", testPageEmpty},
 		{"Since", testSince},
@@ -96,6 +98,7 @@ func (r *recorder) fn(e store.Event) {
 	if r.inCall.Add(1) > 1 {
 		r.overlap.Store(true)
 	}
+	runtime.Gosched() // widen the window in which an overlapping call is seen
 	r.mu.Lock()
 	r.events = append(r.events, e)
 	r.mu.Unlock()
@@ -138,6 +141,19 @@ func (r *recorder) checkNoOverlap(t *testing.T) {
 	t.Helper()
 	if r.overlap.Load() {
 		t.Error("the listener was called from two goroutines at once")
+	}
+}
+
+// watch makes the rooms' events reach the listener for the rest of the test
+// (a cluster store relays only watched rooms).
+func watch(t *testing.T, s store.Store, rooms ...string) {
+	t.Helper()
+	for _, room := range rooms {
+		stop, err := s.Watch(t.Context(), room)
+		if err != nil {
+			t.Fatalf("Watch(%q): %v", room, err)
+		}
+		t.Cleanup(stop)
 	}
 }
 
