@@ -29,10 +29,12 @@ const (
 
 // Layout constants.
 const (
-	maxInputLines = 5               // the input grows up to this many rows
-	quitWindow    = 2 * time.Second // Ctrl+C twice within this quits with a draft
-	typingShown   = 5 * time.Second // how long "X is typing" stays
-	typingEvery   = 3 * time.Second // at most one typing notice per this
+	maxInputLines = 5                // the input grows up to this many rows
+	quitWindow    = 2 * time.Second  // Ctrl+C twice within this quits with a draft
+	typingShown   = 5 * time.Second  // how long "X is typing" stays
+	typingEvery   = 3 * time.Second  // at most one typing notice per this
+	noticeShown   = 10 * time.Second // how long a status bar notice stays
+	retryEvery    = 4 * time.Second  // wait before asking an unreachable server again
 )
 
 // Model is the root Bubble Tea model of chat-tui. Use it through a
@@ -243,7 +245,8 @@ func (m *Model) sessionExpired(why string) {
 	m.password.Focus()
 }
 
-// Conn returns the connection state shown for the current room (tests).
+// conn returns the current room's stream state, and false before the
+// first one arrived.
 func (m *Model) conn() (client.StateChange, bool) {
 	r := m.cur()
 	return r.conn, r.hasCon

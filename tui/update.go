@@ -73,7 +73,7 @@ func (m *Model) setNotice(s string) {
 
 func (m *Model) tick() {
 	now := m.now()
-	if m.notice != "" && now.Sub(m.noticeAt) > 5*quitWindow {
+	if m.notice != "" && now.Sub(m.noticeAt) > noticeShown {
 		m.notice = ""
 	}
 	for _, r := range m.rooms {
@@ -424,7 +424,7 @@ func (m *Model) onMe(msg meMsg) tea.Cmd {
 	default:
 		m.loginErr = "cannot reach the server (" + errText(msg.err) + "): retrying"
 		m.log.Warn("check session", "err", msg.err)
-		return tea.Tick(2*quitWindow, func(time.Time) tea.Msg { return retryMsg{} })
+		return tea.Tick(retryEvery, func(time.Time) tea.Msg { return retryMsg{} })
 	}
 }
 
@@ -465,7 +465,7 @@ func (m *Model) onJoined(msg joinedMsg) tea.Cmd {
 			return nil
 		}
 		// Try again later: the server may be restarting.
-		return tea.Tick(2*quitWindow, func(time.Time) tea.Msg { return rejoinMsg{room: r.name} })
+		return tea.Tick(retryEvery, func(time.Time) tea.Msg { return rejoinMsg{room: r.name} })
 	}
 	if msg.created {
 		m.notify(r, "created #"+r.name)
