@@ -1,11 +1,15 @@
 package storetest
 
 import (
+	"context"
+	"errors"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/ssechat/chat/chat"
+	"github.com/ssechat/chat/internal/testenv"
 	"github.com/ssechat/chat/server/store"
 )
 
@@ -92,4 +96,60 @@ func testReopenTrimmed(t *testing.T, backend Reopener) {
 	if chat.CompareIDs(next.ID, all[n-1].ID) <= 0 {
 		t.Fatalf("id %q after reopen does not follow %q", next.ID, all[n-1].ID)
 	}
+}
+
+// testCloseFinishesPending: appends racing Close either fail with ErrClosed
+// or are kept: every acknowledged one is there after a reopen.
+func testCloseFinishesPending(t *testing.T, backend Reopener) {
+	open := backend(t, Options{})
+	s := open()
+	mustRoom(t, s, "general")
+	var (
+		wg    sync.WaitGroup
+		mu    sync.Mutex
+		acked []chat.Message
+		errs  []error
+	)
+	for w := range 8 {
+		wg.Go(func() {
+			for i := range 100 {
+				m, _, err := s.Append(context.Background(), store.NewMessage{Room: "general", Nick: "alice", Kind: chat.KindText, Text: fmt.Sprintf("%d/%d", w, i)})
+				mu.Lock()
+				switch {
+				case errors.Is(err, store.ErrClosed):
+					mu.Unlock()
+					return
+				case err != nil:
+					errs = append(errs, err)
+				default:
+					acked = append(acked, m)
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	testenv.Eventually(t, waitFor, "50 acknowledged appends", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(acked) >= 50
+	})
+	wantNoErr(t, "Close while appends run", s.Close())
+	wg.Wait()
+	if len(errs) > 0 {
+		t.Fatalf("appends racing Close failed with other errors than ErrClosed: %v", errs[0])
+	}
+	s = open()
+	got, _, err := s.Since(t.Context(), "general", "", 0)
+	wantNoErr(t, "Since after reopen", err)
+	sortByID(acked)
+	stored := map[string]chat.Message{}
+	for _, m := range got {
+		stored[m.ID] = m
+	}
+	for _, m := range acked {
+		if d := sameMessage(stored[m.ID], m); d != "" {
+			t.Fatalf("acknowledged message lost across Close: %s", d)
+		}
+	}
+	t.Logf("%d acknowledged before Close, %d stored", len(acked), len(got))
 }

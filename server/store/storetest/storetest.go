@@ -77,6 +77,7 @@ func Run(t *testing.T, open Opener) {
 func RunReopen(t *testing.T, backend Reopener) {
 	t.Run("ReopenKeepsEverything", func(t *testing.T) { testReopen(t, backend) })
 	t.Run("ReopenKeepsTrimMark", func(t *testing.T) { testReopenTrimmed(t, backend) })
+	t.Run("CloseFinishesPending", func(t *testing.T) { testCloseFinishesPending(t, backend) })
 }
 
 // recorder is a listener that keeps every event and notices overlapping
