@@ -21,6 +21,9 @@ import (
 	"github.com/ssechat/chat/server/servertest"
 )
 
+// cheapHash keeps password hashing fast in a race-enabled binary.
+var cheapHash = []string{"--password-memory", "64", "--password-passes", "1"}
+
 // binServer is the real chat-server binary running on a data directory.
 type binServer struct {
 	t    *testing.T
@@ -35,6 +38,7 @@ type binServer struct {
 func startBinary(t *testing.T, bin, addr, dir string, extra ...string) *binServer {
 	t.Helper()
 	args := append([]string{"--addr", addr, "--data", dir, "--log-level", "warn"}, extra...)
+	args = append(args, cheapHash...)
 	cmd := exec.Command(bin, args...)
 	cmd.Env = testenv.Env("CHAT_REGISTRATION=open")
 	out := &bytes.Buffer{}
@@ -266,7 +270,7 @@ func TestUserCommands(t *testing.T) {
 	bin := testenv.Build(t, "./cmd/chat-server")
 	dir, addr := t.TempDir(), testenv.FreeAddr(t)
 	user := func(stdin string, args ...string) (string, error) {
-		cmd := exec.Command(bin, append(append([]string{"user"}, args...), "--data", dir)...)
+		cmd := exec.Command(bin, append(append(append([]string{"user"}, args...), "--data", dir), cheapHash...)...)
 		cmd.Stdin = bytes.NewBufferString(stdin)
 		out, err := cmd.CombinedOutput()
 		return string(out), err

@@ -21,6 +21,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -70,6 +71,10 @@ func newFlags(name string, s *settings, out io.Writer) (*flag.FlagSet, []envFlag
 	fs.DurationVar(&c.WriteTimeout, "write-timeout", c.WriteTimeout, "a stream whose client reads nothing for this long is closed "+envNote(env("write-timeout")))
 	fs.BoolVar(&c.Limits.Enabled, "rate-limits", c.Limits.Enabled, "per-account and per-address limits (false for benchmarks) "+envNote(env("rate-limits")))
 	fs.IntVar(&c.Limits.MaxStreams, "max-streams", c.Limits.MaxStreams, "open event streams this process serves at most "+envNote(env("max-streams")))
+	fs.Func("password-memory", "memory of each argon2id password hash in KiB (default "+strconv.Itoa(int(c.Password.MemoryKiB))+") "+envNote(env("password-memory")),
+		func(v string) error { return parseUint32(v, &c.Password.MemoryKiB) })
+	fs.Func("password-passes", "passes of each argon2id password hash (default "+strconv.Itoa(int(c.Password.Time))+") "+envNote(env("password-passes")),
+		func(v string) error { return parseUint32(v, &c.Password.Time) })
 	fs.DurationVar(&s.ShutdownTimeout, "shutdown-timeout", s.ShutdownTimeout, "how long a graceful shutdown waits for requests in flight "+envNote(env("shutdown-timeout")))
 	fs.TextVar(&s.LogLevel, "log-level", s.LogLevel, "debug, info, warn or error "+envNote(env("log-level")))
 	fs.Usage = func() {
@@ -79,6 +84,15 @@ func newFlags(name string, s *settings, out io.Writer) (*flag.FlagSet, []envFlag
 		fs.PrintDefaults()
 	}
 	return fs, table
+}
+
+func parseUint32(v string, dst *uint32) error {
+	n, err := strconv.ParseUint(v, 10, 32)
+	if err != nil {
+		return err
+	}
+	*dst = uint32(n)
+	return nil
 }
 
 func envNote(v string) string { return "(env " + v + ")" }
