@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/charmbracelet/bubbles/viewport"
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/ssechat/chat/chat"
 	"github.com/ssechat/chat/client"
@@ -89,5 +90,27 @@ func BenchmarkResize20k(b *testing.B) {
 	for i := 0; b.Loop(); i++ {
 		m.Update(tea.WindowSizeMsg{Width: 80 + i%2*20, Height: 40})
 		_ = m.View()
+	}
+}
+
+// BenchmarkViewportSetContent20k is the design not taken: handing the whole
+// scrollback to bubbles' viewport on every new message. SetContent splits
+// the text and measures every line's width each time.
+func BenchmarkViewportSetContent20k(b *testing.B) {
+	m := benchModel(b)
+	r := m.cur()
+	rd := m.renderer()
+	var all []string
+	for i := range r.entries {
+		all = append(all, r.entryLines(i, rd)...)
+	}
+	content := strings.Join(all, "\n")
+	vp := viewport.New(m.width, m.paneHeight())
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		vp.SetContent(content)
+		vp.GotoBottom()
+		_ = vp.View()
 	}
 }
