@@ -159,6 +159,17 @@ func TestTwoTUIsInTmux(t *testing.T) {
 		return strings.Contains(s, "alice │ hello from alice") && !strings.Contains(s, " ... ")
 	})
 
+	// Alt+Enter and Ctrl+J insert newlines; only Enter sends.
+	alice.typeText("line one")
+	alice.keys("M-Enter")
+	alice.typeText("line two")
+	alice.keys("C-j")
+	alice.typeText("line three")
+	alice.keys("Enter")
+	bob.wait("the three-line message", func(s string) bool {
+		return strings.Contains(s, "alice │ line one\n") && strings.Contains(s, "│ line two\n") && strings.Contains(s, "│ line three\n")
+	})
+
 	reader := client.New(srv.URL())
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
