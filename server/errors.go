@@ -72,7 +72,9 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.As(err, &ve):
 		he = &errHTTP{Status: http.StatusUnprocessableEntity, Code: ve.Code, Message: ve.Message}
 	case errors.Is(err, store.ErrUnavailable):
-		s.log.Warn("store unavailable", "method", r.Method, "path", r.URL.Path, "err", err)
+		// Debug: during an outage every request fails alike; the store
+		// logs the outage itself, once when it starts and once when it ends.
+		s.log.Debug("store unavailable", "method", r.Method, "path", r.URL.Path, "err", err)
 		he = errStoreDown
 	case errors.Is(err, store.ErrClosed):
 		he = errShuttingDown
