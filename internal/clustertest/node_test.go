@@ -78,7 +78,7 @@ func startNode(t *testing.T, name, redisURL string, extra ...string) *node {
 	}()
 	t.Cleanup(func() {
 		n.Kill()
-		if t.Failed() {
+		if t.Failed() || os.Getenv("CLUSTERTEST_LOGS") != "" {
 			b, _ := os.ReadFile(n.log)
 			t.Logf("log of %s:\n%s", name, tail(string(b), 30))
 		}

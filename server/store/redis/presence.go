@@ -24,8 +24,8 @@ func (s *Store) Join(ctx context.Context, room, nick, conn string) ([]string, er
 	s.pres.add(room, member)
 	res, err := joinScript.Run(ctx, s.rdb, []string{s.keys.presence(room)}, member, s.opts.PresenceTTL.Milliseconds()).StringSlice()
 	if err != nil {
-		// Kept locally: the refresher adds it once Redis is back, unless
-		// the caller leaves first.
+		// The caller treats a failed Join as no join and never leaves.
+		s.pres.remove(room, member)
 		return nil, s.wrap("join room", err)
 	}
 	s.health.up()

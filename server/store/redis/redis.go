@@ -138,6 +138,7 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 		log:  opts.Logger,
 	}
 	s.health.log = opts.Logger
+	routeClientLog(opts.Logger)
 	if err := s.rdb.Ping(ctx).Err(); err != nil {
 		_ = s.rdb.Close()
 		return nil, fmt.Errorf("open redis %s: %w", ro.Addr, s.classify(err))
@@ -288,11 +289,27 @@ func (h *health) up() {
 		return
 	}
 	h.isDn = false
-	h.log.Info("redis available again", "outage", time.Since(h.since).Round(time.Millisecond), "failed_calls", h.fails)
+	h.log.Info("redis available again", "outage", time.Since(h.since).Round(time.Millisecond).String(), "failed_calls", h.fails)
 }
 
 func (h *health) isDown() bool {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return h.isDn
+}
+
+var clientLogOnce sync.Once
+
+// routeClientLog sends go-redis's own log lines (one per failed dial, which
+// during an outage means one per request) to the first store's logger at
+// debug level; the store itself logs an outage once at error level.
+// go-redis has one logger per process, hence once.
+func routeClientLog(log *slog.Logger) {
+	clientLogOnce.Do(func() { goredis.SetLogger(clientLog{log}) })
+}
+
+type clientLog struct{ log *slog.Logger }
+
+func (l clientLog) Printf(ctx context.Context, format string, v ...any) {
+	l.log.DebugContext(ctx, "go-redis: "+fmt.Sprintf(format, v...))
 }
