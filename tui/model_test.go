@@ -176,6 +176,10 @@ func TestHelpKeys(t *testing.T) {
 	if !m.showHelp {
 		t.Fatal("F1 did not open help with text in the input")
 	}
+	m.Update(keyRunes("?"))
+	if !m.showHelp || m.input.Value() != "why??" {
+		t.Fatalf("? with help open and text in the input: help %v, input %q; want it typed", m.showHelp, m.input.Value())
+	}
 	m.Update(keyType(tea.KeyEsc))
 	if m.showHelp {
 		t.Fatal("Esc did not close help")

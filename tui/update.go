@@ -99,7 +99,8 @@ func (m *Model) key(msg tea.KeyMsg) tea.Cmd {
 		msg.Runes = []rune(strings.ReplaceAll(string(msg.Runes), "\r\n", "\n"))
 		return m.editInput(msg)
 	}
-	if m.showHelp && (key.Matches(msg, m.keys.Help) || key.Matches(msg, m.keys.CloseHelp) || key.Matches(msg, m.keys.HelpQ)) {
+	helpQ := key.Matches(msg, m.keys.HelpQ) && m.input.Value() == "" // else '?' is text
+	if m.showHelp && (key.Matches(msg, m.keys.Help) || key.Matches(msg, m.keys.CloseHelp) || helpQ) {
 		m.showHelp = false
 		return nil
 	}
@@ -107,7 +108,7 @@ func (m *Model) key(msg tea.KeyMsg) tea.Cmd {
 	case key.Matches(msg, m.keys.Help):
 		m.showHelp = true
 		return nil
-	case key.Matches(msg, m.keys.HelpQ) && m.input.Value() == "":
+	case helpQ:
 		m.showHelp = true
 		return nil
 	case key.Matches(msg, m.keys.Send):
