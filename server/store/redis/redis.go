@@ -100,6 +100,7 @@ type Store struct {
 
 	mu       sync.Mutex // guards closed and the in-flight count
 	closed   bool
+	closing  chan struct{} // closed when Close begins: waiting Watches give up
 	inflight sync.WaitGroup
 }
 
@@ -132,10 +133,11 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 	// Redis 8; plain Redis 7 only answers it with an error on every dial.
 	ro.MaintNotificationsConfig = &maintnotifications.Config{Mode: maintnotifications.ModeDisabled}
 	s := &Store{
-		rdb:  goredis.NewClient(ro),
-		opts: opts,
-		keys: keys{prefix: opts.Prefix},
-		log:  opts.Logger,
+		rdb:     goredis.NewClient(ro),
+		opts:    opts,
+		keys:    keys{prefix: opts.Prefix},
+		log:     opts.Logger,
+		closing: make(chan struct{}),
 	}
 	s.health.log = opts.Logger
 	routeClientLog(opts.Logger)
@@ -186,6 +188,7 @@ func (s *Store) Close() error {
 	}
 	s.closed = true
 	s.mu.Unlock()
+	close(s.closing)
 	s.inflight.Wait()
 	s.cancel()
 	s.relay.stop()
@@ -253,7 +256,9 @@ func unavailable(err error) bool {
 		return true
 	}
 	msg := err.Error()
-	for _, p := range []string{"LOADING", "BUSY", "MASTERDOWN", "READONLY", "TRYAGAIN", "CLUSTERDOWN", "NOREPLICAS"} {
+	// OOM: Redis at maxmemory with noeviction refuses writes; that is an
+	// outage to fix, not a bug in the request.
+	for _, p := range []string{"LOADING", "BUSY", "MASTERDOWN", "READONLY", "TRYAGAIN", "CLUSTERDOWN", "NOREPLICAS", "OOM"} {
 		if strings.HasPrefix(msg, p+" ") {
 			return true
 		}

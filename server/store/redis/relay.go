@@ -159,7 +159,7 @@ func (r *relay) watch(ctx context.Context, room string) (func(), error) {
 		err = fmt.Errorf("watch room %q: %w", room, ctx.Err())
 	case <-timer.C:
 		err = fmt.Errorf("watch room %q: no subscription within %v: %w", room, r.s.opts.WatchTimeout, store.ErrUnavailable)
-	case <-r.s.ctx.Done():
+	case <-r.s.closing:
 		err = fmt.Errorf("watch room %q: %w", room, store.ErrClosed)
 	}
 	r.release(w)
@@ -310,29 +310,33 @@ func (r *relay) confirmed(ctx context.Context, channel string) error {
 }
 
 // catchUp delivers every message of w's room after the last one delivered.
+// Should retention have deleted some of them meanwhile (a node cut off for
+// longer than the room's history lasts), it says so in the log: the streams
+// on this node then have a gap that only a reconnect with reset can mend.
 func (r *relay) catchUp(ctx context.Context, w *watch) error {
-	for {
+	for first := true; ; first = false {
 		r.mu.Lock()
 		if r.rooms[w.room] != w {
 			r.mu.Unlock()
 			return nil
 		}
-		start := "-"
-		if w.last != "" {
-			start = "(" + w.last
-		}
+		after := w.last
 		r.mu.Unlock()
-		entries, err := r.s.rdb.XRangeN(ctx, r.s.keys.stream(w.room), start, "+", catchUpPage).Result()
+		res, err := sinceScript.Run(ctx, r.s.rdb, []string{r.s.keys.room(w.room), r.s.keys.stream(w.room)}, after, catchUpPage).Slice()
 		if err != nil {
 			return fmt.Errorf("catch up room %q: %w", w.room, err)
 		}
-		for _, e := range entries {
-			body, _ := e.Values["m"].(string)
-			m, err := decodeEntry(e.ID, body)
-			if err != nil {
-				r.s.log.Error("skip undecodable stream entry", "room", w.room, "id", e.ID, "err", err)
-				continue
-			}
+		if status, _ := res[0].(int64); status == 0 {
+			return nil // no such room (yet): nothing to catch up
+		}
+		if maxDel, _ := res[1].(string); first && after != "" && chat.CompareIDs(maxDel, after) > 0 {
+			r.s.log.Warn("messages this node missed were deleted by retention before it caught up", "room", w.room, "after", after)
+		}
+		entries, err := decodeEntries(res[2])
+		if err != nil {
+			return fmt.Errorf("catch up room %q: %w", w.room, err)
+		}
+		for _, m := range entries {
 			r.offer(w, m)
 		}
 		if len(entries) < catchUpPage {
