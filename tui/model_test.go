@@ -644,3 +644,29 @@ func TestWelcomeInEmptyRoomFillsWithoutResubscribing(t *testing.T) {
 		t.Fatalf("newest %s hasMore %v after the newest page", r.newest, r.hasMore)
 	}
 }
+
+// TestKeyNamesTypedAsTextStayText types words that are also key names in
+// one message, as Bubble Tea delivers fast typing: they must be text.
+func TestKeyNamesTypedAsTextStayText(t *testing.T) {
+	m, _ := newChatModel(t, 80, 20, manyMessages(50), false)
+	for _, word := range []string{"down ", "up ", "end ", "home ", "pgup ", "enter ", "f1 ", "ctrl+c ", "ctrl+n ", "left ", "backspace"} {
+		_, cmd := m.Update(keyRunes(word))
+		if isQuit(cmd) {
+			t.Fatalf("typing %q quit", word)
+		}
+	}
+	want := "down up end home pgup enter f1 ctrl+c ctrl+n left backspace"
+	if got := m.input.Value(); got != want {
+		t.Fatalf("input = %q, want %q", got, want)
+	}
+	if m.cur().offset != 0 || m.showHelp || len(m.rooms) != 1 || len(pendingEntries(m.cur())) != 0 {
+		t.Fatal("typed words acted as keys")
+	}
+
+	pw := New(t.Context(), Config{Server: deadServer, Nick: "alice", Room: "general"}, client.New(deadServer))
+	t.Cleanup(pw.Close)
+	pw.Update(keyRunes("left-end-home"))
+	if got := pw.password.Value(); got != "left-end-home" {
+		t.Fatalf("password typed as one message = %q", got)
+	}
+}

@@ -88,6 +88,20 @@ func (m *Model) tick() {
 // --- keys -------------------------------------------------------------
 
 func (m *Model) key(msg tea.KeyMsg) tea.Cmd {
+	if msg.Type == tea.KeyRunes && !msg.Paste && len(msg.Runes) > 1 {
+		// Bubble Tea hands runes read together (fast typing, tmux
+		// send-keys, an IME, a paste without bracketed paste) over as one
+		// message whose String() is the text itself; "down", "end" or
+		// "ctrl+c" typed that way would match a key binding. Take them one
+		// by one, as if typed slowly.
+		cmds := make([]tea.Cmd, 0, len(msg.Runes))
+		for _, r := range msg.Runes {
+			one := msg
+			one.Runes = []rune{r}
+			cmds = append(cmds, m.key(one))
+		}
+		return tea.Batch(cmds...)
+	}
 	if m.phase != phaseChat {
 		return m.passwordKey(msg)
 	}

@@ -152,11 +152,11 @@ func TestTwoTUIsInTmux(t *testing.T) {
 		p.wait("the connected chat", contains("● connected", "#general"))
 	}
 
-	alice.typeText("hello from alice")
+	alice.typeText("hello from alice, down to the end")
 	alice.keys("Enter")
-	bob.wait("alice's message", contains("alice │ hello from alice"))
+	bob.wait("alice's message", contains("alice │ hello from alice, down to the end"))
 	alice.wait("the echo", func(s string) bool {
-		return strings.Contains(s, "alice │ hello from alice") && !strings.Contains(s, " ... ")
+		return strings.Contains(s, "alice │ hello from alice, down to the end") && !strings.Contains(s, " ... ")
 	})
 
 	// Alt+Enter and Ctrl+J insert newlines; only Enter sends.
@@ -189,7 +189,7 @@ func TestTwoTUIsInTmux(t *testing.T) {
 		}
 		return n
 	}
-	if n := countInHistory("hello from alice"); n != 1 {
+	if n := countInHistory("hello from alice, down to the end"); n != 1 {
 		t.Fatalf("the server's history holds %d copies of the message, want 1", n)
 	}
 
