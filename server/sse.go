@@ -44,6 +44,23 @@ func truncate(s string, n int) string {
 	return s[:n] + "…"
 }
 
+// streamStart is what a stream has settled before its first byte.
+type streamStart struct {
+	sub      *subscriber
+	head     []byte // retry, welcome and any reset, encoded
+	events   int    // events in head
+	replay   []chat.Message
+	resume   bool
+	lastSent chat.ID
+	undo     []func() // run in reverse by close
+}
+
+func (ss *streamStart) close() {
+	for i := len(ss.undo) - 1; i >= 0; i-- {
+		ss.undo[i]()
+	}
+}
+
 // handleEvents is GET /api/rooms/{room}/events: the room's Server-Sent
 // Events stream.
 //
@@ -55,55 +72,27 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) error {
 	if s.shuttingDown() {
 		return errShuttingDown
 	}
-	ctx := r.Context()
-	sess := sessionFrom(ctx)
-	resumeID, lastSent, resume, err := resumePoint(r)
+	// The setup's store calls (SQLite's transpiled C in particular) grow a
+	// goroutine's stack to tens of KiB, and Go gives a stack back only
+	// slowly. A stream's goroutine idles for hours, so the setup runs on a
+	// goroutine of its own that ends at once, and the stream's stays small.
+	var ss *streamStart
+	var err error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		defer func() {
+			if p := recover(); p != nil {
+				err = fmt.Errorf("prepare stream: panic: %v", p)
+			}
+		}()
+		ss, err = s.prepareStream(w, r)
+	}()
+	<-done
 	if err != nil {
 		return err
 	}
-	room, err := s.roomOf(ctx, r)
-	if err != nil {
-		return err
-	}
-	release, err := s.limits.acquireStream(r, sess.Nick)
-	if err != nil {
-		return err
-	}
-	defer release()
-
-	sub := s.hub.subscribe(room.Name, s.cfg.QueueMax)
-	defer s.hub.unsubscribe(sub)
-	stopWatch, err := s.st.Watch(ctx, room.Name)
-	if err != nil {
-		return fmt.Errorf("watch room: %w", err)
-	}
-	defer stopWatch()
-
-	var replay []chat.Message
-	resetReason := ""
-	if resume {
-		msgs, more, err := s.st.Since(ctx, room.Name, resumeID, s.cfg.ReplayMax)
-		switch {
-		case errors.Is(err, store.ErrTrimmed):
-			resetReason = chat.ResetHistoryTrimmed
-		case err != nil:
-			return fmt.Errorf("read since %s: %w", resumeID, err)
-		case more:
-			resetReason = chat.ResetTooFarBehind
-		default:
-			replay = msgs
-		}
-	}
-	welcomeLast := room.LastID
-	if n := len(replay); n > 0 && chat.CompareIDs(replay[n-1].ID, welcomeLast) > 0 {
-		welcomeLast = replay[n-1].ID
-	}
-
-	online, leave, err := s.join(ctx, room.Name, sess.Nick)
-	if err != nil {
-		return err
-	}
-	defer leave()
+	defer ss.close()
 
 	// From here on the answer is a stream; errors end it instead.
 	h := w.Header()
@@ -114,33 +103,25 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) error {
 	w.WriteHeader(http.StatusOK)
 	s.stats.streamOpened()
 	defer s.stats.streamClosed()
+	ctx := r.Context()
+	sub := ss.sub
 
 	st := &stream{w: w, rc: http.NewResponseController(w), timeout: s.cfg.WriteTimeout}
 	st.begin()
-	head := make([]byte, 0, 512)
-	head = append(head, "retry: "...)
-	head = strconv.AppendInt(head, s.cfg.Retry.Milliseconds(), 10)
-	head = append(head, '\n')
-	head, _ = appendFrame(head, chat.EventWelcome, "", chat.Welcome{
-		Room: room.Name, Nick: sess.Nick, Online: online, LastID: lastIDPtr(welcomeLast), Server: s.cfg.Version,
-	})
-	sent := 1
-	if resetReason != "" {
-		s.stats.reset(resetReason)
-		head, _ = appendFrame(head, chat.EventReset, "", chat.Reset{Room: room.Name, Reason: resetReason})
-		sent++
-	}
-	if err := st.write(head); err != nil {
+	if err := st.write(ss.head); err != nil {
 		s.stats.writeFailure()
 		return nil
 	}
+	sent := ss.events
+	replay, lastSent, resume := ss.replay, ss.lastSent, ss.resume
+	ss.head, ss.replay = nil, nil
 	haveLast := resume
 	var scratch []byte
 	for i := range replay {
 		m := &replay[i]
 		id, err := chat.ParseID(m.ID)
 		if err != nil {
-			s.log.Error("store returned a bad message id", "room", room.Name, "id", m.ID)
+			s.log.Error("store returned a bad message id", "room", sub.room, "id", m.ID)
 			continue
 		}
 		scratch, _ = appendFrame(scratch[:0], chat.EventMessage, m.ID, m)
@@ -152,7 +133,7 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) error {
 		sent++
 	}
 	s.stats.replayed(len(replay))
-	replay, scratch, head = nil, nil, nil
+	replay, scratch = nil, nil
 	if err := st.flush(); err != nil {
 		s.stats.writeFailure()
 		return nil
@@ -219,6 +200,87 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) error {
 		s.stats.sent(n)
 		ping.Reset(s.cfg.Heartbeat)
 	}
+}
+
+// prepareStream authenticates the request, checks the room and the resume
+// point, registers the subscriber, watches the room, reads the replay and
+// records presence: everything that can still be answered with a JSON
+// error. On error it has undone what it did.
+func (s *Server) prepareStream(w http.ResponseWriter, r *http.Request) (_ *streamStart, err error) {
+	ss := &streamStart{}
+	defer func() {
+		if err != nil {
+			ss.close()
+		}
+	}()
+	sess, err := s.authenticate(w, r)
+	if err != nil {
+		return nil, err
+	}
+	ctx := r.Context()
+	resumeID, lastSent, resume, err := resumePoint(r)
+	if err != nil {
+		return nil, err
+	}
+	ss.lastSent, ss.resume = lastSent, resume
+	room, err := s.roomOf(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	release, err := s.limits.acquireStream(r, sess.Nick)
+	if err != nil {
+		return nil, err
+	}
+	ss.undo = append(ss.undo, release)
+
+	ss.sub = s.hub.subscribe(room.Name, s.cfg.QueueMax)
+	ss.undo = append(ss.undo, func() { s.hub.unsubscribe(ss.sub) })
+	stopWatch, err := s.st.Watch(ctx, room.Name)
+	if err != nil {
+		return nil, fmt.Errorf("watch room: %w", err)
+	}
+	ss.undo = append(ss.undo, stopWatch)
+
+	resetReason := ""
+	if resume {
+		msgs, more, err := s.st.Since(ctx, room.Name, resumeID, s.cfg.ReplayMax)
+		switch {
+		case errors.Is(err, store.ErrTrimmed):
+			resetReason = chat.ResetHistoryTrimmed
+		case err != nil:
+			return nil, fmt.Errorf("read since %s: %w", resumeID, err)
+		case more:
+			resetReason = chat.ResetTooFarBehind
+		default:
+			ss.replay = msgs
+		}
+	}
+	welcomeLast := room.LastID
+	if n := len(ss.replay); n > 0 && chat.CompareIDs(ss.replay[n-1].ID, welcomeLast) > 0 {
+		welcomeLast = ss.replay[n-1].ID
+	}
+
+	online, leave, err := s.join(ctx, room.Name, sess.Nick)
+	if err != nil {
+		return nil, err
+	}
+	ss.undo = append(ss.undo, leave)
+
+	head := make([]byte, 0, 256)
+	head = append(head, "retry: "...)
+	head = strconv.AppendInt(head, s.cfg.Retry.Milliseconds(), 10)
+	head = append(head, '\n')
+	head, _ = appendFrame(head, chat.EventWelcome, "", chat.Welcome{
+		Room: room.Name, Nick: sess.Nick, Online: online, LastID: lastIDPtr(welcomeLast), Server: s.cfg.Version,
+	})
+	ss.events = 1
+	if resetReason != "" {
+		s.stats.reset(resetReason)
+		head, _ = appendFrame(head, chat.EventReset, "", chat.Reset{Room: room.Name, Reason: resetReason})
+		ss.events++
+	}
+	ss.head = head
+	return ss, nil
 }
 
 // stream writes SSE bytes to one response, straight into net/http's own
