@@ -378,7 +378,9 @@ func TestSlowReaderGetsEverythingAndHurtsNoOne(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	welcomed := func(evs []Event) bool { return slices.ContainsFunc(evs, func(ev Event) bool { return ev.Welcome != nil }) }
+	welcomed := func(evs []Event) bool {
+		return slices.ContainsFunc(evs, func(ev Event) bool { return ev.Welcome != nil })
+	}
 	fastCh := fast.Subscribe(ctx, "general", "")
 	fastGot := recvUntil(t, fastCh, welcomed)
 	slowCh := slow.Subscribe(ctx, "general", "")
