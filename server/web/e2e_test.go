@@ -617,6 +617,25 @@ func TestChatPageEndToEnd(t *testing.T) {
 	bob.screenshot(shots, "rooms-drawer-360")
 	bob.do(chromedp.KeyEvent(kb.Escape))
 	bob.waitFor(waitShort, "drawer closed by Escape", `!document.getElementById("sidebar").classList.contains("open") && document.activeElement.id === "rooms-toggle"`)
+	step("every control is reachable by Tab, with a visible focus ring")
+	eval[chromedp.Void](alice, `document.activeElement && document.activeElement.blur()`)
+	reached := map[string]string{}
+	for range 14 {
+		alice.do(chromedp.KeyEvent("\t"))
+		f := eval[map[string]string](alice, `(e => ({
+			name: e.id || (e.dataset && e.dataset.room ? "room:" + e.dataset.room : e.tagName),
+			outline: getComputedStyle(e).outlineStyle + " " + getComputedStyle(e).outlineWidth,
+		}))(document.activeElement)`)
+		reached[f["name"]] = f["outline"]
+	}
+	for _, want := range []string{"logout", "room:general", "room:busy", "create-room-name", "scroller", "composer-input", "send"} {
+		o, ok := reached[want]
+		if !ok {
+			t.Errorf("alice: Tab never reached %s (reached %v)", want, reached)
+		} else if strings.HasPrefix(o, "none") || strings.HasSuffix(o, " 0px") {
+			t.Errorf("alice: %s has no visible focus ring (outline %s)", want, o)
+		}
+	}
 	setDark(t, alice, true)
 	alice.screenshot(shots, "chat-1280-dark")
 	setDark(t, alice, false)
