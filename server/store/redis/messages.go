@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
+
+	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/ssechat/chat/chat"
 	"github.com/ssechat/chat/server/store"
@@ -81,27 +83,36 @@ func (s *Store) Page(ctx context.Context, room string, q store.PageQuery) ([]cha
 	if limit > chat.MaxPageSize {
 		limit = chat.MaxPageSize
 	}
-	dir, id := "newest", ""
-	switch {
-	case q.After != "":
-		dir, id = "after", q.After
-	case q.Before != "":
-		dir, id = "before", q.Before
-	}
-	if id != "" {
-		if _, err := chat.ParseID(id); err != nil {
-			return nil, false, fmt.Errorf("page messages: %q: %w", id, err)
+	for _, id := range []string{q.After, q.Before} {
+		if id != "" {
+			if _, err := chat.ParseID(id); err != nil {
+				return nil, false, fmt.Errorf("page messages: %q: %w", id, err)
+			}
 		}
 	}
-	res, err := pageScript.Run(ctx, s.rdb, []string{s.keys.room(room), s.keys.stream(room)}, dir, id, limit+1).Slice()
+	stream := s.keys.stream(room)
+	var exists *goredis.IntCmd
+	var read *goredis.XMessageSliceCmd
+	_, err = s.rdb.TxPipelined(ctx, func(p goredis.Pipeliner) error {
+		exists = p.Exists(ctx, s.keys.room(room))
+		switch {
+		case q.After != "":
+			read = p.XRangeN(ctx, stream, "("+q.After, "+", int64(limit+1))
+		case q.Before != "":
+			read = p.XRevRangeN(ctx, stream, "("+q.Before, "-", int64(limit+1))
+		default:
+			read = p.XRevRangeN(ctx, stream, "+", "-", int64(limit+1))
+		}
+		return nil
+	})
 	if err != nil {
 		return nil, false, s.wrap("page messages", err)
 	}
 	s.health.up()
-	if status, _ := res[0].(int64); status == 0 {
+	if exists.Val() == 0 {
 		return nil, false, fmt.Errorf("page messages: room %q: %w", room, store.ErrNotFound)
 	}
-	msgs, err := decodeEntries(res[1])
+	msgs, err := decodeMessages(read.Val())
 	if err != nil {
 		return nil, false, fmt.Errorf("page messages: %w", err)
 	}
@@ -109,10 +120,8 @@ func (s *Store) Page(ctx context.Context, room string, q store.PageQuery) ([]cha
 	if more {
 		msgs = msgs[:limit]
 	}
-	if dir != "after" { // read newest first
-		for i, j := 0, len(msgs)-1; i < j; i, j = i+1, j-1 {
-			msgs[i], msgs[j] = msgs[j], msgs[i]
-		}
+	if q.After == "" { // read newest first
+		slices.Reverse(msgs)
 	}
 	return msgs, more, nil
 }
@@ -120,65 +129,84 @@ func (s *Store) Page(ctx context.Context, room string, q store.PageQuery) ([]cha
 // Since returns up to max messages after the given id ("" or "0": from the
 // start; max 0: all). It answers ErrTrimmed when retention deleted an entry
 // newer than after, so that the replay would have a gap; the test is exact
-// because the store only ever deletes by trimming the oldest entries.
+// because the store only ever deletes the oldest entries, with XDEL.
 func (s *Store) Since(ctx context.Context, room, after string, max int) ([]chat.Message, bool, error) {
 	done, err := s.begin()
 	if err != nil {
 		return nil, false, err
 	}
 	defer done()
-	var afterID chat.ID
 	if after != "" {
-		if afterID, err = chat.ParseID(after); err != nil {
+		if _, err = chat.ParseID(after); err != nil {
 			return nil, false, fmt.Errorf("read messages since %q: %w", after, err)
 		}
 	}
-	count := 0
-	if max > 0 {
-		count = max + 1
-	}
-	res, err := sinceScript.Run(ctx, s.rdb, []string{s.keys.room(room), s.keys.stream(room)}, after, count).Slice()
+	msgs, more, trimmed, err := s.since(ctx, room, after, max)
 	if err != nil {
-		return nil, false, s.wrap("read messages since", err)
+		return nil, false, err
 	}
-	s.health.up()
-	if status, _ := res[0].(int64); status == 0 {
-		return nil, false, fmt.Errorf("read messages since: room %q: %w", room, store.ErrNotFound)
-	}
-	maxDel, _ := res[1].(string)
-	if d, err := chat.ParseID(maxDel); err == nil && d.Compare(afterID) > 0 {
+	if trimmed {
 		return nil, false, fmt.Errorf("read messages since %q in %q: %w", after, room, store.ErrTrimmed)
-	}
-	msgs, err := decodeEntries(res[2])
-	if err != nil {
-		return nil, false, fmt.Errorf("read messages since: %w", err)
-	}
-	more := max > 0 && len(msgs) > max
-	if more {
-		msgs = msgs[:max]
 	}
 	return msgs, more, nil
 }
 
-// decodeEntries turns a script's XRANGE reply ([[id, [field, value ...]] ...])
-// into messages.
-func decodeEntries(v any) ([]chat.Message, error) {
-	list, _ := v.([]any)
-	msgs := make([]chat.Message, 0, len(list))
-	for _, e := range list {
-		pair, ok := e.([]any)
-		if !ok || len(pair) != 2 {
-			return nil, errors.New("malformed stream entry")
+// since reads the messages after an id and, in the same MULTI, the
+// stream's max-deleted-entry-id (Redis 7), so a trim between the two
+// reads cannot hide a gap: trimmed says whether messages after the id were
+// deleted. A script would do the same atomically but
+// costs several times more here: Lua turns every entry into a table and
+// back.
+func (s *Store) since(ctx context.Context, room, after string, max int) (msgs []chat.Message, more, trimmed bool, err error) {
+	stream := s.keys.stream(room)
+	start := "-"
+	if after != "" {
+		start = "(" + after
+	}
+	var exists *goredis.IntCmd
+	var read *goredis.XMessageSliceCmd
+	var info *goredis.XInfoStreamCmd
+	_, err = s.rdb.TxPipelined(ctx, func(p goredis.Pipeliner) error {
+		exists = p.Exists(ctx, s.keys.room(room))
+		if max > 0 {
+			read = p.XRangeN(ctx, stream, start, "+", int64(max+1))
+		} else {
+			read = p.XRange(ctx, stream, start, "+")
 		}
-		id, _ := pair[0].(string)
-		fields, _ := pair[1].([]any)
-		var body string
-		for i := 0; i+1 < len(fields); i += 2 {
-			if f, _ := fields[i].(string); f == "m" {
-				body, _ = fields[i+1].(string)
-			}
-		}
-		m, err := decodeEntry(id, body)
+		info = p.XInfoStream(ctx, stream)
+		return nil
+	})
+	// XINFO fails on a stream not created yet (a room without messages);
+	// every other error is the store's.
+	if err != nil && !(info != nil && info.Err() != nil && read.Err() == nil && exists.Err() == nil) {
+		return nil, false, false, s.wrap("read messages since", err)
+	}
+	s.health.up()
+	if exists.Val() == 0 {
+		return nil, false, false, fmt.Errorf("read messages since: room %q: %w", room, store.ErrNotFound)
+	}
+	if info.Err() == nil {
+		afterID, _ := chat.ParseID(after) // "" parses as zero: before everything
+		d, err := chat.ParseID(info.Val().MaxDeletedEntryID)
+		trimmed = err == nil && d.Compare(afterID) > 0
+	}
+	msgs, err = decodeMessages(read.Val())
+	if err != nil {
+		return nil, false, false, fmt.Errorf("read messages since: %w", err)
+	}
+	more = max > 0 && len(msgs) > max
+	if more {
+		msgs = msgs[:max]
+	}
+	return msgs, more, trimmed, nil
+}
+
+// decodeMessages turns stream entries into messages.
+func decodeMessages(entries []goredis.XMessage) ([]chat.Message, error) {
+	msgs := make([]chat.Message, 0, len(entries))
+	for _, e := range entries {
+		body, _ := e.Values["m"].(string)
+		m, err := decodeEntry(e.ID, body)
 		if err != nil {
 			return nil, err
 		}

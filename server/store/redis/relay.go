@@ -314,7 +314,7 @@ func (r *relay) confirmed(ctx context.Context, channel string) error {
 // longer than the room's history lasts), it says so in the log: the streams
 // on this node then have a gap that only a reconnect with reset can mend.
 func (r *relay) catchUp(ctx context.Context, w *watch) error {
-	for first := true; ; first = false {
+	for {
 		r.mu.Lock()
 		if r.rooms[w.room] != w {
 			r.mu.Unlock()
@@ -322,24 +322,20 @@ func (r *relay) catchUp(ctx context.Context, w *watch) error {
 		}
 		after := w.last
 		r.mu.Unlock()
-		res, err := sinceScript.Run(ctx, r.s.rdb, []string{r.s.keys.room(w.room), r.s.keys.stream(w.room)}, after, catchUpPage).Slice()
-		if err != nil {
-			return fmt.Errorf("catch up room %q: %w", w.room, err)
-		}
-		if status, _ := res[0].(int64); status == 0 {
+		msgs, more, trimmed, err := r.s.since(ctx, w.room, after, catchUpPage)
+		if errors.Is(err, store.ErrNotFound) {
 			return nil // no such room (yet): nothing to catch up
 		}
-		if maxDel, _ := res[1].(string); first && after != "" && chat.CompareIDs(maxDel, after) > 0 {
-			r.s.log.Warn("messages this node missed were deleted by retention before it caught up", "room", w.room, "after", after)
-		}
-		entries, err := decodeEntries(res[2])
 		if err != nil {
 			return fmt.Errorf("catch up room %q: %w", w.room, err)
 		}
-		for _, m := range entries {
+		if trimmed && after != "" {
+			r.s.log.Warn("messages this node missed were deleted by retention before it caught up", "room", w.room, "after", after)
+		}
+		for _, m := range msgs {
 			r.offer(w, m)
 		}
-		if len(entries) < catchUpPage {
+		if !more {
 			return nil
 		}
 	}

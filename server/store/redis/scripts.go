@@ -45,44 +45,6 @@ redis.call('PUBLISH', ARGV[1], 'm' .. msg)
 return {1, id}
 `)
 
-// sinceScript reads a room's messages after an id, with the stream's
-// max-deleted-entry-id (Redis 7) to tell whether retention cut into them.
-//
-//	KEYS[1] room hash, KEYS[2] stream
-//	ARGV[1] after ("" for the start), ARGV[2] count (0: all)
-//
-// Returns {0} for an unknown room, else {1, max_deleted_id, entries}.
-var sinceScript = goredis.NewScript(`
-if redis.call('EXISTS', KEYS[1]) == 0 then return {0} end
-if redis.call('EXISTS', KEYS[2]) == 0 then return {1, '0-0', {}} end
-local maxdel = '0-0'
-local info = redis.call('XINFO', 'STREAM', KEYS[2])
-for i = 1, #info, 2 do
-  if info[i] == 'max-deleted-entry-id' then maxdel = info[i + 1] end
-end
-local start = '-'
-if ARGV[1] ~= '' then start = '(' .. ARGV[1] end
-if ARGV[2] == '0' then return {1, maxdel, redis.call('XRANGE', KEYS[2], start, '+')} end
-return {1, maxdel, redis.call('XRANGE', KEYS[2], start, '+', 'COUNT', ARGV[2])}
-`)
-
-// pageScript reads a page of a room's history.
-//
-//	KEYS[1] room hash, KEYS[2] stream
-//	ARGV[1] "newest", "before" or "after", ARGV[2] id, ARGV[3] count
-//
-// Returns {0} for an unknown room, else {1, entries} (newest first for
-// "newest" and "before").
-var pageScript = goredis.NewScript(`
-if redis.call('EXISTS', KEYS[1]) == 0 then return {0} end
-if ARGV[1] == 'after' then
-  return {1, redis.call('XRANGE', KEYS[2], '(' .. ARGV[2], '+', 'COUNT', ARGV[3])}
-elseif ARGV[1] == 'before' then
-  return {1, redis.call('XREVRANGE', KEYS[2], '(' .. ARGV[2], '-', 'COUNT', ARGV[3])}
-end
-return {1, redis.call('XREVRANGE', KEYS[2], '+', '-', 'COUNT', ARGV[3])}
-`)
-
 // putRoomScript creates a room or updates its topic.
 //
 //	KEYS[1] room hash, KEYS[2] set of rooms
