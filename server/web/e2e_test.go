@@ -465,6 +465,10 @@ func TestChatPageEndToEnd(t *testing.T) {
 	send(t, carol, "general", "hello from carol")
 	alice.waitText("hello from carol")
 	bob.waitText("hello from carol")
+	bob.typeMessage("/me waves")
+	alice.waitText("* bob waves")
+	bob.typeMessage("//not a command")
+	alice.waitText("/not a command")
 	sameAsHistory(t, alice, carol, "general")
 	sameAsHistory(t, bob, carol, "general")
 

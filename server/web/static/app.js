@@ -1014,6 +1014,8 @@
     if (action) {
       kind = "action";
       text = action[1];
+    } else if (text.startsWith("//")) {
+      text = text.slice(1); // "//x" sends "/x", as in the terminal client
     }
     if ([...text.trim()].length > 4000) {
       el.composerError.textContent = "A message can hold at most 4000 characters.";
