@@ -441,3 +441,37 @@ func TestSlowReaderGetsEverythingAndHurtsNoOne(t *testing.T) {
 	}
 	t.Logf("slow reader dropped its stream %d times for its full buffer", len(reconnectErrs(slowGot)))
 }
+
+// TestSubscribeLiveOnlyCatchesUpAfterFirstLoss: a caller that asked for live
+// events only ("") loses its stream before any message came; what is posted
+// while it reconnects still arrives, in an empty room (resume from "0") and
+// in one with history (resume from welcome's last_id), and nothing older.
+func TestSubscribeLiveOnlyCatchesUpAfterFirstLoss(t *testing.T) {
+	srv := servertest.Start(t)
+	proxy := newFaultProxy(t, srv.URL)
+	poster := srv.Login(t, "bob")
+	c := newTestClient(t, srv, proxy.srv.URL, "alice")
+	for _, room := range []string{"empty", "busy"} {
+		srv.CreateRoom(t, poster, room)
+		if room == "busy" {
+			srv.Post(t, poster, room, "old news")
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		events := c.Subscribe(ctx, room, "")
+		got := recvUntil(t, events, func(evs []Event) bool { return len(evs) > 0 && evs[len(evs)-1].Welcome != nil })
+		// Hold the reconnect (accepted, unanswered) while a message is posted.
+		proxy.setSilent(true)
+		proxy.endStreams()
+		got = append(got, recvUntil(t, events, func(evs []Event) bool {
+			return slices.ContainsFunc(evs, func(ev Event) bool { return ev.State != nil && ev.State.State == StateConnecting })
+		})...)
+		m := srv.Post(t, poster, room, "posted in the gap")
+		proxy.setSilent(false)
+		got = append(got, recvUntil(t, events, messages(1))...)
+		if ids := messageIDs(got); !slices.Equal(ids, []string{m.ID}) {
+			t.Fatalf("%s room: got %v, want only %s: %s", room, ids, m.ID, describe(got))
+		}
+		cancel()
+		waitClosed(t, events)
+	}
+}
