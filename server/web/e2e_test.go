@@ -441,6 +441,23 @@ func TestChatPageEndToEnd(t *testing.T) {
 	alice.waitFor(waitShort, "bob in the presence list", `[...document.querySelectorAll("#presence-list li")].some(li => li.textContent === "bob")`)
 	bob.waitFor(waitShort, "alice in the presence list", `[...document.querySelectorAll("#presence-list li")].some(li => li.textContent === "alice")`)
 
+	step("the page orders message ids as the server does")
+	ids := []string{"", "x", "01", "1-", "-1", "1-01", "+1", "1.0", "18446744073709551616", "1-18446744073709551616",
+		"0", "1", "2", "9", "10", "42", "9007199254740993", "9007199254740992", "18446744073709551615",
+		"1700000000000-0", "1700000000000-3", "1700000000000-10", "1700000000001-0", "18446744073709551615-18446744073709551615"}
+	order := eval[[][]int](alice, `(ids => ids.map(a => ids.map(b => ChatIDs.compare(a, b))))(`+js(ids)+`)`)
+	valid := eval[[]bool](alice, `(ids => ids.map(a => ChatIDs.parse(a) !== null))(`+js(ids)+`)`)
+	for i, a := range ids {
+		if _, err := chat.ParseID(a); valid[i] != (err == nil) {
+			t.Errorf("page parses %q as valid=%v; chat.ParseID says %v", a, valid[i], err)
+		}
+		for j, b := range ids {
+			if want := chat.CompareIDs(a, b); order[i][j] != want {
+				t.Errorf("page compares %q with %q as %d; chat.CompareIDs says %d", a, b, order[i][j], want)
+			}
+		}
+	}
+
 	step("chat between two pages and a Go client")
 	alice.typeMessage("hello from alice")
 	bob.waitText("hello from alice")
@@ -497,7 +514,7 @@ func TestChatPageEndToEnd(t *testing.T) {
 			pwned: window.__pwned === undefined ? 0 : 1,
 			violations: window.__violations,
 		})`)
-		want := map[string]int{"img": 0, "script": 1, "b": 0, "a": 0, "pwned": 0, "violations": 0}
+		want := map[string]int{"img": 0, "script": 2, "b": 0, "a": 0, "pwned": 0, "violations": 0}
 		if !maps.Equal(counts, want) {
 			t.Errorf("%s: after the hostile message: %v, want %v", s.name, counts, want)
 		}

@@ -66,6 +66,7 @@ func TestHandlerServesFilesWithHeaders(t *testing.T) {
 		path, ctype, contains string
 	}{
 		{"/", "text/html; charset=utf-8", `<script src="/app.js"`},
+		{"/ids.js", "text/javascript; charset=utf-8", "const ChatIDs"},
 		{"/index.html", "text/html; charset=utf-8", `<div id="chat-view"`},
 		{"/app.js", "text/javascript; charset=utf-8", "new EventSource("},
 		{"/style.css", "text/css; charset=utf-8", "prefers-color-scheme"},
@@ -147,7 +148,9 @@ func TestPageHasNoInlineCodeOrForeignOrigins(t *testing.T) {
 			t.Errorf("index.html matches %s at %q", re, html[loc[0]:min(len(html), loc[1]+20)])
 		}
 	}
-	_, js := get(t, srv.URL+"/app.js", nil)
+	_, app := get(t, srv.URL+"/app.js", nil)
+	_, ids := get(t, srv.URL+"/ids.js", nil)
+	js := app + ids
 	for _, bad := range []string{"innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(", "new Function", "DOMParser", "createContextualFragment", "http://", "https://"} {
 		if strings.Contains(js, bad) {
 			t.Errorf("app.js contains %q", bad)

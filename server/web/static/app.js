@@ -80,27 +80,8 @@
 
   // ---- ids -------------------------------------------------------------
 
-  // parseID mirrors chat.ParseID: "N" or "N-M", decimal, no leading zeros.
-  function parseID(s) {
-    if (typeof s !== "string" || s.length === 0 || s.length > 41) return null;
-    const m = /^(0|[1-9][0-9]*)(?:-(0|[1-9][0-9]*))?$/.exec(s);
-    if (!m) return null;
-    return [BigInt(m[1]), BigInt(m[2] || "0")];
-  }
-
-  // compareIDs mirrors chat.CompareIDs: -1, 0 or 1; bad ids sort first.
-  function compareIDs(a, b) {
-    const x = parseID(a);
-    const y = parseID(b);
-    if (!x && !y) return a < b ? -1 : a > b ? 1 : 0;
-    if (!x) return -1;
-    if (!y) return 1;
-    for (let i = 0; i < 2; i++) {
-      if (x[i] < y[i]) return -1;
-      if (x[i] > y[i]) return 1;
-    }
-    return 0;
-  }
+  const parseID = ChatIDs.parse;
+  const compareIDs = ChatIDs.compare;
 
   // newClientID returns 22 random characters of [A-Za-z0-9_-]: 128 bits
   // from the browser's CSPRNG, so a retry can reuse it and the server can
