@@ -130,7 +130,11 @@ func TestAuthentication(t *testing.T) {
 	srv := servertest.Start(t)
 	tok := srv.Login(t, "erin")
 	wantErr(t, srv.Do(t, "GET", "/api/me", "", nil), 401, "unauthorized")
-	wantErr(t, srv.Do(t, "GET", "/api/me", "x"+tok[1:], nil), 401, "unauthorized")
+	other := "x"
+	if tok[0] == 'x' {
+		other = "y"
+	}
+	wantErr(t, srv.Do(t, "GET", "/api/me", other+tok[1:], nil), 401, "unauthorized")
 	wantErr(t, srv.Do(t, "GET", "/api/me", "short", nil), 401, "unauthorized")
 	wantErr(t, srv.Do(t, "GET", "/api/me", "", nil, "Authorization", "Basic "+tok), 401, "unauthorized")
 	// Never from the query string.
