@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -421,4 +422,48 @@ func TestSubscribeCancelLeavesNothingRunning(t *testing.T) {
 			goleak.VerifyNone(t, before)
 		})
 	}
+}
+
+// TestSubscribeSilentListener: a TCP listener that accepts connections and
+// never sends a byte (a peer gone half-open, a black-holing middlebox). Each
+// attempt is dropped after the read-idle timeout and tried again.
+func TestSubscribeSilentListener(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	accepted := make(chan net.Conn, 100)
+	go func() {
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				close(accepted)
+				return
+			}
+			accepted <- conn // held open, never answered
+		}
+	}()
+	defer func() {
+		ln.Close()
+		for conn := range accepted {
+			conn.Close()
+		}
+	}()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ch := fastClient(t, "http://"+ln.Addr().String(), WithReadIdleTimeout(100*time.Millisecond)).Subscribe(ctx, "general", "")
+	got := recvUntil(t, ch, func(evs []Event) bool { return len(reconnectErrs(evs)) >= 2 })
+	if want := "connecting reconnecting connecting reconnecting"; describe(got) != want {
+		t.Fatalf("got %s, want %s", describe(got), want)
+	}
+	for _, err := range reconnectErrs(got) {
+		if !errors.Is(err, ErrReadIdle) {
+			t.Fatalf("reconnecting because of %v, want ErrReadIdle", err)
+		}
+	}
+	if n := len(accepted); n < 2 {
+		t.Fatalf("%d connections accepted, want a new one per attempt", n)
+	}
+	cancel()
+	waitClosed(t, ch)
 }
