@@ -47,8 +47,10 @@ func startNode(t *testing.T, name, redisURL string, extra ...string) *node {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// A cheap password hash: a race-built binary takes seconds per login
+	// with the default argon2id cost.
 	args := append([]string{"--addr", "127.0.0.1:0", "--data", dir, "--rate-limits=false",
-		"--heartbeat", "1s", "--shutdown-timeout", "2s"}, extra...)
+		"--heartbeat", "1s", "--shutdown-timeout", "2s", "--password-memory", "64", "--password-passes", "1"}, extra...)
 	n.cmd = exec.Command(bin, args...)
 	n.cmd.Env = testenv.Env("CHAT_REDIS=" + redisURL)
 	stdout, err := n.cmd.StdoutPipe()
