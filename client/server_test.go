@@ -287,8 +287,10 @@ func TestSubscribeSurvivesEOFRestartAndHalfOpen(t *testing.T) {
 	}
 	checkStateOrder(t, got)
 	errs := reconnectErrs(got)
-	if !errors.Is(errs[0], ErrStreamEnded) {
-		t.Fatalf("first loss (proxy ended the stream) reported as %v, want ErrStreamEnded", errs[0])
+	// (A loaded machine may add a spurious read-idle reconnect anywhere; it
+	// must not matter, so the reasons are checked by presence, not place.)
+	if !slices.ContainsFunc(errs, func(err error) bool { return errors.Is(err, ErrStreamEnded) }) {
+		t.Fatalf("no ErrStreamEnded among %v (the proxy and the restart ended streams cleanly)", errs)
 	}
 	if !slices.ContainsFunc(errs, func(err error) bool { return errors.Is(err, ErrReadIdle) }) {
 		t.Fatalf("no ErrReadIdle among %v", errs)

@@ -214,22 +214,22 @@ func TestSubscribeHeartbeatsKeepStreamAlive(t *testing.T) {
 	s := newScripted(t, func(n int, w http.ResponseWriter, r *http.Request) {
 		startStream(w)
 		write(w, welcomeFrame("general", ""))
-		for i := range 10 {
+		for range 15 {
 			select {
 			case <-r.Context().Done():
 				return
 			case <-time.After(50 * time.Millisecond):
 			}
 			write(w, ": ping\n\n")
-			_ = i
 		}
 		write(w, msgFrame("general", "1"))
 		hold(r)
 	})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	// 10 pings 50ms apart span 500ms, well past the 200ms idle timeout.
-	ch := fastClient(t, s.srv.URL, WithReadIdleTimeout(200*time.Millisecond)).Subscribe(ctx, "general", "")
+	// 15 pings 50ms apart span 750ms, past the 500ms idle timeout, which
+	// is ten times the gap between pings.
+	ch := fastClient(t, s.srv.URL, WithReadIdleTimeout(500*time.Millisecond)).Subscribe(ctx, "general", "")
 	got := recvUntil(t, ch, messages(1))
 	if want := "connecting connected welcome m:1"; describe(got) != want {
 		t.Fatalf("got %s, want %s", describe(got), want)
