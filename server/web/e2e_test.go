@@ -170,6 +170,14 @@ func newSession(t *testing.T, browser context.Context, name string, width, heigh
 	if err := chromedp.Do(ctx, chromedp.EmulateViewport(width, height)); err != nil {
 		t.Fatalf("%s: open tab: %v", name, err)
 	}
+	// Record every Content-Security-Policy violation from the start of each
+	// document: the page itself must cause none.
+	if _, err := chromedp.Call(ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{
+		Source: `window.__violations = [];
+			document.addEventListener("securitypolicyviolation", e => window.__violations.push(e.violatedDirective + " " + (e.blockedURI || e.sample)));`,
+	}); err != nil {
+		t.Fatalf("%s: install the CSP violation recorder: %v", name, err)
+	}
 	// Record and dismiss every dialog: one would mean script ran that the
 	// page never calls.
 	dialogs := chromedp.Events(ctx, page.JavascriptDialogOpening)
@@ -234,6 +242,19 @@ func (s *session) waitFor(timeout time.Duration, what, js string) {
 	testenv.Eventually(s.t, timeout, s.name+": "+what, func() bool {
 		return eval[bool](s, "!!("+js+")")
 	})
+}
+
+// violations returns the CSP violations of the current document.
+func (s *session) violations() []string {
+	s.t.Helper()
+	return eval[[]string](s, `window.__violations || ["recorder missing"]`)
+}
+
+func (s *session) noViolations(when string) {
+	s.t.Helper()
+	if v := s.violations(); len(v) != 0 {
+		s.t.Errorf("%s: CSP violations %s: %q", s.name, when, v)
+	}
 }
 
 func (s *session) dialogCount() int { return len(s.dialogTexts()) }
@@ -414,7 +435,7 @@ func TestChatPageEndToEnd(t *testing.T) {
 	srv := startChatServer(t)
 	base := srv.URL
 	shots := artifactDir(t)
-	t.Logf("screenshots go to %s", shots)
+	t.Logf("screenshots go to %s (kept with go test -artifacts, or under $TEST_ARTIFACTS)", shots)
 
 	step("the page's security headers")
 	for _, p := range []string{"/", "/app.js", "/style.css"} {
@@ -498,10 +519,11 @@ func TestChatPageEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	testenv.Eventually(t, waitShort, "the probe dialog recorded", func() bool { return alice.dialogCount() == 1 })
-	for _, s := range []*session{alice, bob} {
-		eval[chromedp.Void](s, `window.__violations = 0;
-			document.addEventListener("securitypolicyviolation", () => window.__violations++);`)
-	}
+	// And that a CSP violation would be seen: an inline style attribute.
+	alice.noViolations("before the probe")
+	eval[chromedp.Void](alice, `document.body.setAttribute("style", "outline: 1px solid red")`)
+	testenv.Eventually(t, waitShort, "the probe violation recorded", func() bool { return len(alice.violations()) == 1 })
+	eval[chromedp.Void](alice, `document.body.removeAttribute("style"); window.__violations = []`)
 	hostile := `<img src=x onerror=alert(1)> <script>alert(2);window.__pwned=1</script> <b>bold</b> &amp; <a href="javascript:alert(3)">x</a>`
 	send(t, carol, "general", hostile)
 	for _, s := range []*session{alice, bob} {
@@ -512,12 +534,12 @@ func TestChatPageEndToEnd(t *testing.T) {
 			b: document.querySelectorAll("#messages b").length,
 			a: document.querySelectorAll("#messages a").length,
 			pwned: window.__pwned === undefined ? 0 : 1,
-			violations: window.__violations,
 		})`)
-		want := map[string]int{"img": 0, "script": 2, "b": 0, "a": 0, "pwned": 0, "violations": 0}
+		want := map[string]int{"img": 0, "script": 2, "b": 0, "a": 0, "pwned": 0}
 		if !maps.Equal(counts, want) {
 			t.Errorf("%s: after the hostile message: %v, want %v", s.name, counts, want)
 		}
+		s.noViolations("after the hostile message")
 	}
 	// alice's own send of the same text must also stay text (pending path).
 	alice.typeMessage("<img src=y onerror=alert(4)>")
@@ -705,6 +727,9 @@ func TestChatPageEndToEnd(t *testing.T) {
 	if n := alice.dialogCount() + bob.dialogCount(); n != 1 {
 		t.Errorf("dialogs opened: alice %q, bob %q; want only alice's probe", alice.dialogTexts(), bob.dialogTexts())
 	}
+
+	alice.noViolations("by the end")
+	bob.noViolations("by the end")
 
 	step("logout ends the session")
 	alice.do(chromedp.Click(chromedp.ID("logout")))
