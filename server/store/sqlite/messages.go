@@ -75,9 +75,11 @@ func (s *Store) Page(ctx context.Context, roomName string, q store.PageQuery) ([
 			return nil, false, err
 		}
 	}
-	if msgs, more, ok := rm.tail.page(dir, id, limit); ok {
-		s.stats.tailHits.Add(1)
-		return msgs, more, nil
+	if !s.noTail {
+		if msgs, more, ok := rm.tail.page(dir, id, limit); ok {
+			s.stats.tailHits.Add(1)
+			return msgs, more, nil
+		}
 	}
 	s.stats.diskRead.Add(1)
 	var (
@@ -122,12 +124,14 @@ func (s *Store) Since(ctx context.Context, roomName, after string, max int) ([]c
 			return nil, false, err
 		}
 	}
-	if msgs, more, trimmed, ok := rm.tail.since(seq, max); ok {
-		s.stats.tailHits.Add(1)
-		if trimmed {
-			return nil, false, store.ErrTrimmed
+	if !s.noTail {
+		if msgs, more, trimmed, ok := rm.tail.since(seq, max); ok {
+			s.stats.tailHits.Add(1)
+			if trimmed {
+				return nil, false, store.ErrTrimmed
+			}
+			return msgs, more, nil
 		}
-		return msgs, more, nil
 	}
 	s.stats.diskRead.Add(1)
 	limit := int64(-1) // no limit in SQLite

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"os"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -42,6 +43,12 @@ type Options struct {
 	// Logger receives errors the store cannot return to a caller. Defaults
 	// to discarding them.
 	Logger *slog.Logger
+	// Lock takes an exclusive lock on path+".lock" for as long as the
+	// store is open, so that a second server on the same file fails at
+	// once with ErrInUse instead of numbering messages from its own memory.
+	// Leave it off for tools that only edit accounts and sessions while a
+	// server runs (chat-server user ...).
+	Lock bool
 	// Now is the clock for message times and session expiry. Defaults to
 	// time.Now.
 	Now func() time.Time
@@ -50,14 +57,20 @@ type Options struct {
 // DefaultMaxBatch is the default of Options.MaxBatch.
 const DefaultMaxBatch = 256
 
+// ErrInUse reports a database another Store opened with Options.Lock holds,
+// in this process or another.
+var ErrInUse = errors.New("database is in use by another process")
+
 // Store is the SQLite implementation of store.Store. Every method is safe for
 // concurrent use.
 type Store struct {
 	opts      Options
+	noTail    bool // tests only: Page and Since read SQLite (see export_test.go)
 	log       *slog.Logger
 	now       func() time.Time
 	trimEvery int
 
+	lock *os.File  // flock held on path+".lock" while open, with Options.Lock
 	wdb  *sql.DB   // one connection, used only by the writer goroutine
 	conn *sql.Conn // that connection
 	ws   writeStmts
@@ -119,6 +132,8 @@ var _ store.Store = (*Store)(nil)
 
 // Open opens (creating if needed) the database file at path, brings its
 // schema up to date and starts the writer goroutine. Close releases it.
+// With Options.Lock it fails with ErrInUse while another locking Store has
+// path open.
 func Open(path string, opts Options) (*Store, error) {
 	if opts.MaxBatch <= 0 {
 		opts.MaxBatch = DefaultMaxBatch
@@ -168,6 +183,11 @@ func dsn(path string, readOnly bool) string {
 	q := "?_pragma=busy_timeout(5000)&_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)"
 	if readOnly {
 		q += "&_query_only=1"
+	} else {
+		// BEGIN IMMEDIATE: a transaction that reads, then writes, waits
+		// (busy_timeout) for another process's writer instead of failing
+		// with SQLITE_BUSY_SNAPSHOT.
+		q += "&_txlock=immediate"
 	}
 	return "file:" + u.EscapedPath() + q
 }
@@ -175,6 +195,11 @@ func dsn(path string, readOnly bool) string {
 func (s *Store) open(path string) error {
 	ctx := context.Background()
 	var err error
+	if s.opts.Lock {
+		if s.lock, err = lockFile(path + ".lock"); err != nil {
+			return fmt.Errorf("open database: %w", err)
+		}
+	}
 	if s.wdb, err = sql.Open("sqlite", dsn(path, false)); err != nil {
 		return fmt.Errorf("open database: %w", err)
 	}
@@ -296,6 +321,9 @@ func (s *Store) closeDBs() error {
 	}
 	if s.rdb != nil {
 		errs = append(errs, s.rdb.Close())
+	}
+	if s.lock != nil {
+		errs = append(errs, s.lock.Close()) // after the database: the lock guards it to the end
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("close database: %w", err)

@@ -15,14 +15,17 @@ import (
 	"github.com/ssechat/chat/server/store/storetest"
 )
 
+// childModes are the ways this test binary runs as a child process of a
+// test: when the environment variable is set, the function runs instead of
+// the tests, with the variable's value (a database path).
+var childModes = map[string]func(path string){crashEnv: crashChild}
+
 func TestMain(m *testing.M) {
-	if path := os.Getenv(crashEnv); path != "" {
-		crashChild(path)
-		return
-	}
-	if path := os.Getenv(fullEnv); path != "" {
-		fullChild(path)
-		return
+	for env, child := range childModes {
+		if path := os.Getenv(env); path != "" {
+			child(path)
+			return
+		}
 	}
 	goleak.VerifyTestMain(m)
 }
