@@ -553,7 +553,7 @@ func TestChatPageEndToEnd(t *testing.T) {
 	}
 
 	step("a cross-origin POST with the session cookie is refused")
-	crossOrigin(t, alice, base, carol)
+	aliceCookie := crossOrigin(t, alice, base, carol)
 
 	step("create a room; older pages; the new-messages button; unread counts")
 	alice.do(
@@ -606,8 +606,23 @@ func TestChatPageEndToEnd(t *testing.T) {
 	}
 	alice.do(chromedp.Click(chromedp.ID("new-messages")))
 	alice.waitFor(waitShort, "at the bottom after the button", `(s => s.scrollHeight - s.scrollTop - s.clientHeight < 5)(document.getElementById("scroller")) && document.getElementById("new-messages").hidden`)
+	send(t, carol, "busy", "while alice is at the bottom")
+	alice.waitText("while alice is at the bottom")
+	alice.waitFor(waitShort, "still at the bottom, no button", `(s => s.scrollHeight - s.scrollTop - s.clientHeight < 5)(document.getElementById("scroller")) && document.getElementById("new-messages").hidden`)
 	// bob stayed in general: the room list counts busy's messages.
-	bob.waitFor(waitLong, "busy's unread count", `(a => a && a.querySelector(".badge") && a.querySelector(".badge").firstChild.textContent === "61")(document.querySelector('#room-list a[data-room="busy"]'))`)
+	bob.waitFor(waitLong, "busy's unread count", `(a => a && a.querySelector(".badge") && a.querySelector(".badge").firstChild.textContent === "62")(document.querySelector('#room-list a[data-room="busy"]'))`)
+
+	bob.do(chromedp.Click(chromedp.ID("rooms-toggle")), chromedp.Click(chromedp.CSS(`#room-list a[data-room="busy"]`)))
+	bob.waitFor(waitShort, "busy opened from the drawer", `document.getElementById("room-name").textContent === "#busy" &&
+		!document.getElementById("sidebar").classList.contains("open") &&
+		document.getElementById("conn-state").dataset.state === "connected" &&
+		document.querySelectorAll("#messages > li").length === 50 &&
+		!document.querySelector('#room-list a[data-room="busy"] .badge') &&
+		document.getElementById("rooms-toggle-unread").hidden`)
+	bob.do(chromedp.Click(chromedp.ID("rooms-toggle")), chromedp.Click(chromedp.CSS(`#room-list a[data-room="general"]`)))
+	bob.waitFor(waitShort, "back in general", `document.getElementById("room-name").textContent === "#general" &&
+		document.getElementById("conn-state").dataset.state === "connected"`)
+	sameAsHistory(t, bob, carol, "general")
 
 	step("sending too fast is refused with a time to retry, and retry delivers once")
 	eval[chromedp.Void](alice, `(() => {
@@ -736,6 +751,19 @@ func TestChatPageEndToEnd(t *testing.T) {
 	alice.waitFor(waitShort, "login form after logout", `!document.getElementById("login-view").hidden && document.getElementById("chat-view").hidden`)
 	alice.do(chromedp.Reload())
 	alice.waitFor(waitShort, "still logged out after a reload", `!document.getElementById("login-view").hidden`)
+	req, err := http.NewRequest(http.MethodGet, base+"/api/me", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Cookie", aliceCookie)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("GET /api/me with alice's cookie after logout: status %d, want 401", resp.StatusCode)
+	}
 }
 
 func setDark(t *testing.T, s *session, dark bool) {
@@ -757,14 +785,13 @@ func setDark(t *testing.T, s *session, dark bool) {
 // Origin is not its own: sent from Go with alice's real cookie (where the
 // status can be read), and from a page on another origin in alice's
 // browser (where only the absence of the message can be seen).
-func crossOrigin(t *testing.T, alice *session, base string, reader *client.Client) {
+func crossOrigin(t *testing.T, alice *session, base string, reader *client.Client) (cookie string) {
 	ctx, cancel := context.WithTimeout(alice.ctx, waitShort)
 	res, err := chromedp.Call(ctx, network.GetCookies, network.GetCookiesParams{URLs: []string{base + "/"}})
 	cancel()
 	if err != nil {
 		t.Fatal(err)
 	}
-	var cookie string
 	for _, c := range res.Cookies {
 		if c.Name == "chat_session" {
 			cookie = c.Name + "=" + c.Value
@@ -839,4 +866,5 @@ func crossOrigin(t *testing.T, alice *session, base string, reader *client.Clien
 			t.Errorf("a cross-origin request was stored: %+v", m)
 		}
 	}
+	return cookie
 }
