@@ -451,7 +451,7 @@ func selfCPU() time.Duration {
 // warm server the figure reads low.
 func (r *runner) addMemory(streams int) {
 	idle := r.idle
-	if !idle.ok {
+	if !idle.ok || streams == 0 {
 		return
 	}
 	now := sampleProc(r.cfg.ServerPID)
