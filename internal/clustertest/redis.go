@@ -25,6 +25,8 @@ type RedisOptions struct {
 	// setting under which a 201 survives kill -9 of Redis. Off, the server
 	// keeps nothing on disk, which is faster.
 	Durable bool
+	// Password, when set, is required of every client (requirepass).
+	Password string
 }
 
 // Redis is a redis-server process owned by one test. It is killed when the
@@ -63,8 +65,14 @@ func StartRedis(t testing.TB, opts RedisOptions) *Redis {
 	return nil
 }
 
-// URL returns the redis:// URL of database db.
-func (r *Redis) URL(db int) string { return fmt.Sprintf("redis://%s/%d", r.Addr, db) }
+// URL returns the redis:// URL of database db, with the password if one is
+// set.
+func (r *Redis) URL(db int) string {
+	if r.opts.Password != "" {
+		return fmt.Sprintf("redis://:%s@%s/%d", r.opts.Password, r.Addr, db)
+	}
+	return fmt.Sprintf("redis://%s/%d", r.Addr, db)
+}
 
 // Start starts the server again on the same address and directory, after
 // Stop or Kill.
@@ -86,6 +94,9 @@ func (r *Redis) start() error {
 		"--port", port, "--bind", "127.0.0.1", "--dir", r.Dir,
 		"--save", "", "--protected-mode", "no", "--daemonize", "no",
 		"--logfile", filepath.Join(r.Dir, "redis.log"),
+	}
+	if r.opts.Password != "" {
+		args = append(args, "--requirepass", r.opts.Password)
 	}
 	if r.opts.Durable {
 		args = append(args, "--appendonly", "yes", "--appendfsync", "always")
@@ -109,7 +120,7 @@ func (r *Redis) start() error {
 			return fmt.Errorf("redis-server exited at start: %s", lastLines(string(log), 5))
 		default:
 		}
-		if ping(r.Addr) == nil {
+		if ping(r.Addr, r.opts.Password) == nil {
 			r.cmd, r.done = cmd, done
 			return nil
 		}
@@ -140,18 +151,28 @@ func (r *Redis) signal(sig syscall.Signal) {
 	r.cmd, r.done = nil, nil
 }
 
-// ping sends a PING in the inline protocol and wants +PONG (not -LOADING).
-func ping(addr string) error {
+// ping sends a PING in the inline protocol (after AUTH when there is a
+// password) and wants +PONG (not -LOADING).
+func ping(addr, password string) error {
 	c, err := net.DialTimeout("tcp", addr, time.Second)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
 	_ = c.SetDeadline(time.Now().Add(time.Second))
+	rd := bufio.NewReader(c)
+	if password != "" {
+		if _, err := c.Write([]byte("AUTH " + password + "\r\n")); err != nil {
+			return err
+		}
+		if line, err := rd.ReadString('\n'); err != nil || !strings.HasPrefix(line, "+OK") {
+			return fmt.Errorf("redis refused AUTH: %q %v", strings.TrimSpace(line), err)
+		}
+	}
 	if _, err := c.Write([]byte("PING\r\n")); err != nil {
 		return err
 	}
-	line, err := bufio.NewReader(c).ReadString('\n')
+	line, err := rd.ReadString('\n')
 	if err != nil {
 		return err
 	}

@@ -411,6 +411,25 @@ func TestOpenFails(t *testing.T) {
 	}
 }
 
+// TestPassword: a password in the URL opens a Redis that requires one; the
+// same URL without it is refused at Open with Redis's own reason, not as an
+// outage.
+func TestPassword(t *testing.T) {
+	rd := clustertest.StartRedis(t, clustertest.RedisOptions{Password: "s3cret-pw"})
+	s := open(t, rd.URL(0), redis.Options{Prefix: newPrefix()})
+	if err := s.Ping(t.Context()); err != nil {
+		t.Fatalf("Ping with the password: %v", err)
+	}
+	_, err := redis.Open(t.Context(), "redis://"+rd.Addr+"/0", redis.Options{})
+	if err == nil || errors.Is(err, store.ErrUnavailable) || !strings.Contains(err.Error(), "NOAUTH") {
+		t.Fatalf("Open without the password: %v; want Redis's NOAUTH refusal, not ErrUnavailable", err)
+	}
+	_, err = redis.Open(t.Context(), "redis://:not-the-pw@"+rd.Addr+"/0", redis.Options{})
+	if err == nil || strings.Contains(err.Error(), "not-the-pw") {
+		t.Fatalf("Open with a wrong password: %v; want a refusal that does not repeat the password", err)
+	}
+}
+
 type syncBuffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer
