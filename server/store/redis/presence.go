@@ -2,6 +2,8 @@ package redis
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"sort"
 	"strings"
@@ -12,20 +14,25 @@ import (
 )
 
 // Join records one connection of nick in room and returns who is online.
-// The entry expires PresenceTTL after this node last refreshed it, so the
-// connections of a node that dies leave by themselves.
+//
+// Redis holds one entry per nick and node, not per connection: a nick with
+// thousands of streams on a node costs one entry, and Join reads back only
+// nicks × nodes members. The node counts its own connections and refreshes
+// its entries; they expire PresenceTTL after it stops (a node that dies).
 func (s *Store) Join(ctx context.Context, room, nick, conn string) ([]string, error) {
 	done, err := s.begin()
 	if err != nil {
 		return nil, err
 	}
 	defer done()
-	member := nick + " " + conn
-	s.pres.add(room, member)
-	res, err := joinScript.Run(ctx, s.rdb, []string{s.keys.presence(room)}, member, s.opts.PresenceTTL.Milliseconds()).StringSlice()
+	first := s.pres.add(room, nick, conn)
+	if !first {
+		return s.online(ctx, room, "join room")
+	}
+	res, err := joinScript.Run(ctx, s.rdb, []string{s.keys.presence(room)}, s.pres.member(nick), s.opts.PresenceTTL.Milliseconds()).StringSlice()
 	if err != nil {
 		// The caller treats a failed Join as no join and never leaves.
-		s.pres.remove(room, member)
+		s.pres.remove(room, nick, conn)
 		return nil, s.wrap("join room", err)
 	}
 	s.health.up()
@@ -39,9 +46,10 @@ func (s *Store) Leave(ctx context.Context, room, nick, conn string) ([]string, e
 		return nil, err
 	}
 	defer done()
-	member := nick + " " + conn
-	s.pres.remove(room, member)
-	res, err := leaveScript.Run(ctx, s.rdb, []string{s.keys.presence(room)}, member).StringSlice()
+	if last := s.pres.remove(room, nick, conn); !last {
+		return s.online(ctx, room, "leave room")
+	}
+	res, err := leaveScript.Run(ctx, s.rdb, []string{s.keys.presence(room)}, s.pres.member(nick)).StringSlice()
 	if err != nil {
 		return nil, s.wrap("leave room", err)
 	}
@@ -56,15 +64,19 @@ func (s *Store) Online(ctx context.Context, room string) ([]string, error) {
 		return nil, err
 	}
 	defer done()
+	return s.online(ctx, room, "read who is online")
+}
+
+func (s *Store) online(ctx context.Context, room, op string) ([]string, error) {
 	res, err := onlineScript.Run(ctx, s.rdb, []string{s.keys.presence(room)}).StringSlice()
 	if err != nil {
-		return nil, s.wrap("read who is online", err)
+		return nil, s.wrap(op, err)
 	}
 	s.health.up()
 	return nicks(res), nil
 }
 
-// nicks turns "nick conn" members into distinct nicks, sorted.
+// nicks turns "nick node" members into distinct nicks, sorted.
 func nicks(members []string) []string {
 	out := make([]string, 0, len(members))
 	seen := make(map[string]bool, len(members))
@@ -79,56 +91,74 @@ func nicks(members []string) []string {
 	return out
 }
 
-// presence remembers this node's connections so it can keep their entries
+// presence remembers this node's connections, so it can keep its entries
 // alive, and removes them when the store closes.
 type presence struct {
-	s       *Store
-	mu      sync.Mutex
-	members map[string]map[string]int // room → member → joins
+	s     *Store
+	node  string // this store's id in members: "nick node"
+	mu    sync.Mutex
+	conns map[string]map[string]map[string]bool // room → nick → connections
 }
 
 func newPresence(s *Store) *presence {
-	return &presence{s: s, members: map[string]map[string]int{}}
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return &presence{s: s, node: hex.EncodeToString(b[:]), conns: map[string]map[string]map[string]bool{}}
 }
 
-func (p *presence) add(room, member string) {
+func (p *presence) member(nick string) string { return nick + " " + p.node }
+
+// add records a connection and reports whether it is the nick's first in
+// the room on this node.
+func (p *presence) add(room, nick, conn string) (first bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	m := p.members[room]
-	if m == nil {
-		m = map[string]int{}
-		p.members[room] = m
+	byNick := p.conns[room]
+	if byNick == nil {
+		byNick = map[string]map[string]bool{}
+		p.conns[room] = byNick
 	}
-	m[member]++
+	cs := byNick[nick]
+	if cs == nil {
+		cs = map[string]bool{}
+		byNick[nick] = cs
+	}
+	cs[conn] = true
+	return len(cs) == 1
 }
 
-func (p *presence) remove(room, member string) {
+// remove forgets a connection and reports whether the nick has none left in
+// the room on this node (false too when the connection was unknown and
+// others remain).
+func (p *presence) remove(room, nick, conn string) (last bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	m := p.members[room]
-	if m[member] > 1 {
-		m[member]--
-		return
+	cs := p.conns[room][nick]
+	delete(cs, conn)
+	if len(cs) > 0 {
+		return false
 	}
-	delete(m, member)
-	if len(m) == 0 {
-		delete(p.members, room)
+	delete(p.conns[room], nick)
+	if len(p.conns[room]) == 0 {
+		delete(p.conns, room)
 	}
+	return true
 }
 
-func (p *presence) has(room, member string) bool {
+func (p *presence) has(room, nick string) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.members[room][member] > 0
+	return len(p.conns[room][nick]) > 0
 }
 
+// snapshot returns this node's nicks per room.
 func (p *presence) snapshot() map[string][]string {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	out := make(map[string][]string, len(p.members))
-	for room, m := range p.members {
-		for member := range m {
-			out[room] = append(out[room], member)
+	out := make(map[string][]string, len(p.conns))
+	for room, byNick := range p.conns {
+		for nick := range byNick {
+			out[room] = append(out[room], nick)
 		}
 	}
 	return out
@@ -163,8 +193,8 @@ func (p *presence) refresh(ctx context.Context) error {
 			for room, members := range snap {
 				args := make([]any, 0, len(members)+1)
 				args = append(args, ttl)
-				for _, m := range members {
-					args = append(args, m)
+				for _, nick := range members {
+					args = append(args, p.member(nick))
 				}
 				touchScript.EvalSha(ctx, pl, []string{p.s.keys.presence(room)}, args...)
 			}
@@ -185,9 +215,9 @@ func (p *presence) refresh(ctx context.Context) error {
 	}
 	p.s.health.up()
 	for room, members := range snap {
-		for _, m := range members {
-			if !p.has(room, m) {
-				_ = p.s.rdb.ZRem(ctx, p.s.keys.presence(room), m).Err()
+		for _, nick := range members {
+			if !p.has(room, nick) {
+				_ = p.s.rdb.ZRem(ctx, p.s.keys.presence(room), p.member(nick)).Err()
 			}
 		}
 	}
@@ -206,8 +236,8 @@ func (p *presence) leaveAll() {
 	_, err := p.s.rdb.Pipelined(ctx, func(pl goredis.Pipeliner) error {
 		for room, members := range snap {
 			args := make([]any, len(members))
-			for i, m := range members {
-				args[i] = m
+			for i, nick := range members {
+				args[i] = p.member(nick)
 			}
 			pl.ZRem(ctx, p.s.keys.presence(room), args...)
 		}

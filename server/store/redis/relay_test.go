@@ -377,6 +377,44 @@ func TestPresenceOfDeadNode(t *testing.T) {
 	}
 }
 
+// TestPresenceOneEntryPerNickAndNode: many connections of a nick on a node
+// are one entry in Redis; the nick stays online until its last connection
+// on that node leaves.
+func TestPresenceOneEntryPerNickAndNode(t *testing.T) {
+	rd := clustertest.StartRedis(t, clustertest.RedisOptions{})
+	prefix := newPrefix()
+	a := open(t, rd.URL(0), redis.Options{Prefix: prefix})
+	b := open(t, rd.URL(0), redis.Options{Prefix: prefix})
+	raw := rawClient(t, rd)
+	ctx := t.Context()
+	for i := range 100 {
+		if _, err := a.Join(ctx, "general", "alice", fmt.Sprintf("a%d", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := b.Join(ctx, "general", "alice", "b0"); err != nil {
+		t.Fatal(err)
+	}
+	if n := raw.ZCard(ctx, prefix+"presence:{general}").Val(); n != 2 {
+		t.Fatalf("101 connections of one nick on two nodes: %d entries, want 2", n)
+	}
+	for i := range 99 {
+		online, err := a.Leave(ctx, "general", "alice", fmt.Sprintf("a%d", i))
+		if err != nil || strings.Join(online, ",") != "alice" {
+			t.Fatalf("Leave %d of 100: %v, %v; want alice still online", i, online, err)
+		}
+	}
+	if _, err := a.Leave(ctx, "general", "alice", "a99"); err != nil {
+		t.Fatal(err)
+	}
+	if n := raw.ZCard(ctx, prefix+"presence:{general}").Val(); n != 1 {
+		t.Fatalf("after node a's last connection left: %d entries, want node b's 1", n)
+	}
+	if online, err := b.Leave(ctx, "general", "alice", "b0"); err != nil || len(online) != 0 {
+		t.Fatalf("last Leave: %v, %v; want nobody online", online, err)
+	}
+}
+
 // TestClientIDTTL: the idempotency key lives IdempotencyTTL, no longer.
 func TestClientIDTTL(t *testing.T) {
 	rd := clustertest.StartRedis(t, clustertest.RedisOptions{})

@@ -149,7 +149,7 @@ redis.call('DEL', KEYS[1])
 return 1
 `)
 
-// Presence scripts keep a sorted set per room of "nick conn" members scored
+// Presence scripts keep a sorted set per room of "nick node" members scored
 // by their expiry in ms, on Redis's clock so the nodes' clocks do not
 // matter. The key itself expires a little after its newest member.
 const presenceNow = `
