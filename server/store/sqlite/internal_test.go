@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -508,4 +509,67 @@ func TestLock(t *testing.T) {
 		t.Fatal(err)
 	}
 	openStore(t, path, sqlite.Options{Lock: true})
+}
+
+// TestNoSilentGapWhileTrimming: readers resuming while the writer appends
+// and trims get either ErrTrimmed or every message after their id, never a
+// reply with a hole. Run with the tail and without it.
+func TestNoSilentGapWhileTrimming(t *testing.T) {
+	for _, tail := range []int{0, -1} {
+		t.Run(fmt.Sprintf("tail=%d", tail), func(t *testing.T) {
+			s := openStore(t, filepath.Join(t.TempDir(), "chat.db"), sqlite.Options{HistoryMax: 8, TailSize: tail})
+			putRoom(t, s, "general")
+			var (
+				last     atomic.Int64
+				done     = make(chan struct{})
+				wg       sync.WaitGroup
+				trimmed  atomic.Int64
+				complete atomic.Int64
+			)
+			wg.Go(func() {
+				defer close(done)
+				for i := range 100 {
+					m := appendText(t, s, "general", fmt.Sprint(i))
+					n, _ := strconv.ParseInt(m.ID, 10, 64)
+					last.Store(n)
+				}
+			})
+			for r := range 3 {
+				wg.Go(func() {
+					for {
+						select {
+						case <-done:
+							return
+						default:
+						}
+						// Resume from a little behind the newest: sometimes
+						// kept, sometimes trimmed meanwhile.
+						after := max(0, last.Load()-int64(4+r*3))
+						runtime.Gosched() // spinning readers must not starve the writer
+						msgs, _, err := s.Since(context.Background(), "general", strconv.FormatInt(after, 10), 0)
+						if errors.Is(err, store.ErrTrimmed) {
+							trimmed.Add(1)
+							continue
+						}
+						if err != nil {
+							t.Errorf("Since(%d): %v", after, err)
+							return
+						}
+						for i, m := range msgs {
+							if m.ID != strconv.FormatInt(after+1+int64(i), 10) {
+								t.Errorf("Since(%d) returned %v: a hole where retention removed messages", after, ids(msgs))
+								return
+							}
+						}
+						complete.Add(1)
+					}
+				})
+			}
+			wg.Wait()
+			t.Logf("%d complete replies, %d ErrTrimmed", complete.Load(), trimmed.Load())
+			if complete.Load() == 0 {
+				t.Fatal("no reader ever got a reply: the test proved nothing")
+			}
+		})
+	}
 }

@@ -180,7 +180,10 @@ func Open(path string, opts Options) (*Store, error) {
 
 func dsn(path string, readOnly bool) string {
 	u := url.URL{Path: path}
-	q := "?_pragma=busy_timeout(5000)&_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)"
+	// journal_size_limit: after a burst the WAL file is cut back to 64 MiB
+	// at the next checkpoint instead of keeping its largest size forever.
+	q := "?_pragma=busy_timeout(5000)&_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)" +
+		"&_pragma=journal_size_limit(67108864)"
 	if readOnly {
 		q += "&_query_only=1"
 	} else {
