@@ -426,6 +426,7 @@
     el.input.placeholder = state.room ? "Message #" + state.room : "Message";
     const entry = state.rooms.get(state.room);
     el.roomTopic.textContent = entry && entry.topic ? entry.topic : "";
+    el.roomTopic.title = el.roomTopic.textContent; // the whole topic where it is cut short
   }
 
   el.roomList.addEventListener("click", (ev) => {
@@ -990,6 +991,11 @@
     ev.preventDefault();
     let text = el.input.value;
     if (!text.trim()) return;
+    const topic = /^\/topic(?:\s+([\s\S]*))?$/.exec(text.trim());
+    if (topic) {
+      setTopic(state.room, (topic[1] || "").trim());
+      return;
+    }
     let kind = "text";
     const action = /^\/me\s+([\s\S]+)$/.exec(text);
     if (action) {
@@ -1011,6 +1017,25 @@
     scrollToBottom();
     post(p);
   });
+
+  // setTopic sets the room's topic with "/topic TEXT" ("/topic" alone
+  // clears it). The others see it at their next room-list refresh.
+  async function setTopic(room, topic) {
+    if ([...topic].length > 256) {
+      el.composerError.textContent = "A topic can hold at most 256 characters.";
+      return;
+    }
+    try {
+      await api("PUT", roomPath(room), { topic });
+      el.input.value = "";
+      autosize();
+      const entry = state.rooms.get(room);
+      if (entry) entry.topic = topic;
+      if (room === state.room) renderRoomHeader();
+    } catch (e) {
+      el.composerError.textContent = "Could not set the topic: " + e.message;
+    }
+  }
 
   // post sends a pending message. A retry reuses its client_id, so a
   // message whose answer was lost is not stored twice.
