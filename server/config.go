@@ -3,6 +3,7 @@ package server
 import (
 	"errors"
 	"fmt"
+	"net/netip"
 	"time"
 
 	"github.com/ssechat/chat/chat"
@@ -59,8 +60,18 @@ type Config struct {
 	// Password sets the cost of the argon2id password hash. The defaults
 	// follow OWASP's guidance (19 MiB, 2 passes, 1 lane); tests lower them.
 	Password PasswordParams
-	// Limits holds the per-account and per-address limits (see limits.go).
+	// Limits holds the per-account and per-address limits and the total
+	// caps (see limits.go).
 	Limits Limits
+	// TrustedProxies are the proxies whose X-Forwarded-For (the client's
+	// address, for per-address limits) and X-Forwarded-Proto (https: the
+	// cookie is Secure) are believed. Empty by default: the connection's
+	// peer is the client.
+	TrustedProxies []netip.Prefix
+	// TLSCertFile and TLSKeyFile, when set, make Serve speak HTTPS with
+	// HTTP/2 (PEM files, as for tls.LoadX509KeyPair). Both or neither.
+	TLSCertFile string
+	TLSKeyFile  string
 	// Version is reported in the welcome event's "server" field.
 	Version string
 }
@@ -128,6 +139,15 @@ func (c Config) Validate() error {
 	}
 	if c.Password.Time < 1 || c.Password.MemoryKiB < 8 || c.Password.Threads < 1 {
 		bad("password hash parameters are too small")
+	}
+	if (c.TLSCertFile == "") != (c.TLSKeyFile == "") {
+		bad("give both a TLS certificate and its key, or neither")
+	}
+	if c.MaxHeaderBytes < 1024 {
+		bad("max header bytes %d is under 1024", c.MaxHeaderBytes)
+	}
+	if c.IdleTimeout <= 0 {
+		bad("idle timeout must be positive")
 	}
 	if err := c.Limits.validate(); err != nil {
 		errs = append(errs, err)

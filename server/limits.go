@@ -1,66 +1,208 @@
 package server
 
 import (
+	"errors"
 	"fmt"
-	"net"
 	"net/http"
+	"net/netip"
+	"sync"
 	"sync/atomic"
 	"time"
+
+	"golang.org/x/time/rate"
+
+	"github.com/ssechat/chat/chat"
+	"github.com/ssechat/chat/server/limit"
 )
 
-// Limits holds the server's limits. The per-account and per-address limits
-// (message rate, login attempts, streams per account and address) are hooks
-// below that answer "allowed" until the limiter is wired in; the total
-// stream cap is enforced here.
+// Limits holds the server's limits. The per-account and per-address ones
+// (message rate, login failures, registrations, streams per account and per
+// address) are switched by Enabled; the total stream and connection caps
+// hold either way.
 type Limits struct {
 	// Enabled turns the per-account and per-address limits on. Defaults
 	// to true; --rate-limits=false turns them off for benchmarks. Sizes,
-	// timeouts and MaxStreams stay either way.
+	// timeouts, MaxStreams and MaxConns stay either way.
 	Enabled bool
+	// MessageRate and MessageBurst are each account's token bucket for
+	// posting messages and creating or updating rooms. Defaults: 5 per
+	// second, a burst of 20.
+	MessageRate  float64
+	MessageBurst int
+	// LoginFailures failed logins per nick, and as many per client address,
+	// are allowed within LoginWindow; then 429 until the window's share of
+	// them has passed. Defaults: 10 in 15 minutes.
+	LoginFailures int
+	LoginWindow   time.Duration
+	// Registrations new accounts per client address are allowed within
+	// RegistrationWindow (open registration only). Defaults: 20 an hour.
+	Registrations      int
+	RegistrationWindow time.Duration
+	// StreamsPerAccount and StreamsPerAddr cap the open event streams of
+	// one account and of one client address (429 beyond). Defaults: 32
+	// and 256.
+	StreamsPerAccount int
+	StreamsPerAddr    int
 	// MaxStreams caps the open event streams of this process (503 beyond).
 	// Defaults to 50000.
 	MaxStreams int
+	// MaxConns caps the open connections of this process over all its
+	// listeners; one over it is closed at once. Defaults to 60000: room for
+	// MaxStreams streams and the API calls beside them.
+	MaxConns int
 }
 
 // DefaultLimits returns the limits documented on each field.
 func DefaultLimits() Limits {
-	return Limits{Enabled: true, MaxStreams: 50000}
+	return Limits{
+		Enabled:            true,
+		MessageRate:        5,
+		MessageBurst:       20,
+		LoginFailures:      10,
+		LoginWindow:        15 * time.Minute,
+		Registrations:      20,
+		RegistrationWindow: time.Hour,
+		StreamsPerAccount:  32,
+		StreamsPerAddr:     256,
+		MaxStreams:         50000,
+		MaxConns:           60000,
+	}
 }
 
 func (l Limits) validate() error {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
 	if l.MaxStreams < 1 {
-		return fmt.Errorf("max streams must be at least 1")
+		bad("max streams must be at least 1")
+	}
+	if l.MaxConns < 1 {
+		bad("max connections must be at least 1")
+	}
+	if !l.Enabled {
+		return errors.Join(errs...)
+	}
+	if !(l.MessageRate > 0) || l.MessageBurst < 1 {
+		bad("message rate and burst must be positive")
+	}
+	if l.LoginFailures < 1 || l.LoginWindow <= 0 {
+		bad("login failures and window must be positive")
+	}
+	if l.Registrations < 1 || l.RegistrationWindow <= 0 {
+		bad("registrations and their window must be positive")
+	}
+	if l.StreamsPerAccount < 1 || l.StreamsPerAddr < 1 {
+		bad("streams per account and per address must be at least 1")
+	}
+	return errors.Join(errs...)
+}
+
+// limiter applies Limits. Its per-key structures (package limit) are nil
+// when the per-account and per-address limits are off, and a nil one allows
+// everything; the total caps are always there.
+type limiter struct {
+	cfg     Limits
+	proxies []netip.Prefix
+
+	messages          *limit.Keyed // per account (NickKey)
+	loginNick         *limit.Keyed // failed logins per nick (NickKey)
+	loginAddr         *limit.Keyed // failed logins per address (AddrKey)
+	registrations     *limit.Keyed // new accounts per address
+	streamsPerAccount *limit.Counter
+	streamsPerAddr    *limit.Counter
+
+	streams atomic.Int64
+	conns   *limit.ConnCap
+}
+
+func newLimiter(cfg Limits, proxies []netip.Prefix) *limiter {
+	l := &limiter{cfg: cfg, proxies: proxies, conns: limit.NewConnCap(cfg.MaxConns, nil)}
+	if !cfg.Enabled {
+		return l
+	}
+	per := func(n int, window time.Duration) rate.Limit { return rate.Every(window / time.Duration(n)) }
+	l.messages = limit.NewKeyed(rate.Limit(cfg.MessageRate), cfg.MessageBurst)
+	l.loginNick = limit.NewKeyed(per(cfg.LoginFailures, cfg.LoginWindow), cfg.LoginFailures)
+	l.loginAddr = limit.NewKeyed(per(cfg.LoginFailures, cfg.LoginWindow), cfg.LoginFailures)
+	l.registrations = limit.NewKeyed(per(cfg.Registrations, cfg.RegistrationWindow), cfg.Registrations)
+	l.streamsPerAccount = limit.NewCounter(cfg.StreamsPerAccount)
+	l.streamsPerAddr = limit.NewCounter(cfg.StreamsPerAddr)
+	return l
+}
+
+// clientAddr is the address per-address limits are keyed by: the peer, or
+// behind a trusted proxy the client it names in X-Forwarded-For.
+func (l *limiter) clientAddr(r *http.Request) netip.Addr {
+	return limit.ClientAddr(r, l.proxies)
+}
+
+// addrKey is clientAddr in the form limits count it (IPv6 by /64).
+func (l *limiter) addrKey(r *http.Request) string {
+	return limit.AddrKey(l.clientAddr(r))
+}
+
+// forwardedTLS reports whether a trusted proxy says the client reached it
+// over HTTPS (X-Forwarded-Proto), for the cookie's Secure flag and the
+// Origin check.
+func (l *limiter) forwardedTLS(r *http.Request) bool {
+	return r.Header.Get("X-Forwarded-Proto") == "https" && limit.FromTrustedProxy(r, l.proxies)
+}
+
+func tooMany(code, message string, wait time.Duration) error {
+	return &errHTTP{Status: http.StatusTooManyRequests, Code: code, Message: message,
+		RetryAfter: time.Duration(limit.RetryAfterSeconds(wait)) * time.Second}
+}
+
+// loginAttempt is one login under the failure limits; end it exactly once.
+type loginAttempt struct {
+	nick, addr limit.Attempt
+	failed     bool
+}
+
+// fail marks the attempt as a failed login (wrong password, unknown nick).
+func (a *loginAttempt) fail() { a.failed = true }
+
+func (a *loginAttempt) end() {
+	a.nick.End(a.failed)
+	a.addr.End(a.failed)
+}
+
+// allowLogin is asked before a password is checked; an error (429) refuses
+// the attempt without checking it. Attempts under way count as failures
+// until they end, so parallel guesses cannot overshoot the limit.
+func (l *limiter) allowLogin(r *http.Request, nick string) (*loginAttempt, error) {
+	an, ok, wait := l.loginNick.Begin(chat.NickKey(nick))
+	if !ok {
+		return nil, tooMany("too_many_logins", "Too many failed logins for this nick; try again later.", wait)
+	}
+	aa, ok, wait := l.loginAddr.Begin(l.addrKey(r))
+	if !ok {
+		an.End(false)
+		return nil, tooMany("too_many_logins", "Too many failed logins from this address; try again later.", wait)
+	}
+	return &loginAttempt{nick: an, addr: aa}, nil
+}
+
+// allowRegistration is asked before an account is created.
+func (l *limiter) allowRegistration(r *http.Request) error {
+	if ok, wait := l.registrations.Allow(l.addrKey(r)); !ok {
+		return tooMany("too_many_registrations", "Too many new accounts from this address; try again later.", wait)
 	}
 	return nil
 }
 
-// limiter applies Limits. Its zero value allows everything but the total
-// stream cap.
-type limiter struct {
-	cfg     Limits
-	streams atomic.Int64
-}
-
-// clientAddr is the address limits are keyed by: the peer's IP. (Behind a
-// trusted proxy this is where X-Forwarded-For would be read.)
-func clientAddr(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
+// allowPost is asked before a message is stored, a room created or changed,
+// or a typing notice relayed: one bucket per account for everything others
+// see. An error (429 with Retry-After) refuses it and nothing is stored.
+func (l *limiter) allowPost(r *http.Request, nick string) error {
+	if ok, wait := l.messages.Allow(chat.NickKey(nick)); !ok {
+		return tooMany("rate_limited", "You are sending too fast; wait a moment.", wait)
 	}
-	return host
+	return nil
 }
 
-// allowLogin is asked before a password is checked; an error (429) refuses
-// the attempt without checking it.
-func (l *limiter) allowLogin(r *http.Request, nick string) error { return nil }
-
-// loginFailed records a failed attempt against the nick and the address.
-func (l *limiter) loginFailed(r *http.Request, nick string) {}
-
-// allowPost is asked before a message is stored; an error (429 with
-// Retry-After) refuses it and nothing is stored.
-func (l *limiter) allowPost(r *http.Request, nick string) error { return nil }
+// streamRetry is the Retry-After of a refused stream: nobody knows when one
+// of the others ends, so a guess that keeps retries slow.
+const streamRetry = 10 * time.Second
 
 // acquireStream is asked before a stream starts; release must be called when
 // it ends.
@@ -68,7 +210,25 @@ func (l *limiter) acquireStream(r *http.Request, nick string) (release func(), e
 	if l.streams.Add(1) > int64(l.cfg.MaxStreams) {
 		l.streams.Add(-1)
 		return nil, &errHTTP{Status: http.StatusServiceUnavailable, Code: "too_many_streams",
-			Message: "The server has as many open streams as it serves; try again later.", RetryAfter: 10 * time.Second}
+			Message: "The server has as many open streams as it serves; try again later.", RetryAfter: streamRetry}
 	}
-	return func() { l.streams.Add(-1) }, nil
+	held, which, ok := limit.AcquireAll(
+		limit.Hold{Counter: l.streamsPerAccount, Key: chat.NickKey(nick)},
+		limit.Hold{Counter: l.streamsPerAddr, Key: l.addrKey(r)},
+	)
+	if !ok {
+		l.streams.Add(-1)
+		msg := fmt.Sprintf("This account has %d event streams open; close one first.", l.cfg.StreamsPerAccount)
+		if which == 1 {
+			msg = fmt.Sprintf("This address has %d event streams open; close one first.", l.cfg.StreamsPerAddr)
+		}
+		return nil, tooMany("too_many_streams", msg, streamRetry)
+	}
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			held()
+			l.streams.Add(-1)
+		})
+	}, nil
 }

@@ -108,6 +108,11 @@ func (s *Server) handleHistory(w http.ResponseWriter, r *http.Request) error {
 	if errors.Is(err, store.ErrNotFound) {
 		return errRoomNotFound
 	}
+	if errors.Is(err, chat.ErrBadID) {
+		// Well formed, but not of this store's kind (a stream id given to
+		// SQLite, or past its range): not one of ours.
+		return newErr(http.StatusBadRequest, "bad_query", "That is not a message id of this server.")
+	}
 	if err != nil {
 		return fmt.Errorf("read page: %w", err)
 	}
@@ -124,6 +129,9 @@ func (s *Server) handleTyping(w http.ResponseWriter, r *http.Request) error {
 	sess := sessionFrom(r.Context())
 	room, err := s.roomOf(r.Context(), r)
 	if err != nil {
+		return err
+	}
+	if err := s.limits.allowPost(r, sess.Nick); err != nil {
 		return err
 	}
 	if err := s.st.Publish(r.Context(), store.Event{Room: room.Name, Typing: &chat.Typing{Room: room.Name, Nick: sess.Nick}}); err != nil {

@@ -71,6 +71,9 @@ func (s *Server) handlePutRoom(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	}
+	if err := s.limits.allowPost(r, sessionFrom(r.Context()).Nick); err != nil {
+		return err
+	}
 	ctx := r.Context()
 	room, created, err := s.st.PutRoom(ctx, name, upd.Topic)
 	if err != nil {

@@ -10,12 +10,15 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
+	"path"
 	"runtime"
+	"strings"
 	"sync"
 	"time"
 
@@ -32,7 +35,7 @@ type Server struct {
 	log    *slog.Logger
 	hub    *hub
 	stats  stats
-	limits limiter
+	limits *limiter
 
 	handler http.Handler
 	apiMux  *http.ServeMux
@@ -43,6 +46,8 @@ type Server struct {
 
 	mu      sync.Mutex
 	servers []*http.Server
+
+	tlsConfig *tls.Config // nil: plain HTTP
 
 	dummyHash string        // compared against when the nick is unknown
 	hashSem   chan struct{} // bounds concurrent password hashing (memory)
@@ -65,7 +70,14 @@ func New(cfg Config, st store.Store, log *slog.Logger) (*Server, error) {
 		closing: make(chan struct{}),
 		hashSem: make(chan struct{}, max(2, runtime.GOMAXPROCS(0))),
 	}
-	s.limits.cfg = cfg.Limits
+	s.limits = newLimiter(cfg.Limits, cfg.TrustedProxies)
+	if cfg.TLSCertFile != "" {
+		cert, err := tls.LoadX509KeyPair(cfg.TLSCertFile, cfg.TLSKeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("load TLS certificate: %w", err)
+		}
+		s.tlsConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	}
 	s.hub = newHub(&s.stats, log)
 	st.Listen(s.hub.dispatch)
 
@@ -104,7 +116,22 @@ func (s *Server) routes() {
 	mux.HandleFunc("GET /healthz", s.handleHealth)
 	mux.HandleFunc("GET /readyz", s.handleReady)
 	mux.Handle("/", web.Handler())
-	s.handler = mux
+	s.handler = s.refuseUncleanAPIPaths(mux)
+}
+
+// refuseUncleanAPIPaths answers a JSON 404 for an API path with "..", "."
+// or "//" in it. http.ServeMux would redirect it (307, keeping the method
+// and body) to the cleaned path: the API never redirects, and every answer
+// under /api/ is JSON.
+func (s *Server) refuseUncleanAPIPaths(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p := r.URL.Path
+		if clean := path.Clean("/" + p); clean != p && strings.HasPrefix(clean+"/", "/api/") {
+			s.writeError(w, r, errNotFound)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // handleNoRoute answers JSON for unknown API paths: 405 when the path exists
@@ -135,8 +162,11 @@ func (s *Server) Handler() http.Handler { return s.handler }
 func (s *Server) Stats() Stats { return s.stats.snapshot() }
 
 // Serve accepts connections on ln until Shutdown, and then returns nil.
-// It may be called for several listeners.
+// It may be called for several listeners; Limits.MaxConns caps their
+// connections together. With a TLS certificate configured it speaks HTTPS,
+// with HTTP/2.
 func (s *Server) Serve(ln net.Listener) error {
+	ln = s.limits.conns.Listener(ln)
 	hs := &http.Server{
 		Handler:           s.handler,
 		ReadHeaderTimeout: s.cfg.ReadHeaderTimeout,
@@ -156,7 +186,16 @@ func (s *Server) Serve(ln net.Listener) error {
 	}
 	s.servers = append(s.servers, hs)
 	s.mu.Unlock()
-	err := hs.Serve(ln)
+	var err error
+	if s.tlsConfig != nil {
+		// ServeTLS, unlike Serve with a tls listener, also offers HTTP/2
+		// (ALPN "h2"): browsers then multiplex every stream on one
+		// connection instead of six per host.
+		hs.TLSConfig = s.tlsConfig.Clone()
+		err = hs.ServeTLS(ln, "", "")
+	} else {
+		err = hs.Serve(ln)
+	}
 	if errors.Is(err, http.ErrServerClosed) {
 		return nil
 	}

@@ -84,7 +84,7 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (session, 
 	} else {
 		return session{}, errUnauthorized
 	}
-	if viaCookie && !safeMethod(r.Method) && !sameOrigin(r) {
+	if viaCookie && !safeMethod(r.Method) && !sameOrigin(r, s.secure(r)) {
 		return session{}, errCrossOrigin
 	}
 	if len(token) != tokenLen {
@@ -120,13 +120,13 @@ func safeMethod(m string) bool {
 
 // sameOrigin reports whether the request's Origin is this server's own:
 // the scheme it was reached by and its Host.
-func sameOrigin(r *http.Request) bool {
+func sameOrigin(r *http.Request, secure bool) bool {
 	origin := r.Header.Get("Origin")
 	if origin == "" {
 		return false
 	}
 	scheme := "http"
-	if r.TLS != nil {
+	if secure {
 		scheme = "https"
 	}
 	return strings.EqualFold(origin, scheme+"://"+r.Host)
@@ -140,9 +140,15 @@ func (s *Server) setCookie(w http.ResponseWriter, r *http.Request, token string,
 		Expires:  exp,
 		MaxAge:   int(time.Until(exp) / time.Second),
 		HttpOnly: true,
-		Secure:   r.TLS != nil,
+		Secure:   s.secure(r),
 		SameSite: http.SameSiteStrictMode,
 	})
+}
+
+// secure reports whether the client reached us over HTTPS: directly, or
+// through a trusted proxy that says so in X-Forwarded-Proto.
+func (s *Server) secure(r *http.Request) bool {
+	return r.TLS != nil || s.limits.forwardedTLS(r)
 }
 
 // handleLogin is POST /api/session: log in, or register an unknown nick when
@@ -159,14 +165,19 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) error {
 	if err := chat.ValidatePassword(c.Password); err != nil {
 		return err
 	}
-	if err := s.limits.allowLogin(r, c.Nick); err != nil {
+	attempt, err := s.limits.allowLogin(r, c.Nick)
+	if err != nil {
 		return err
 	}
+	defer attempt.end()
 	ctx := r.Context()
 	status := http.StatusOK
 	acct, err := s.st.Account(ctx, c.Nick)
 	switch {
 	case errors.Is(err, store.ErrNotFound) && s.cfg.Registration == RegistrationOpen:
+		if err := s.limits.allowRegistration(r); err != nil {
+			return err
+		}
 		hash, err := s.hash(ctx, c.Password)
 		if err != nil {
 			return err
@@ -180,7 +191,7 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) error {
 			if acct, err = s.st.Account(ctx, c.Nick); err != nil {
 				return fmt.Errorf("read account: %w", err)
 			}
-			if err := s.checkPassword(ctx, r, acct, c); err != nil {
+			if err := s.checkPassword(ctx, attempt, acct, c); err != nil {
 				return err
 			}
 		default:
@@ -188,12 +199,12 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) error {
 		}
 	case errors.Is(err, store.ErrNotFound):
 		_, _ = s.verify(ctx, s.dummyHash, c.Password)
-		s.limits.loginFailed(r, c.Nick)
+		attempt.fail()
 		return errBadCreds
 	case err != nil:
 		return fmt.Errorf("read account: %w", err)
 	default:
-		if err := s.checkPassword(ctx, r, acct, c); err != nil {
+		if err := s.checkPassword(ctx, attempt, acct, c); err != nil {
 			return err
 		}
 	}
@@ -209,14 +220,14 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-func (s *Server) checkPassword(ctx context.Context, r *http.Request, acct store.Account, c chat.Credentials) error {
+func (s *Server) checkPassword(ctx context.Context, attempt *loginAttempt, acct store.Account, c chat.Credentials) error {
 	ok, err := s.verify(ctx, acct.PasswordHash, c.Password)
 	if err != nil {
 		s.log.Error("verify password", "nick", acct.Nick, "err", err)
 		return errBadCreds
 	}
 	if !ok {
-		s.limits.loginFailed(r, c.Nick)
+		attempt.fail()
 		return errBadCreds
 	}
 	return nil
@@ -256,7 +267,7 @@ func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) error {
 		return fmt.Errorf("delete session: %w", err)
 	}
 	http.SetCookie(w, &http.Cookie{Name: CookieName, Value: "", Path: "/", MaxAge: -1,
-		HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode})
+		HttpOnly: true, Secure: s.secure(r), SameSite: http.SameSiteStrictMode})
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }

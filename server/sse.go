@@ -247,6 +247,10 @@ func (s *Server) prepareStream(w http.ResponseWriter, r *http.Request) (_ *strea
 		switch {
 		case errors.Is(err, store.ErrTrimmed):
 			resetReason = chat.ResetHistoryTrimmed
+		case errors.Is(err, chat.ErrBadID):
+			// Well formed, but not of this store's kind (a stream id given
+			// to SQLite, or past its range): not one of ours.
+			return nil, newErr(http.StatusBadRequest, "bad_last_event_id", "The resume point %q is not a message id of this server.", truncate(resumeID, 48))
 		case err != nil:
 			return nil, fmt.Errorf("read since %s: %w", resumeID, err)
 		case more:

@@ -27,6 +27,7 @@ import (
 	"time"
 
 	"github.com/ssechat/chat/server"
+	"github.com/ssechat/chat/server/limit"
 	"github.com/ssechat/chat/server/store"
 	"github.com/ssechat/chat/server/store/redis"
 	"github.com/ssechat/chat/server/store/sqlite"
@@ -71,6 +72,27 @@ func newFlags(name string, s *settings, out io.Writer) (*flag.FlagSet, []envFlag
 	fs.DurationVar(&c.WriteTimeout, "write-timeout", c.WriteTimeout, "a stream whose client reads nothing for this long is closed "+envNote(env("write-timeout")))
 	fs.BoolVar(&c.Limits.Enabled, "rate-limits", c.Limits.Enabled, "per-account and per-address limits (false for benchmarks) "+envNote(env("rate-limits")))
 	fs.IntVar(&c.Limits.MaxStreams, "max-streams", c.Limits.MaxStreams, "open event streams this process serves at most "+envNote(env("max-streams")))
+	fs.IntVar(&c.Limits.MaxConns, "max-conns", c.Limits.MaxConns, "open connections this process accepts at most; more are closed at once "+envNote(env("max-conns")))
+	fs.Float64Var(&c.Limits.MessageRate, "message-rate", c.Limits.MessageRate, "messages (and room changes, typing notices) per second per account "+envNote(env("message-rate")))
+	fs.IntVar(&c.Limits.MessageBurst, "message-burst", c.Limits.MessageBurst, "burst of messages per account above the rate "+envNote(env("message-burst")))
+	fs.IntVar(&c.Limits.LoginFailures, "login-failures", c.Limits.LoginFailures, "failed logins per nick and per address within --login-window, then 429 "+envNote(env("login-failures")))
+	fs.DurationVar(&c.Limits.LoginWindow, "login-window", c.Limits.LoginWindow, "the window of --login-failures "+envNote(env("login-window")))
+	fs.IntVar(&c.Limits.Registrations, "registrations", c.Limits.Registrations, "new accounts per address within --registration-window "+envNote(env("registrations")))
+	fs.DurationVar(&c.Limits.RegistrationWindow, "registration-window", c.Limits.RegistrationWindow, "the window of --registrations "+envNote(env("registration-window")))
+	fs.IntVar(&c.Limits.StreamsPerAccount, "streams-per-account", c.Limits.StreamsPerAccount, "open event streams per account "+envNote(env("streams-per-account")))
+	fs.IntVar(&c.Limits.StreamsPerAddr, "streams-per-addr", c.Limits.StreamsPerAddr, "open event streams per client address (IPv6: per /64) "+envNote(env("streams-per-addr")))
+	fs.Int64Var(&c.MaxBodyBytes, "max-body", c.MaxBodyBytes, "largest request body in bytes (413 beyond) "+envNote(env("max-body")))
+	fs.IntVar(&c.MaxHeaderBytes, "max-header-bytes", c.MaxHeaderBytes, "largest request header block in bytes "+envNote(env("max-header-bytes")))
+	fs.DurationVar(&c.ReadHeaderTimeout, "read-header-timeout", c.ReadHeaderTimeout, "time a client has to send its request headers "+envNote(env("read-header-timeout")))
+	fs.DurationVar(&c.BodyTimeout, "body-timeout", c.BodyTimeout, "time a client has to send a request body "+envNote(env("body-timeout")))
+	fs.DurationVar(&c.IdleTimeout, "idle-timeout", c.IdleTimeout, "an idle keep-alive connection is closed after this (never a live stream) "+envNote(env("idle-timeout")))
+	fs.Func("trusted-proxy", "comma-separated CIDRs of reverse proxies whose X-Forwarded-For and X-Forwarded-Proto are believed "+envNote(env("trusted-proxy")), func(v string) error {
+		p, err := limit.ParsePrefixes(v)
+		c.TrustedProxies = p
+		return err
+	})
+	fs.StringVar(&c.TLSCertFile, "tls-cert", c.TLSCertFile, "PEM certificate (chain): serve HTTPS with HTTP/2; needs --tls-key "+envNote(env("tls-cert")))
+	fs.StringVar(&c.TLSKeyFile, "tls-key", c.TLSKeyFile, "PEM private key of --tls-cert "+envNote(env("tls-key")))
 	fs.Func("password-memory", "memory of each argon2id password hash in KiB (default "+strconv.Itoa(int(c.Password.MemoryKiB))+") "+envNote(env("password-memory")),
 		func(v string) error { return parseUint32(v, &c.Password.MemoryKiB) })
 	fs.Func("password-passes", "passes of each argon2id password hash (default "+strconv.Itoa(int(c.Password.Time))+") "+envNote(env("password-passes")),
@@ -200,7 +222,11 @@ func serve(s settings, log *slog.Logger, stdout io.Writer) error {
 		_ = st.Close()
 		return fmt.Errorf("listen: %w", err)
 	}
-	url := "http://" + ln.Addr().String()
+	scheme := "http"
+	if s.Server.TLSCertFile != "" {
+		scheme = "https"
+	}
+	url := scheme + "://" + ln.Addr().String()
 	log.Info("chat-server listening", "url", url, "data", s.Data, "registration", s.Server.Registration, "version", s.Server.Version)
 	fmt.Fprintf(stdout, "chat-server listening on %s\n", url)
 

@@ -127,10 +127,13 @@ func Start(t testing.TB, opts ...Option) *Server {
 
 // Config returns the configuration Start gives a server before options:
 // server.DefaultConfig with a cheap password hash, so tests that log in many
-// nicks stay fast.
+// nicks stay fast, and without the per-account and per-address limits, so
+// tests may post and register as fast as they like from one address. Tests
+// of the limits turn them on with WithConfig.
 func Config() server.Config {
 	cfg := server.DefaultConfig()
 	cfg.Password = server.PasswordParams{Time: 1, MemoryKiB: 64, Threads: 1}
+	cfg.Limits.Enabled = false
 	return cfg
 }
 

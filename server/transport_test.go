@@ -1,0 +1,330 @@
+package server_test
+
+import (
+	"bufio"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/json"
+	"encoding/pem"
+	"io"
+	"log/slog"
+	"math/big"
+	"net"
+	"net/http"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ssechat/chat/chat"
+	"github.com/ssechat/chat/internal/testenv"
+	"github.com/ssechat/chat/server"
+	"github.com/ssechat/chat/server/servertest"
+)
+
+// selfSigned writes a fresh self-signed certificate for 127.0.0.1 and its
+// key into dir and returns the file names and a pool that trusts it.
+func selfSigned(t *testing.T, dir string) (certFile, keyFile string, pool *x509.CertPool) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(1),
+		Subject:               pkix.Name{CommonName: "chat test"},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(time.Hour),
+		IPAddresses:           []net.IP{net.ParseIP("127.0.0.1")},
+		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool = x509.NewCertPool()
+	pool.AddCert(cert)
+	return certFile, keyFile, pool
+}
+
+// startServer runs a server.Server over a fresh SQLite store on 127.0.0.1
+// and returns its address; cleanup shuts it down.
+func startServer(t *testing.T, cfg server.Config) (*server.Server, string) {
+	t.Helper()
+	st, err := servertest.OpenSQLite(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := server.New(cfg, st, slog.New(slog.DiscardHandler))
+	if err != nil {
+		st.Close()
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := srv.Shutdown(ctx); err != nil {
+			t.Errorf("shutdown: %v", err)
+		}
+		if err := <-served; err != nil {
+			t.Errorf("serve: %v", err)
+		}
+		st.Close()
+	})
+	return srv, ln.Addr().String()
+}
+
+func TestTLSServesHTTP2AndSecureCookie(t *testing.T) {
+	certFile, keyFile, pool := selfSigned(t, t.TempDir())
+	cfg := servertest.Config()
+	cfg.TLSCertFile, cfg.TLSKeyFile = certFile, keyFile
+	_, addr := startServer(t, cfg)
+	base := "https://" + addr
+	tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}, ForceAttemptHTTP2: true}
+	defer tr.CloseIdleConnections()
+	client := &http.Client{Transport: tr}
+
+	// Plain HTTP on the TLS port gets nowhere near the API.
+	if resp, err := http.Get("http://" + addr + "/healthz"); err == nil {
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusOK {
+			t.Fatal("plain HTTP answered 200 on the TLS port")
+		}
+	}
+
+	body := `{"nick":"alice","password":"` + servertest.Password("alice") + `"}`
+	req, _ := http.NewRequest(http.MethodPost, base+"/api/session", strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("login over TLS: %d %s", resp.StatusCode, b)
+	}
+	if resp.ProtoMajor != 2 {
+		t.Fatalf("served %s; want HTTP/2", resp.Proto)
+	}
+	var cookie *http.Cookie
+	for _, c := range resp.Cookies() {
+		if c.Name == server.CookieName {
+			cookie = c
+		}
+	}
+	if cookie == nil || !cookie.Secure || !cookie.HttpOnly || cookie.SameSite != http.SameSiteStrictMode {
+		t.Fatalf("session cookie %+v; want Secure, HttpOnly, SameSite=Strict", cookie)
+	}
+	var info chat.SessionInfo
+	if err := json.Unmarshal(b, &info); err != nil {
+		t.Fatal(err)
+	}
+
+	// A stream over HTTP/2 delivers a message posted by cookie from the
+	// server's own https origin; the http origin is another origin.
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	st, err := servertest.Open(ctx, client, base+"/api/rooms/general/events", info.Token, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if ev, err := st.Next(10 * time.Second); err != nil || ev.Event != chat.EventWelcome {
+		t.Fatalf("welcome over HTTP/2: %+v %v", ev, err)
+	}
+	post := func(origin string) *http.Response {
+		req, _ := http.NewRequest(http.MethodPost, base+"/api/rooms/general/messages", strings.NewReader(`{"text":"over h2"}`))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Origin", origin)
+		req.AddCookie(&http.Cookie{Name: server.CookieName, Value: cookie.Value})
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp
+	}
+	if r := post("http://" + addr); r.StatusCode != http.StatusForbidden {
+		t.Fatalf("cookie POST from the http origin: %d; want 403", r.StatusCode)
+	}
+	if r := post(base); r.StatusCode != http.StatusCreated {
+		t.Fatalf("cookie POST from the server's own origin: %d; want 201", r.StatusCode)
+	}
+	for {
+		ev, err := st.Next(10 * time.Second)
+		if err != nil {
+			t.Fatalf("waiting for the message over HTTP/2: %v", err)
+		}
+		if ev.Event == chat.EventMessage {
+			break
+		}
+	}
+}
+
+func TestTLSConfigNeedsBothFiles(t *testing.T) {
+	cfg := server.DefaultConfig()
+	cfg.TLSCertFile = "cert.pem"
+	if err := cfg.Validate(); err == nil {
+		t.Fatal("a certificate without a key was accepted")
+	}
+	cfg = servertest.Config()
+	cfg.TLSCertFile, cfg.TLSKeyFile = filepath.Join(t.TempDir(), "missing.pem"), "missing.key"
+	st, err := servertest.OpenSQLite(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if _, err := server.New(cfg, st, nil); err == nil {
+		t.Fatal("New accepted certificate files that do not exist")
+	}
+}
+
+func TestForwardedProtoOnlyFromTrustedProxy(t *testing.T) {
+	secureCookie := func(srv *servertest.Server) bool {
+		r := srv.Do(t, http.MethodPost, "/api/session", "", chat.Credentials{Nick: "alice", Password: servertest.Password("alice")},
+			"X-Forwarded-Proto", "https")
+		if r.Status != http.StatusOK && r.Status != http.StatusCreated {
+			t.Fatalf("login: %d %s", r.Status, r.Body)
+		}
+		for _, c := range (&http.Response{Header: r.Header}).Cookies() {
+			if c.Name == server.CookieName {
+				return c.Secure
+			}
+		}
+		t.Fatal("no session cookie")
+		return false
+	}
+	plain := servertest.Start(t)
+	if secureCookie(plain) {
+		t.Fatal("X-Forwarded-Proto from an untrusted peer made the cookie Secure")
+	}
+	proxied := servertest.Start(t, servertest.WithConfig(func(c *server.Config) {
+		c.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}
+	}))
+	if !secureCookie(proxied) {
+		t.Fatal("X-Forwarded-Proto: https from the trusted proxy did not make the cookie Secure")
+	}
+}
+
+func TestMaxConns(t *testing.T) {
+	cfg := servertest.Config()
+	cfg.Limits.MaxConns = 2
+	_, addr := startServer(t, cfg)
+	dial := func() net.Conn {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		return c
+	}
+	// health asks /healthz on c and reports whether it answered 200.
+	health := func(c net.Conn) bool {
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		if _, err := io.WriteString(c, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
+			return false
+		}
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	}
+	c1, c2 := dial(), dial()
+	if !health(c1) || !health(c2) {
+		t.Fatal("connections under the cap were not served")
+	}
+	if health(dial()) {
+		t.Fatal("a third connection was served with MaxConns 2")
+	}
+	c1.Close()
+	testenv.Eventually(t, 10*time.Second, "a place after a connection closed", func() bool {
+		return health(dial())
+	})
+}
+
+// TestTimeoutsSpareLiveStreams: ReadHeaderTimeout and IdleTimeout far
+// shorter than the stream's silence do not cut it, while an idle keep-alive
+// connection is closed.
+func TestTimeoutsSpareLiveStreams(t *testing.T) {
+	srv := servertest.Start(t, servertest.WithConfig(func(c *server.Config) {
+		c.ReadHeaderTimeout = 100 * time.Millisecond
+		c.IdleTimeout = 100 * time.Millisecond
+		c.BodyTimeout = 100 * time.Millisecond
+		c.Heartbeat = time.Hour // nothing is written while the stream waits
+	}))
+	tok := srv.Login(t, "alice")
+	st := srv.MustSubscribe(t, tok, chat.DefaultRoom, "")
+	if ev, err := st.Next(10 * time.Second); err != nil || ev.Event != chat.EventWelcome {
+		t.Fatalf("welcome: %+v %v", ev, err)
+	}
+
+	// An idle keep-alive connection is closed after IdleTimeout.
+	c, err := net.Dial("tcp", srv.Addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	io.WriteString(c, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+	br := bufio.NewReader(c)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if _, err := br.ReadByte(); err == nil {
+		t.Fatal("the idle connection got bytes instead of being closed")
+	} else if ne, ok := err.(net.Error); ok && ne.Timeout() {
+		t.Fatal("the idle connection was not closed within 10 s (IdleTimeout 100 ms)")
+	}
+
+	// Let the stream stay silent for many times every timeout (this wait is
+	// the point of the test, not a synchronisation).
+	time.Sleep(500 * time.Millisecond)
+	srv.Post(t, tok, chat.DefaultRoom, "still there?")
+	for {
+		ev, err := st.Next(10 * time.Second)
+		if err != nil {
+			t.Fatalf("the silent stream was cut: %v", err)
+		}
+		if ev.Event == chat.EventMessage {
+			return
+		}
+	}
+}
