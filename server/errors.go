@@ -124,14 +124,17 @@ func (s *Server) decodeJSON(w http.ResponseWriter, r *http.Request, dst any) err
 	}
 	rc := http.NewResponseController(w)
 	_ = rc.SetReadDeadline(time.Now().Add(s.cfg.BodyTimeout))
-	// Clear the deadline afterwards: net/http keeps watching the connection
-	// once the body is read, and a stale deadline would cancel the request.
-	defer func() { _ = rc.SetReadDeadline(time.Time{}) }()
-
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes))
 	if err != nil {
+		// Closing the unfinished body makes net/http close the connection
+		// after the answer instead of waiting to discard the rest of a
+		// body that may never come; the expired deadline stays.
+		_ = r.Body.Close()
 		return jsonError(err)
 	}
+	// Clear the deadline: net/http keeps watching the connection once the
+	// body is read, and a stale deadline would cancel the request.
+	_ = rc.SetReadDeadline(time.Time{})
 	// encoding/json would quietly turn invalid UTF-8 into U+FFFD; refuse it.
 	if !utf8.Valid(body) {
 		return errBodyNotUTF8
