@@ -48,6 +48,7 @@ var tailSizes = []int{0, -1, 7}
 func TestConformance(t *testing.T) {
 	for _, tail := range tailSizes {
 		t.Run(fmt.Sprintf("tail=%d", tail), func(t *testing.T) {
+			t.Parallel() // each store has its own file; this mostly overlaps fsync waits
 			storetest.Run(t, func(t *testing.T, opts storetest.Options) store.Store {
 				return openStore(t, filepath.Join(t.TempDir(), "chat.db"), sqlite.Options{HistoryMax: opts.HistoryMax, TailSize: tail})
 			})
@@ -58,6 +59,7 @@ func TestConformance(t *testing.T) {
 func TestConformanceReopen(t *testing.T) {
 	for _, tail := range tailSizes {
 		t.Run(fmt.Sprintf("tail=%d", tail), func(t *testing.T) {
+			t.Parallel()
 			storetest.RunReopen(t, func(t *testing.T, opts storetest.Options) func() store.Store {
 				path := filepath.Join(t.TempDir(), "chat.db")
 				return func() store.Store {

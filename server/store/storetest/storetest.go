@@ -5,6 +5,21 @@
 // Message ids are compared with chat.ParseID and chat.CompareIDs only, never
 // as numbers or strings: SQLite ids look like "42", Redis ids like
 // "1700000000000-0".
+//
+// Where store.Store's comments leave a choice open, the suite settles it:
+//   - a new store holds no rooms (the server creates "general");
+//   - SetPassword, DeleteAccount and ExtendSession of something unknown (or
+//     an expired session) return store.ErrNotFound; DeleteSession and
+//     DeleteSessions of something unknown return nil;
+//   - Page and Since of an unknown room return store.ErrNotFound, and an id
+//     that is not an id (or not one of this store's) wraps chat.ErrBadID;
+//   - Since with after "" or "0" reads from the start of the room, and a
+//     trimmed room then returns store.ErrTrimmed;
+//   - Append returns exactly what Page and Since return later (times to the
+//     nanosecond the store keeps), and a given TS is kept to the millisecond;
+//   - messages and published events reach the listener only for rooms being
+//     watched (tests Watch first), one call at a time;
+//   - a second Close must not panic; its result is not checked.
 package storetest
 
 import (
