@@ -138,8 +138,8 @@ func (s *subscriber) signal() {
 func (s *subscriber) take(buf []*frame) (frames []*frame, evicted bool) {
 	s.mu.Lock()
 	frames = s.queue
-	if cap(buf) > 1024 {
-		buf = nil // let a burst's big slice go
+	if cap(buf) > 128 {
+		buf = nil // let a burst's big slice go: an idle stream keeps little
 	}
 	s.queue = buf[:0]
 	s.ephemeral = 0
