@@ -57,6 +57,10 @@ type Options struct {
 // DefaultMaxBatch is the default of Options.MaxBatch.
 const DefaultMaxBatch = 256
 
+// slowCommit is how long a COMMIT may take before it is logged: the disk is
+// then the bottleneck of every POST.
+const slowCommit = 500 * time.Millisecond
+
 // ErrInUse reports a database another Store opened with Options.Lock holds,
 // in this process or another.
 var ErrInUse = errors.New("database is in use by another process")
@@ -106,6 +110,7 @@ type Store struct {
 		trimmed  atomic.Uint64
 		tailHits atomic.Uint64
 		diskRead atomic.Uint64
+		commitNs atomic.Int64
 	}
 }
 
@@ -267,6 +272,9 @@ type Stats struct {
 
 	TailReads uint64 // Page and Since calls answered from memory
 	DiskReads uint64 // Page and Since calls that read SQLite
+
+	CommitTime time.Duration // spent in append groups' COMMIT (the fsync); CommitTime/Commits is its average
+	Pending    int           // write requests queued for the writer now
 }
 
 // Stats returns counters of the writer's work. Appends/Commits is the average
@@ -280,6 +288,9 @@ func (s *Store) Stats() Stats {
 
 		TailReads: s.stats.tailHits.Load(),
 		DiskReads: s.stats.diskRead.Load(),
+
+		CommitTime: time.Duration(s.stats.commitNs.Load()),
+		Pending:    len(s.reqs),
 	}
 }
 

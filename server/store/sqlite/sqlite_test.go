@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 
 	"go.uber.org/goleak"
 
@@ -104,5 +105,9 @@ func TestGroupCommit(t *testing.T) {
 	if commits >= appends/2 {
 		t.Fatalf("%d appends took %d commits: the writer does not group", appends, commits)
 	}
-	t.Logf("%d appends in %d commits (%.1f per commit)", appends, commits, float64(appends)/float64(commits))
+	if after.CommitTime <= before.CommitTime {
+		t.Fatalf("Stats().CommitTime did not grow: %v then %v", before.CommitTime, after.CommitTime)
+	}
+	t.Logf("%d appends in %d commits (%.1f per commit, %v per commit)", appends, commits,
+		float64(appends)/float64(commits), (after.CommitTime-before.CommitTime)/time.Duration(commits))
 }

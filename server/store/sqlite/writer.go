@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/ssechat/chat/chat"
 	"github.com/ssechat/chat/server/store"
@@ -40,6 +41,9 @@ func putRequest(r *request) {
 // waits even if ctx ends: the write may already be committed, and the caller
 // must learn its outcome.
 func (s *Store) submit(ctx context.Context, r *request) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	s.closeMu.RLock()
 	if s.closed {
 		s.closeMu.RUnlock()
@@ -292,9 +296,15 @@ func (s *Store) appendGroup(g []*request) {
 			rm.trimmed.Store(cut)
 		}
 	}
+	start := time.Now()
 	if _, err := s.ws.commit.ExecContext(ctx); err != nil {
 		fail(err)
 		return
+	}
+	took := time.Since(start)
+	s.stats.commitNs.Add(int64(took))
+	if took > slowCommit {
+		s.log.Warn("slow commit", "took", took, "appends", len(g))
 	}
 
 	created := 0
