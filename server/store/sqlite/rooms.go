@@ -14,6 +14,12 @@ import (
 // PutRoom creates the room or returns the existing one; a non-nil topic
 // replaces its topic either way.
 func (s *Store) PutRoom(ctx context.Context, name string, topic *string) (store.Room, bool, error) {
+	if s.isDown.Load() {
+		return store.Room{}, false, store.ErrClosed
+	}
+	if rm := s.room(name); rm != nil && topic == nil {
+		return s.snapshot(rm), false, nil // nothing to write: spare the writer
+	}
 	var (
 		out     store.Room
 		created bool
