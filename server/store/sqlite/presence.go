@@ -73,8 +73,10 @@ func (s *Store) Publish(ctx context.Context, e store.Event) error {
 }
 
 // Listen sets the function that receives every committed message and every
-// published event. It is called from one goroutine at a time: the writer
-// after each commit, or a Publish caller.
+// published event, every room's (Watch is not needed here). It is called
+// from one goroutine at a time: the writer after each commit (before the
+// appends of that commit return), or a Publish caller. fn must not block
+// and must not call the store: the writer waits for it.
 func (s *Store) Listen(fn func(store.Event)) {
 	s.listenMu.Lock()
 	s.listen = fn

@@ -3,7 +3,10 @@
 // messages), and a pool of readers that run while it writes.
 //
 // It never answers an Append before the message is committed to disk, and it
-// never writes from more than one goroutine, so it never meets SQLITE_BUSY.
+// never writes from more than one goroutine, so its writes never wait for
+// each other's locks (busy_timeout covers a second process such as an
+// account tool). Each room's newest messages are also kept in memory, so
+// resumes and the newest history page rarely touch SQLite.
 package sqlite
 
 import (
