@@ -1,6 +1,9 @@
 package storetest
 
 import (
+	"errors"
+	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -108,4 +111,41 @@ func testSessions(t *testing.T, open Opener) {
 		t.Fatalf("DeleteSessions(ALICE) removed bob's session: %v", err)
 	}
 	wantNoErr(t, "DeleteSessions(nobody)", s.DeleteSessions(ctx, "carol"))
+}
+
+// testCreateAccountConcurrent: one nick in several cases at once: one
+// account, every other call ErrExists.
+func testCreateAccountConcurrent(t *testing.T, open Opener) {
+	s := open(t, Options{})
+	nicks := []string{"dave", "Dave", "DAVE", "dAvE", "daVe", "DAve", "davE", "DaVe"}
+	var (
+		wg     sync.WaitGroup
+		mu     sync.Mutex
+		won    []string
+		others []error
+	)
+	for i, nick := range nicks {
+		wg.Go(func() {
+			err := s.CreateAccount(t.Context(), store.Account{Nick: nick, PasswordHash: fmt.Sprint("h", i)})
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err == nil:
+				won = append(won, nick)
+			case !errors.Is(err, store.ErrExists):
+				others = append(others, err)
+			}
+		})
+	}
+	wg.Wait()
+	if len(others) > 0 {
+		t.Fatalf("concurrent CreateAccount failed with something other than ErrExists: %v", others[0])
+	}
+	if len(won) != 1 {
+		t.Fatalf("concurrent CreateAccount of one nick in %d cases created %d accounts (%v), want 1", len(nicks), len(won), won)
+	}
+	a, err := s.Account(t.Context(), "DAVE")
+	if err != nil || a.Nick != won[0] {
+		t.Fatalf("Account(DAVE) = %+v, %v; want the spelling that won, %q", a, err, won[0])
+	}
 }

@@ -1,6 +1,8 @@
 package storetest
 
 import (
+	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/ssechat/chat/chat"
@@ -82,5 +84,40 @@ func testRooms(t *testing.T, open Opener) {
 		if r.LastID != want {
 			t.Fatalf("Rooms: %s has LastID %q, want %q", r.Name, r.LastID, want)
 		}
+	}
+}
+
+// testPutRoomConcurrent: many PutRoom calls for one new room create it once.
+func testPutRoomConcurrent(t *testing.T, open Opener) {
+	s := open(t, Options{})
+	const n = 12
+	var (
+		wg      sync.WaitGroup
+		created atomic.Int32
+		errs    = make(chan error, n)
+	)
+	for range n {
+		wg.Go(func() {
+			_, c, err := s.PutRoom(t.Context(), "busy", nil)
+			if err != nil {
+				errs <- err
+			}
+			if c {
+				created.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatalf("concurrent PutRoom: %v", err)
+	}
+	if created.Load() != 1 {
+		t.Fatalf("%d of %d concurrent PutRoom calls for one new room say created, want 1", created.Load(), n)
+	}
+	rooms, err := s.Rooms(t.Context())
+	wantNoErr(t, "Rooms", err)
+	if len(rooms) != 1 || rooms[0].Name != "busy" {
+		t.Fatalf("Rooms after concurrent creation = %+v, want just busy", rooms)
 	}
 }

@@ -65,8 +65,10 @@ func Run(t *testing.T, open Opener) {
 		fn   func(t *testing.T, open Opener)
 	}{
 		{"Accounts", testAccounts},
+		{"AccountsConcurrent", testCreateAccountConcurrent},
 		{"Sessions", testSessions},
 		{"Rooms", testRooms},
+		{"RoomsConcurrent", testPutRoomConcurrent},
 		{"Append", testAppend},
 		{"AppendUnknownRoom", testAppendUnknownRoom},
 		{"AppendConcurrent", testAppendConcurrent},
