@@ -131,6 +131,13 @@ func (r *Redis) start() error {
 	return fmt.Errorf("redis-server on %s did not answer PING within 10s", r.Addr)
 }
 
+// Pause freezes the server with SIGSTOP: its connections stay open but
+// nothing answers, as with a hung host or a half-open connection.
+func (r *Redis) Pause() { _ = r.cmd.Process.Signal(syscall.SIGSTOP) }
+
+// Resume lets a paused server go on (SIGCONT).
+func (r *Redis) Resume() { _ = r.cmd.Process.Signal(syscall.SIGCONT) }
+
 // Kill ends the server with SIGKILL, as a crash would, and waits for it.
 func (r *Redis) Kill() { r.signal(syscall.SIGKILL) }
 
@@ -141,6 +148,7 @@ func (r *Redis) signal(sig syscall.Signal) {
 	if r.cmd == nil {
 		return
 	}
+	_ = r.cmd.Process.Signal(syscall.SIGCONT) // a paused server cannot handle SIGTERM
 	_ = r.cmd.Process.Signal(sig)
 	select {
 	case <-r.done:

@@ -129,6 +129,9 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 	if ro.ReadTimeout == 0 {
 		ro.ReadTimeout = 3 * time.Second
 	}
+	// A caller's deadline shorter than ReadTimeout (a readiness probe's,
+	// say) bounds the call too.
+	ro.ContextTimeoutEnabled = true
 	// The maintenance-notification handshake is for Redis Enterprise and
 	// Redis 8; plain Redis 7 only answers it with an error on every dial.
 	ro.MaintNotificationsConfig = &maintnotifications.Config{Mode: maintnotifications.ModeDisabled}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -330,6 +331,89 @@ func TestRedisRestart(t *testing.T) {
 	if !strings.Contains(logs.String(), "redis available again") {
 		t.Fatalf("the end of the outage was not logged:\n%s", logs.String())
 	}
+}
+
+// TestStalledRedis: a Redis that stops answering without closing its
+// connections (SIGSTOP: a hung host, a half-open connection) makes calls
+// fail with ErrUnavailable once their deadline passes, the relay notices the
+// silent pub/sub connection by its own pings and replaces it, and once Redis
+// answers again the watching node relays everything appended, with no gap.
+func TestStalledRedis(t *testing.T) {
+	testenv.SkipShort(t, "waits out health-check intervals")
+	rd := clustertest.StartRedis(t, clustertest.RedisOptions{})
+	prefix := newPrefix()
+	var logs syncBuffer
+	a := open(t, rd.URL(0), redis.Options{Prefix: prefix, HealthInterval: 50 * time.Millisecond,
+		Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	b := open(t, rd.URL(0), redis.Options{Prefix: prefix})
+	got := collect(a)
+	ctx := t.Context()
+	if _, _, err := b.PutRoom(ctx, "general", nil); err != nil {
+		t.Fatal(err)
+	}
+	stop, err := a.Watch(ctx, "general")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stop()
+	var want []string
+	appendOne := func(i int) {
+		m, _, err := b.Append(ctx, text(i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, m.ID)
+	}
+	appendOne(0)
+	raw := rawClient(t, rd)
+	pubsubConns := func() string {
+		list, _ := raw.ClientList(ctx).Result()
+		var ids []string
+		for _, line := range strings.Split(list, "\n") {
+			if strings.Contains(line, " cmd=subscribe") || strings.Contains(line, " sub=1 ") {
+				ids = append(ids, strings.Fields(line)[0])
+			}
+		}
+		return strings.Join(ids, ",")
+	}
+	before := pubsubConns()
+	if before == "" {
+		t.Fatal("no pub/sub connection before the stall")
+	}
+
+	rd.Pause() // for at least the 300 ms below: six health intervals
+	// This append times out, yet its command already sits in Redis's
+	// socket buffer and runs when Redis goes on: the reason a client
+	// retries with the same client_id, never without.
+	lost := text(-1)
+	lost.ClientID = "retry-me"
+	short, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+	_, _, err = a.Append(short, lost)
+	cancel()
+	if !errors.Is(err, store.ErrUnavailable) {
+		t.Fatalf("Append to a stalled Redis: %v, want ErrUnavailable", err)
+	}
+	testenv.Eventually(t, waitFor, "the relay to give up on its silent connection", func() bool {
+		return strings.Contains(logs.String(), "redis unavailable")
+	})
+	rd.Resume()
+	testenv.Eventually(t, waitFor, "the relay's new pub/sub connection", func() bool {
+		now := pubsubConns()
+		return now != "" && now != before
+	})
+
+	var retried chat.Message
+	testenv.Eventually(t, waitFor, "the retry to succeed", func() bool {
+		retried, _, err = a.Append(ctx, lost)
+		return err == nil
+	})
+	for i := 1; i <= 50; i++ {
+		appendOne(i)
+	}
+	want = append(want, retried.ID)
+	slices.SortFunc(want, chat.CompareIDs)
+	testenv.Eventually(t, waitFor, "every message at node a", func() bool { return got.count("general") >= len(want) })
+	checkExactly(t, "node a's listener", got.messages("general"), want)
 }
 
 // TestPresenceOfDeadNode: a node that dies without leaving has its
