@@ -14,6 +14,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/url"
 	"strings"
 	"sync"
 	"syscall"
@@ -110,10 +111,16 @@ var _ store.Store = (*Store)(nil)
 // rediss:// for TLS) and starts the store's pub/sub reader and presence
 // refresher. It fails when Redis does not answer, so a wrong URL is reported
 // at start rather than as 503s later.
-func Open(ctx context.Context, url string, opts Options) (*Store, error) {
+func Open(ctx context.Context, rawURL string, opts Options) (*Store, error) {
 	opts.fill()
-	ro, err := goredis.ParseURL(url)
+	ro, err := goredis.ParseURL(rawURL)
 	if err != nil {
+		// net/url's errors quote the whole URL, password included: keep
+		// only the reason, since this error ends up in logs.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
 		return nil, fmt.Errorf("parse redis url: %w", err)
 	}
 	// No retries inside the client: a retried EVALSHA whose first reply was

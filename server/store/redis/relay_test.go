@@ -531,6 +531,12 @@ func TestOpenFails(t *testing.T) {
 	if _, err := redis.Open(t.Context(), "http://x", redis.Options{}); err == nil {
 		t.Fatal("Open of an http URL succeeded")
 	}
+	for _, bad := range []string{"redis://:hunter22@host:12x/0", "redis://:hunter 22@host/0", "redis://:hunter22@host/abc"} {
+		_, err := redis.Open(t.Context(), bad, redis.Options{})
+		if err == nil || strings.Contains(err.Error(), "hunter") {
+			t.Fatalf("Open(%q): %v; want an error that does not repeat the password", bad, err)
+		}
+	}
 }
 
 // TestPassword: a password in the URL opens a Redis that requires one; the
