@@ -293,3 +293,58 @@ func killClients(ctx context.Context, raw *goredis.Client, name string) (int, er
 	}
 	return killed, nil
 }
+
+// TestClusterHistoryMaxReset: with --history-max the nodes keep that many
+// messages per room; a client resuming, on another node, from a message
+// that was deleted gets reset (history_trimmed) instead of a silent gap,
+// and one resuming from a kept message gets exactly the rest.
+func TestClusterHistoryMaxReset(t *testing.T) {
+	testenv.SkipShort(t, "runs redis-server and chat-server processes")
+	rd := StartRedis(t, RedisOptions{})
+	n1 := startNode(t, "n1", rd.URL(0), "--history-max", "5")
+	n2 := startNode(t, "n2", rd.URL(0), "--history-max", "5")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	p := &poster{token: login(t, n1.URL, "poster"), nodes: urls(n1)}
+	if err := p.run(ctx, room, "h", 20, 0); err != nil {
+		t.Fatal(err)
+	}
+	sent := p.messages()
+	hist := history(t, n2.URL, p.token, room)
+	if len(hist) != 5 || hist[0].ID != sent[15].ID {
+		t.Fatalf("history after 20 posts with --history-max 5: %d messages from %v; want the last 5", len(hist), firstIDs(hist))
+	}
+
+	resume := func(from string) *subscriber {
+		s := &subscriber{name: "from " + from, token: p.token, room: room, node: func() string { return n2.URL }, last: from}
+		sctx, stop := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() { defer close(done); _ = s.stream(sctx) }()
+		t.Cleanup(func() { stop(); <-done })
+		return s
+	}
+	trimmed := resume(sent[2].ID)
+	testenv.Eventually(t, 10*time.Second, "reset for a deleted resume point", func() bool {
+		trimmed.mu.Lock()
+		defer trimmed.mu.Unlock()
+		return trimmed.resets > 0
+	})
+	if !strings.Contains(trimmed.problems[0], chat.ResetHistoryTrimmed) {
+		t.Fatalf("reset for a deleted resume point: %s, want %s", trimmed.problems[0], chat.ResetHistoryTrimmed)
+	}
+	kept := resume(sent[14].ID)
+	want := make([]string, 0, 5)
+	for _, m := range sent[15:] {
+		want = append(want, m.ID)
+	}
+	testenv.Eventually(t, 10*time.Second, "the kept messages", func() bool { return kept.count() >= 5 })
+	kept.check(t, want)
+}
+
+func firstIDs(msgs []chat.Message) []string {
+	var out []string
+	for i := 0; i < len(msgs) && i < 3; i++ {
+		out = append(out, msgs[i].ID)
+	}
+	return out
+}
