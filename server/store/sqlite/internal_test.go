@@ -577,3 +577,34 @@ func TestNoSilentGapWhileTrimming(t *testing.T) {
 		})
 	}
 }
+
+// TestSinceFutureID: an id this store never issued (the client saw another
+// database) gets ErrTrimmed, so the client reloads instead of skipping
+// every message up to that number; the newest id itself is fine.
+func TestSinceFutureID(t *testing.T) {
+	for _, tail := range []int{0, -1} {
+		t.Run(fmt.Sprintf("tail=%d", tail), func(t *testing.T) {
+			s := openStore(t, filepath.Join(t.TempDir(), "chat.db"), sqlite.Options{TailSize: tail})
+			putRoom(t, s, "general")
+			putRoom(t, s, "empty")
+			for i := range 3 {
+				appendText(t, s, "general", fmt.Sprint(i))
+			}
+			for _, tc := range []struct {
+				room, after string
+				want        error
+			}{
+				{"general", "3", nil},
+				{"general", "4", store.ErrTrimmed},
+				{"general", "500", store.ErrTrimmed},
+				{"empty", "0", nil},
+				{"empty", "1", store.ErrTrimmed},
+			} {
+				msgs, _, err := s.Since(t.Context(), tc.room, tc.after, 10)
+				if !errors.Is(err, tc.want) || (err == nil && len(msgs) != 0) {
+					t.Errorf("Since(%s, %s) = %v, %v; want no messages and %v", tc.room, tc.after, ids(msgs), err, tc.want)
+				}
+			}
+		})
+	}
+}

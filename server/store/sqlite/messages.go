@@ -85,14 +85,15 @@ func (s *Store) Page(ctx context.Context, roomName string, q store.PageQuery) ([
 	var (
 		rows *sql.Rows
 		err  error
+		last = rm.last.Load()
 	)
 	switch dir {
 	case pageAfter:
-		rows, err = s.rs.after.QueryContext(ctx, rm.id, id, limit+1)
+		rows, err = s.rs.after.QueryContext(ctx, rm.id, id, last, limit+1)
 	case pageBefore:
-		rows, err = s.rs.before.QueryContext(ctx, rm.id, id, limit+1)
+		rows, err = s.rs.before.QueryContext(ctx, rm.id, min(id, last+1), limit+1)
 	default:
-		rows, err = s.rs.newest.QueryContext(ctx, rm.id, limit+1)
+		rows, err = s.rs.before.QueryContext(ctx, rm.id, last+1, limit+1)
 	}
 	msgs, err := readMessages(rows, err, rm.name, make([]chat.Message, 0, limit+1))
 	if err != nil {
@@ -108,7 +109,11 @@ func (s *Store) Page(ctx context.Context, roomName string, q store.PageQuery) ([
 
 // Since returns up to max messages after the id after ("" and "0" mean from
 // the start), oldest first, and whether more follow. max <= 0 means no limit.
-// It returns store.ErrTrimmed when retention removed a message after that id.
+// It returns store.ErrTrimmed when retention removed a message after that id,
+// and also for an id this store has not issued yet: a client holding one
+// saw another database (deleted, or restored from an older backup), and
+// replaying from it would skip every message up to that number, so it must
+// reload history instead.
 func (s *Store) Since(ctx context.Context, roomName, after string, max int) ([]chat.Message, bool, error) {
 	if s.isDown.Load() {
 		return nil, false, store.ErrClosed
@@ -140,14 +145,16 @@ func (s *Store) Since(ctx context.Context, roomName, after string, max int) ([]c
 		limit = int64(max) + 1
 		dst = make([]chat.Message, 0, min(max+1, 1024))
 	}
-	rows, err := s.rs.after.QueryContext(ctx, rm.id, seq, limit)
+	rows, err := s.rs.after.QueryContext(ctx, rm.id, seq, rm.last.Load(), limit)
 	msgs, err := readMessages(rows, err, rm.name, dst)
 	if err != nil {
 		return nil, false, s.fail("read messages", err)
 	}
 	// Checked after the read: the writer raises the mark before it commits
-	// a trim, so a read that misses trimmed rows also sees the mark.
-	if seq < rm.trimmed.Load() {
+	// a trim, so a read that misses trimmed rows also sees the mark. Every
+	// id a client holds was committed (and last raised) before it was
+	// relayed, so seq > last is an id from elsewhere.
+	if seq < rm.trimmed.Load() || seq > rm.last.Load() {
 		return nil, false, store.ErrTrimmed
 	}
 	more := max > 0 && len(msgs) > max

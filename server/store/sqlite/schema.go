@@ -129,8 +129,8 @@ func (w *writeStmts) close() {
 
 // readStmts are prepared on the read pool.
 type readStmts struct {
-	newest, before, after *sql.Stmt
-	account, session      *sql.Stmt
+	before, after    *sql.Stmt
+	account, session *sql.Stmt
 }
 
 func (r *readStmts) prepare(ctx context.Context, db *sql.DB) error {
@@ -138,9 +138,10 @@ func (r *readStmts) prepare(ctx context.Context, db *sql.DB) error {
 		dst **sql.Stmt
 		sql string
 	}{
-		{&r.newest, `SELECT ` + msgCols + ` FROM messages WHERE room_id = ? ORDER BY seq DESC LIMIT ?`},
+		// Both take the room's last published seq as a bound (before: as
+		// last+1), so a read never shows a message before it is relayed.
 		{&r.before, `SELECT ` + msgCols + ` FROM messages WHERE room_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?`},
-		{&r.after, `SELECT ` + msgCols + ` FROM messages WHERE room_id = ? AND seq > ? ORDER BY seq LIMIT ?`},
+		{&r.after, `SELECT ` + msgCols + ` FROM messages WHERE room_id = ? AND seq > ? AND seq <= ? ORDER BY seq LIMIT ?`},
 		{&r.account, `SELECT nick, password_hash, created FROM accounts WHERE nick_key = ?`},
 		{&r.session, `SELECT nick, created, expires FROM sessions WHERE token_hash = ? AND expires > ?`},
 	} {
@@ -154,7 +155,7 @@ func (r *readStmts) prepare(ctx context.Context, db *sql.DB) error {
 }
 
 func (r *readStmts) close() {
-	for _, st := range []*sql.Stmt{r.newest, r.before, r.after, r.account, r.session} {
+	for _, st := range []*sql.Stmt{r.before, r.after, r.account, r.session} {
 		if st != nil {
 			st.Close()
 		}

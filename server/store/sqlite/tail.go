@@ -61,7 +61,9 @@ func (t *tail) copyRange(dst []chat.Message, lo, hi int64) []chat.Message {
 }
 
 // since answers Since from memory; ok is false when the tail does not hold
-// every message after after.
+// every message after after, or after is past its newest message (the
+// caller then decides with the room's committed last seq). trimmed reports
+// a resume point retention has passed.
 func (t *tail) since(after int64, max int) (msgs []chat.Message, more, trimmed, ok bool) {
 	t.mu.RLock()
 	defer t.mu.RUnlock()
@@ -72,7 +74,10 @@ func (t *tail) since(after int64, max int) (msgs []chat.Message, more, trimmed, 
 	if after < t.trimmed {
 		return nil, false, true, true
 	}
-	if after >= last {
+	if after > last {
+		return nil, false, false, false
+	}
+	if after == last {
 		return nil, false, false, true
 	}
 	lo, hi := after+1, last

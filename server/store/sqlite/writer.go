@@ -307,6 +307,12 @@ func (s *Store) appendGroup(g []*request) {
 		s.log.Warn("slow commit", "took", took, "appends", len(g))
 	}
 
+	// Publish in this order: last (the bound of every read and the judge
+	// of future ids in Since), the tail, then the listener. A client can
+	// then only ever hold ids at or below last.
+	for _, u := range touched {
+		u.r.last.Store(u.r.next - 1)
+	}
 	created := 0
 	for _, r := range g {
 		if r.created {
@@ -322,7 +328,6 @@ func (s *Store) appendGroup(g []*request) {
 		t.mu.Lock()
 		t.trimmed = u.r.trimmed.Load()
 		t.mu.Unlock()
-		u.r.last.Store(u.r.next - 1)
 	}
 	s.stats.commits.Add(1)
 	s.stats.appends.Add(uint64(created))
