@@ -55,9 +55,11 @@ func (s *Server) handlePost(w http.ResponseWriter, r *http.Request) error {
 	ctx := context.WithoutCancel(r.Context())
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
+	start := time.Now()
 	msg, created, err := s.st.Append(ctx, store.NewMessage{
-		Room: name, Nick: sess.Nick, Kind: pm.Kind, Text: text, ClientID: pm.ClientID, TS: time.Now().UTC(),
+		Room: name, Nick: sess.Nick, Kind: pm.Kind, Text: text, ClientID: pm.ClientID, TS: start.UTC(),
 	})
+	s.stats.appended(time.Since(start))
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		s.stats.messageRefused("room_not_found")

@@ -30,12 +30,13 @@ import (
 // Server serves the chat API, the event streams and the page. Create it with
 // New; it is safe for concurrent use.
 type Server struct {
-	cfg    Config
-	st     store.Store
-	log    *slog.Logger
-	hub    *hub
-	stats  stats
-	limits *limiter
+	cfg     Config
+	st      store.Store
+	log     *slog.Logger
+	hub     *hub
+	stats   stats
+	metrics *metrics
+	limits  *limiter
 
 	handler http.Handler
 	apiMux  *http.ServeMux
@@ -46,6 +47,11 @@ type Server struct {
 
 	mu      sync.Mutex
 	servers []*http.Server
+	// detached holds the connections of event streams that left net/http
+	// (see detach), which http.Server no longer tracks; streams counts
+	// their goroutines. Shutdown ends them and waits.
+	detached map[net.Conn]struct{}
+	streams  sync.WaitGroup
 
 	tlsConfig *tls.Config // nil: plain HTTP
 
@@ -64,11 +70,12 @@ func New(cfg Config, st store.Store, log *slog.Logger) (*Server, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	s := &Server{
-		cfg:     cfg,
-		st:      st,
-		log:     log,
-		closing: make(chan struct{}),
-		hashSem: make(chan struct{}, max(2, runtime.GOMAXPROCS(0))),
+		cfg:      cfg,
+		st:       st,
+		log:      log,
+		closing:  make(chan struct{}),
+		detached: map[net.Conn]struct{}{},
+		hashSem:  make(chan struct{}, max(2, runtime.GOMAXPROCS(0))),
 	}
 	s.limits = newLimiter(cfg.Limits, cfg.TrustedProxies)
 	if cfg.TLSCertFile != "" {
@@ -78,6 +85,7 @@ func New(cfg Config, st store.Store, log *slog.Logger) (*Server, error) {
 		}
 		s.tlsConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 	}
+	s.metrics = newMetrics(&s.stats)
 	s.hub = newHub(&s.stats, log)
 	st.Listen(s.hub.dispatch)
 
@@ -115,8 +123,9 @@ func (s *Server) routes() {
 	mux.Handle("/api/", api)
 	mux.HandleFunc("GET /healthz", s.handleHealth)
 	mux.HandleFunc("GET /readyz", s.handleReady)
+	mux.Handle("GET /metrics", s.metrics.handler())
 	mux.Handle("/", web.Handler())
-	s.handler = s.refuseUncleanAPIPaths(mux)
+	s.handler = s.metrics.instrument(s.refuseUncleanAPIPaths(mux))
 }
 
 // refuseUncleanAPIPaths answers a JSON 404 for an API path with "..", "."
@@ -206,9 +215,15 @@ func (s *Server) Serve(ln net.Listener) error {
 // resume elsewhere or later), and waits for in-flight requests to finish or
 // ctx to end. It does not close the store: its owner does, afterwards.
 func (s *Server) Shutdown(ctx context.Context) error {
-	s.closeOnce.Do(func() { close(s.closing) })
+	// Under mu, so that no stream detaches (streams.Add) after this.
 	s.mu.Lock()
+	s.closeOnce.Do(func() { close(s.closing) })
 	servers := s.servers
+	// A detached stream blocked in a write to a client that does not read
+	// would hold Shutdown for up to WriteTimeout: cut that write now.
+	for c := range s.detached {
+		_ = c.SetWriteDeadline(time.Now())
+	}
 	s.mu.Unlock()
 	var errs []error
 	for _, hs := range servers {
@@ -216,6 +231,13 @@ func (s *Server) Shutdown(ctx context.Context) error {
 			errs = append(errs, err)
 			_ = hs.Close()
 		}
+	}
+	done := make(chan struct{})
+	go func() { s.streams.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		errs = append(errs, fmt.Errorf("wait for event streams: %w", ctx.Err()))
 	}
 	return errors.Join(errs...)
 }

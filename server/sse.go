@@ -1,12 +1,15 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"slices"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/ssechat/chat/chat"
@@ -92,7 +95,14 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	defer ss.close()
+	// Until the stream is handed to its own goroutines (detached), this
+	// handler owns what prepareStream set up.
+	handedOff := false
+	defer func() {
+		if !handedOff {
+			ss.close()
+		}
+	}()
 
 	// From here on the answer is a stream; errors end it instead.
 	h := w.Header()
@@ -100,13 +110,16 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) error {
 	h.Set("Cache-Control", "no-cache")
 	h.Set("X-Accel-Buffering", "no")
 	h.Set("X-Content-Type-Options", "nosniff")
-	w.WriteHeader(http.StatusOK)
+	st, conn := s.detach(w)
+	if conn == nil {
+		w.WriteHeader(http.StatusOK)
+	} else {
+		ss.undo = append(ss.undo, func() { conn.Close() })
+	}
 	s.stats.streamOpened()
-	defer s.stats.streamClosed()
-	ctx := r.Context()
+	ss.undo = append(ss.undo, s.stats.streamClosed)
 	sub := ss.sub
 
-	st := &stream{w: w, rc: http.NewResponseController(w), timeout: s.cfg.WriteTimeout}
 	st.begin()
 	if err := st.write(ss.head); err != nil {
 		s.stats.writeFailure()
@@ -140,6 +153,47 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) error {
 	}
 	s.stats.sent(sent)
 
+	if conn == nil {
+		s.pump(st, sub, r.Context().Done(), lastSent, haveLast)
+		return nil
+	}
+	// Detached: this handler returns, and with it net/http lets go of the
+	// request, its buffers and its background reader; two small goroutines
+	// carry the stream on: pump writes, watchPeer notices the client leave.
+	s.mu.Lock()
+	if s.shuttingDown() {
+		s.mu.Unlock()
+		return nil
+	}
+	s.detached[conn] = struct{}{}
+	s.streams.Add(2)
+	s.mu.Unlock()
+	ss.undo = append(ss.undo, func() {
+		s.mu.Lock()
+		delete(s.detached, conn)
+		s.mu.Unlock()
+	})
+	handedOff = true
+	gone := make(chan struct{})
+	go func() {
+		defer s.streams.Done()
+		defer close(gone)
+		watchPeer(conn)
+	}()
+	go func() {
+		defer s.streams.Done()
+		defer ss.close()
+		s.pump(st, sub, gone, lastSent, haveLast)
+	}()
+	return nil
+}
+
+// pump writes the subscriber's queued events, one write per batch, until
+// the client is gone (done), the subscriber is evicted, a write fails, or
+// the server shuts down. Messages not newer than lastSent (already sent
+// from the store) are skipped. A ping comment goes out after Heartbeat of
+// silence.
+func (s *Server) pump(st *stream, sub *subscriber, done <-chan struct{}, lastSent chat.ID, haveLast bool) {
 	ping := time.NewTimer(s.cfg.Heartbeat)
 	defer ping.Stop()
 	var frames []*frame
@@ -148,22 +202,27 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) error {
 		case <-sub.wake:
 		case <-ping.C:
 			st.begin()
-			if err := st.write(pingFrame); err == nil {
+			err := st.write(pingFrame)
+			if err == nil {
 				err = st.flush()
 			}
 			if err != nil {
 				s.stats.writeFailure()
-				return nil
+				return
 			}
 			ping.Reset(s.cfg.Heartbeat)
 			continue
-		case <-ctx.Done():
-			return nil
+		case <-done:
+			return
 		case <-s.closing:
 			// End the response cleanly, but do not let a stalled client hold
 			// the shutdown up.
-			_ = st.rc.SetWriteDeadline(time.Now().Add(time.Second))
-			return nil
+			st.deadline(time.Now().Add(time.Second))
+			return
+		}
+		if s.shuttingDown() { // closing and wake were both ready
+			st.deadline(time.Now().Add(time.Second))
+			return
 		}
 		var evicted bool
 		frames, evicted = sub.take(frames)
@@ -171,8 +230,8 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) error {
 			// A message would have overflowed the queue: cut the stream at
 			// once (its client is not reading); the client resumes from the
 			// last id it got.
-			_ = st.rc.SetWriteDeadline(time.Now())
-			return nil
+			st.deadline(time.Now())
+			return
 		}
 		st.begin()
 		n := 0
@@ -195,7 +254,7 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) error {
 		}
 		if err != nil {
 			s.stats.writeFailure()
-			return nil
+			return
 		}
 		s.stats.sent(n)
 		ping.Reset(s.cfg.Heartbeat)
@@ -287,33 +346,118 @@ func (s *Server) prepareStream(w http.ResponseWriter, r *http.Request) (_ *strea
 	return ss, nil
 }
 
-// stream writes SSE bytes to one response, straight into net/http's own
-// buffer (a stream holds no buffer of its own), under a write deadline that
-// begin sets per batch and write refreshes after every refreshEvery bytes.
+// stream writes SSE bytes under a write deadline that begin sets per batch
+// and write refreshes after every refreshEvery bytes. A detached stream
+// (conn set) writes through a pooled buffer that it holds only from begin
+// to flush, so an idle stream holds none; otherwise (HTTP/2, where the
+// connection cannot be taken over) it writes into net/http's own buffer.
 type stream struct {
 	w       http.ResponseWriter
 	rc      *http.ResponseController
+	conn    net.Conn
+	buf     *[]byte
 	timeout time.Duration
 	since   int // bytes written under the current deadline
 }
 
 // begin starts a batch: a fresh write deadline.
 func (st *stream) begin() {
-	_ = st.rc.SetWriteDeadline(time.Now().Add(st.timeout))
+	st.deadline(time.Now().Add(st.timeout))
 	st.since = 0
+}
+
+func (st *stream) deadline(t time.Time) {
+	if st.conn != nil {
+		_ = st.conn.SetWriteDeadline(t)
+		return
+	}
+	_ = st.rc.SetWriteDeadline(t)
 }
 
 func (st *stream) write(b []byte) error {
 	if st.since > refreshEvery {
 		st.begin()
 	}
-	_, err := st.w.Write(b)
 	st.since += len(b)
+	if st.conn == nil {
+		_, err := st.w.Write(b)
+		return err
+	}
+	if st.buf == nil {
+		st.buf = writeBufs.Get().(*[]byte)
+	}
+	if len(*st.buf) > 0 && len(*st.buf)+len(b) > writeBufSize {
+		if err := st.send(); err != nil {
+			return err
+		}
+	}
+	if len(b) >= writeBufSize {
+		_, err := st.conn.Write(b)
+		return err
+	}
+	*st.buf = append(*st.buf, b...)
+	return nil
+}
+
+// send writes out what is buffered.
+func (st *stream) send() error {
+	_, err := st.conn.Write(*st.buf)
+	*st.buf = (*st.buf)[:0]
 	return err
 }
 
-// flush sends what net/http has buffered: once per batch.
-func (st *stream) flush() error { return st.rc.Flush() }
+// flush sends what is buffered: once per batch. A detached stream gives its
+// buffer back to the pool.
+func (st *stream) flush() error {
+	if st.conn == nil {
+		return st.rc.Flush()
+	}
+	if st.buf == nil {
+		return nil
+	}
+	err := st.send()
+	writeBufs.Put(st.buf)
+	st.buf = nil
+	return err
+}
+
+// writeBufSize is the size of a detached stream's pooled write buffer; a
+// bigger batch goes out in several writes.
+const writeBufSize = 32 << 10
+
+var writeBufs = sync.Pool{New: func() any { b := make([]byte, 0, writeBufSize); return &b }}
+
+// detach takes the connection over from net/http where it can (HTTP/1.x)
+// and returns a stream on it, with the response header already buffered:
+// "200 OK", w's header fields, and Connection: close, the body running to
+// the end of the connection (no chunked framing). A stream left in its
+// handler keeps, for as long as it lives, net/http's read and write buffers
+// (about 10 KB), its background reader goroutine and the handler's stack;
+// a detached one costs two small goroutines and no buffer while idle: about
+// a third of the memory per idle stream (docs/benchmarks.md). Where the
+// connection cannot be taken over it returns a stream on w and a nil conn.
+func (s *Server) detach(w http.ResponseWriter) (*stream, net.Conn) {
+	rc := http.NewResponseController(w)
+	conn, _, err := rc.Hijack()
+	if err != nil {
+		return &stream{w: w, rc: rc, timeout: s.cfg.WriteTimeout}, nil
+	}
+	// The request had no body and a stream's client sends nothing more, so
+	// the reader net/http hands over holds nothing; its writer is not used.
+	_ = conn.SetDeadline(time.Time{})
+	st := &stream{conn: conn, timeout: s.cfg.WriteTimeout, buf: writeBufs.Get().(*[]byte)}
+	hb := bytes.NewBuffer(append(*st.buf, "HTTP/1.1 200 OK\r\n"...))
+	_ = w.Header().Write(hb)
+	*st.buf = append(hb.Bytes(), "Connection: close\r\n\r\n"...)
+	return st, conn
+}
+
+// watchPeer returns when the client closes its connection, or sends
+// anything (which a stream's client never does; the stream then ends).
+func watchPeer(conn net.Conn) {
+	var b [1]byte
+	_, _ = conn.Read(b[:])
+}
 
 // join records this stream's presence in the room and, when it is the nick's
 // first stream here, tells the room. leave undoes it when the stream ends.

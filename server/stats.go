@@ -1,6 +1,9 @@
 package server
 
-import "sync/atomic"
+import (
+	"sync/atomic"
+	"time"
+)
 
 // stats counts what matters for operating the server. Every point that a
 // metric should observe calls one of these methods, so exporting them (for
@@ -18,6 +21,8 @@ type stats struct {
 	refused        atomic.Uint64 // messages refused, any reason
 	resumedReplays atomic.Uint64 // messages sent from the store on resume
 	resets         atomic.Uint64
+
+	m *metrics // histograms and labelled counters; nil in tests that build a bare stats
 }
 
 // Stats is a snapshot of the server's counters.
@@ -35,17 +40,44 @@ type Stats struct {
 	Resets         uint64
 }
 
-func (s *stats) streamOpened()           { s.streamsOpen.Add(1); s.streamsTotal.Add(1) }
-func (s *stats) streamClosed()           { s.streamsOpen.Add(-1) }
-func (s *stats) sent(n int)              { s.eventsSent.Add(uint64(n)) }
-func (s *stats) dropped()                { s.eventsDropped.Add(1) }
-func (s *stats) evictedStream()          { s.evicted.Add(1) }
-func (s *stats) writeFailure()           { s.writeFailed.Add(1) }
-func (s *stats) messageAccepted()        { s.accepted.Add(1) }
-func (s *stats) messageDuplicate()       { s.duplicates.Add(1) }
-func (s *stats) messageRefused(_ string) { s.refused.Add(1) } // reason: the error code
-func (s *stats) replayed(n int)          { s.resumedReplays.Add(uint64(n)) }
-func (s *stats) reset(_ string)          { s.resets.Add(1) }
+func (s *stats) streamOpened()     { s.streamsOpen.Add(1); s.streamsTotal.Add(1) }
+func (s *stats) streamClosed()     { s.streamsOpen.Add(-1) }
+func (s *stats) sent(n int)        { s.eventsSent.Add(uint64(n)) }
+func (s *stats) dropped()          { s.eventsDropped.Add(1) }
+func (s *stats) evictedStream()    { s.evicted.Add(1) }
+func (s *stats) writeFailure()     { s.writeFailed.Add(1) }
+func (s *stats) messageAccepted()  { s.accepted.Add(1) }
+func (s *stats) messageDuplicate() { s.duplicates.Add(1) }
+
+// messageRefused counts a refused message; reason is the error code.
+func (s *stats) messageRefused(reason string) {
+	s.refused.Add(1)
+	if s.m != nil {
+		s.m.refused.WithLabelValues(reason).Inc()
+	}
+}
+
+// replayed counts the messages one resuming stream was sent from the store.
+func (s *stats) replayed(n int) {
+	s.resumedReplays.Add(uint64(n))
+	if s.m != nil {
+		s.m.resumeLen.Observe(float64(n))
+	}
+}
+
+func (s *stats) reset(reason string) {
+	s.resets.Add(1)
+	if s.m != nil {
+		s.m.resets.WithLabelValues(reason).Inc()
+	}
+}
+
+// appended records how long the store took to make one message durable.
+func (s *stats) appended(d time.Duration) {
+	if s.m != nil {
+		s.m.appendDur.Observe(d.Seconds())
+	}
+}
 
 func (s *stats) snapshot() Stats {
 	return Stats{

@@ -42,6 +42,7 @@ type settings struct {
 	LogLevel        slog.Level
 	HistoryMax      int
 	ShutdownTimeout time.Duration
+	DebugAddr       string
 }
 
 // envFlag ties a flag to its environment variable.
@@ -98,6 +99,7 @@ func newFlags(name string, s *settings, out io.Writer) (*flag.FlagSet, []envFlag
 	fs.Func("password-passes", "passes of each argon2id password hash (default "+strconv.Itoa(int(c.Password.Time))+") "+envNote(env("password-passes")),
 		func(v string) error { return parseUint32(v, &c.Password.Time) })
 	fs.DurationVar(&s.ShutdownTimeout, "shutdown-timeout", s.ShutdownTimeout, "how long a graceful shutdown waits for requests in flight "+envNote(env("shutdown-timeout")))
+	fs.StringVar(&s.DebugAddr, "debug-addr", s.DebugAddr, "serve Go's profiler (/debug/pprof/) on this separate address, e.g. 127.0.0.1:6060; off when empty "+envNote(env("debug-addr")))
 	fs.TextVar(&s.LogLevel, "log-level", s.LogLevel, "debug, info, warn or error "+envNote(env("log-level")))
 	fs.Usage = func() {
 		fmt.Fprintf(out, "Usage:\n  %s [flags]\n  %s user add|passwd|del NICK [flags]\n\n"+
@@ -216,6 +218,15 @@ func serve(s settings, log *slog.Logger, stdout io.Writer) error {
 	if err != nil {
 		_ = st.Close()
 		return err
+	}
+	storeMetrics(srv, st)
+	if s.DebugAddr != "" {
+		stopDebug, err := startDebug(s.DebugAddr, log)
+		if err != nil {
+			_ = st.Close()
+			return err
+		}
+		defer stopDebug()
 	}
 	ln, err := net.Listen("tcp", s.Addr)
 	if err != nil {
