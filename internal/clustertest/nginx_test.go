@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -125,14 +124,16 @@ func TestNginxInFrontOfTwoNodes(t *testing.T) {
 		}
 	}
 
-	var killed atomic.Bool
+	killed := make(chan bool, 1)
 	go func() {
-		testenv.Eventually(t, 20*time.Second, "posting under way", func() bool { return len(p.messages()) >= 60 })
+		ok := waitUntil(20*time.Second, func() bool { return len(p.messages()) >= 60 })
 		n1.Kill()
-		killed.Store(true)
+		killed <- ok
 	}()
 	c.post(150, 2*time.Millisecond, p)
-	testenv.Eventually(t, 20*time.Second, "node 1 to be killed", killed.Load)
+	if !<-killed {
+		t.Fatal("node 1 was killed only after the posting: the test needs the kill mid-run")
+	}
 	c.checkAll(n2.URL, p)
 	reconnected := 0
 	for _, s := range c.subs {

@@ -115,6 +115,20 @@ func (n *node) Stop() {
 	}
 }
 
+// waitUntil polls cond every 10 ms until it holds (true) or the timeout
+// passes (false). Unlike testenv.Eventually it never calls t.Fatal, so
+// goroutines other than the test's may use it.
+func waitUntil(timeout time.Duration, cond func() bool) bool {
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return true
+}
+
 func tail(s string, lines int) string {
 	l := strings.Split(strings.TrimRight(s, "\n"), "\n")
 	if len(l) > lines {
@@ -269,6 +283,7 @@ type subscriber struct {
 	ids      []string
 	last     string
 	welcomes int
+	pings    int // ": ping" comments: the stream is alive
 	resets   int
 	problems []string
 }
@@ -318,6 +333,10 @@ func (s *subscriber) stream(ctx context.Context) error {
 				s.handle(event, id, data)
 			}
 			event, id, data = "", "", ""
+		case strings.HasPrefix(line, ":"):
+			s.mu.Lock()
+			s.pings++
+			s.mu.Unlock()
 		case strings.HasPrefix(line, "event: "):
 			event = line[len("event: "):]
 		case strings.HasPrefix(line, "id: "):
@@ -360,6 +379,12 @@ func (s *subscriber) count() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return len(s.ids)
+}
+
+func (s *subscriber) heartbeats() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.pings
 }
 
 func (s *subscriber) connected() int {
