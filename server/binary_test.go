@@ -285,19 +285,10 @@ func TestUserCommands(t *testing.T) {
 	if out, err := user("short\n", "add", "pat"); err == nil {
 		t.Fatalf("a too short password was taken: %s", out)
 	}
-	// The SQLite store locks its file: account commands run while the
-	// server is stopped, and take effect when it starts again.
-	start := func() *binServer { return startBinary(t, bin, addr, dir, "--registration", "closed") }
-	stop := func(b *binServer) {
-		t.Helper()
-		if err := b.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-			t.Fatal(err)
-		}
-		if code, _ := b.wait(15 * time.Second); code != 0 {
-			t.Fatalf("exit code %d", code)
-		}
-	}
-	b := start()
+	// Account commands work beside a running server: it reads accounts and
+	// sessions from the file on every request, so passwd and del revoke a
+	// live session at once.
+	b := startBinary(t, bin, addr, dir, "--registration", "closed")
 	wantErr(t, b.api.LoginPassword(t, "pat", "any password"), 401, "bad_credentials")
 	r := b.api.LoginPassword(t, "olga", "first password")
 	if r.Status != 200 {
@@ -305,12 +296,19 @@ func TestUserCommands(t *testing.T) {
 	}
 	var info chat.SessionInfo
 	r.Decode(t, &info)
-	stop(b)
+	if r := b.api.Do(t, "GET", "/api/me", info.Token, nil); r.Status != 200 {
+		t.Fatalf("GET /api/me with a fresh session: %d %s", r.Status, r.Body)
+	}
+
+	// A second server on the same data refuses to start.
+	second := exec.Command(bin, "--addr", testenv.FreeAddr(t), "--data", dir)
+	if out, err := second.CombinedOutput(); err == nil {
+		t.Fatalf("a second server on the same data started:\n%s", out)
+	}
 
 	if out, err := user("second password\n", "passwd", "olga"); err != nil {
 		t.Fatalf("user passwd: %v\n%s", err, out)
 	}
-	b = start()
 	wantErr(t, b.api.Do(t, "GET", "/api/me", info.Token, nil), 401, "unauthorized")
 	wantErr(t, b.api.LoginPassword(t, "olga", "first password"), 401, "bad_credentials")
 	r = b.api.LoginPassword(t, "olga", "second password")
@@ -318,12 +316,10 @@ func TestUserCommands(t *testing.T) {
 		t.Fatalf("login with the new password: %d %s", r.Status, r.Body)
 	}
 	r.Decode(t, &info)
-	stop(b)
 
 	if out, err := user("", "del", "olga"); err != nil {
 		t.Fatalf("user del: %v\n%s", err, out)
 	}
-	b = start()
 	wantErr(t, b.api.Do(t, "GET", "/api/me", info.Token, nil), 401, "unauthorized")
 	wantErr(t, b.api.LoginPassword(t, "olga", "second password"), 401, "bad_credentials")
 }

@@ -187,7 +187,12 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 
 // openStore opens the Redis store when --redis is set, else the SQLite
 // store in the data directory, creating it.
-func openStore(s settings, log *slog.Logger) (store.Store, error) {
+// openStore opens the configured store. A serving process locks the SQLite
+// file (lock), so that a second server on the same data cannot hand out the
+// same message ids; the account commands do not, so that they work beside a
+// running server, which reads accounts and sessions from the file on every
+// request.
+func openStore(s settings, log *slog.Logger, lock bool) (store.Store, error) {
 	if s.Redis != "" {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
@@ -200,7 +205,7 @@ func openStore(s settings, log *slog.Logger) (store.Store, error) {
 	if err := os.MkdirAll(s.Data, 0o700); err != nil {
 		return nil, fmt.Errorf("make data directory: %w", err)
 	}
-	st, err := sqlite.Open(filepath.Join(s.Data, "chat.db"), sqlite.Options{HistoryMax: s.HistoryMax, Logger: log})
+	st, err := sqlite.Open(filepath.Join(s.Data, "chat.db"), sqlite.Options{HistoryMax: s.HistoryMax, Logger: log, Lock: lock})
 	if err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
@@ -210,7 +215,7 @@ func openStore(s settings, log *slog.Logger) (store.Store, error) {
 // serve runs the server until SIGINT or SIGTERM, then shuts down gracefully;
 // a second signal exits at once.
 func serve(s settings, log *slog.Logger, stdout io.Writer) error {
-	st, err := openStore(s, log)
+	st, err := openStore(s, log, true)
 	if err != nil {
 		return err
 	}

@@ -47,7 +47,7 @@ func runUser(args []string, s *settings, stdin *os.File, stdout, stderr io.Write
 		return 2
 	}
 	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	st, err := openStore(*s, log)
+	st, err := openStore(*s, log, false)
 	if err != nil {
 		fmt.Fprintln(stderr, "chat-server:", err)
 		return 1
