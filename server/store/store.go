@@ -83,17 +83,21 @@ type Store interface {
 	CreateAccount(ctx context.Context, a Account) error
 	// Account returns ErrNotFound for an unknown nick.
 	Account(ctx context.Context, nick string) (Account, error)
+	// SetPassword returns ErrNotFound for an unknown nick.
 	SetPassword(ctx context.Context, nick, passwordHash string) error
-	// DeleteAccount removes the account and all its sessions.
+	// DeleteAccount removes the account and all its sessions; ErrNotFound
+	// for an unknown nick.
 	DeleteAccount(ctx context.Context, nick string) error
 
 	CreateSession(ctx context.Context, s Session) error
 	// Session returns ErrNotFound for an unknown or expired token hash.
 	Session(ctx context.Context, tokenHash string) (Session, error)
-	// ExtendSession moves a session's expiry (sliding sessions).
+	// ExtendSession moves a session's expiry (sliding sessions); ErrNotFound
+	// for an unknown or expired session.
 	ExtendSession(ctx context.Context, tokenHash string, expiresAt time.Time) error
+	// DeleteSession revokes one session; unknown ones are not an error.
 	DeleteSession(ctx context.Context, tokenHash string) error
-	// DeleteSessions revokes every session of a nick.
+	// DeleteSessions revokes every session of a nick (none is not an error).
 	DeleteSessions(ctx context.Context, nick string) error
 
 	// PutRoom creates the room (created is true) or returns the existing one;
@@ -112,11 +116,14 @@ type Store interface {
 	Append(ctx context.Context, m NewMessage) (msg chat.Message, created bool, err error)
 	// Page returns a page of history, oldest first, and whether more
 	// messages lie beyond it in the direction asked (older ones for the
-	// newest page and for Before, newer ones for After).
+	// newest page and for Before, newer ones for After). An unknown room is
+	// ErrNotFound; an id that is not one of this store's wraps chat.ErrBadID.
 	Page(ctx context.Context, room string, q PageQuery) (msgs []chat.Message, hasMore bool, err error)
 	// Since returns up to max messages with ids after the given one, oldest
-	// first, and whether more follow. ErrTrimmed: messages after that id
-	// were dropped by retention, so a replay would have a gap.
+	// first, and whether more follow; after "" or "0" reads from the start.
+	// ErrTrimmed: messages after that id were dropped by retention, or the id
+	// lies beyond anything this store issued (its data was replaced), so a
+	// replay would have a gap and the client must reload.
 	Since(ctx context.Context, room, after string, max int) (msgs []chat.Message, more bool, err error)
 
 	// Join records one connection of nick in room and returns who is online
@@ -142,6 +149,6 @@ type Store interface {
 	// Ping reports whether the backend answers (for /readyz).
 	Ping(ctx context.Context) error
 	// Close stops the store's goroutines and releases its files or
-	// connections; pending appends finish first.
+	// connections; pending appends finish first. A second Close is harmless.
 	Close() error
 }
