@@ -6,6 +6,7 @@ package clustertest
 
 import (
 	"bufio"
+	"crypto/tls"
 	"fmt"
 	"net"
 	"os"
@@ -27,6 +28,9 @@ type RedisOptions struct {
 	Durable bool
 	// Password, when set, is required of every client (requirepass).
 	Password string
+	// TLS makes the server speak only TLS, with a certificate from a CA
+	// made for the test (Redis.TLS has its files).
+	TLS bool
 }
 
 // Redis is a redis-server process owned by one test. It is killed when the
@@ -39,6 +43,8 @@ type Redis struct {
 	Dir string
 	// Addr is host:port; it stays the same across Stop/Kill and Start.
 	Addr string
+	// TLS holds the CA and certificate files when RedisOptions.TLS is set.
+	TLS  TLSFiles
 	cmd  *exec.Cmd
 	done chan struct{}
 }
@@ -49,6 +55,9 @@ func StartRedis(t testing.TB, opts RedisOptions) *Redis {
 	t.Helper()
 	bin := testenv.RequireTool(t, "redis-server", "/usr/bin/redis-server", "/usr/sbin/redis-server")
 	r := &Redis{t: t, bin: bin, opts: opts, Dir: t.TempDir()}
+	if opts.TLS {
+		r.TLS = NewTLSFiles(t, r.Dir)
+	}
 	t.Cleanup(func() {
 		if r.cmd != nil {
 			r.Kill()
@@ -65,13 +74,18 @@ func StartRedis(t testing.TB, opts RedisOptions) *Redis {
 	return nil
 }
 
-// URL returns the redis:// URL of database db, with the password if one is
-// set.
+// URL returns the URL of database db: redis://, or rediss:// when the
+// server speaks TLS (without the CA: the caller adds ca_file if it wants),
+// with the password if one is set.
 func (r *Redis) URL(db int) string {
-	if r.opts.Password != "" {
-		return fmt.Sprintf("redis://:%s@%s/%d", r.opts.Password, r.Addr, db)
+	scheme := "redis"
+	if r.opts.TLS {
+		scheme = "rediss"
 	}
-	return fmt.Sprintf("redis://%s/%d", r.Addr, db)
+	if r.opts.Password != "" {
+		return fmt.Sprintf("%s://:%s@%s/%d", scheme, r.opts.Password, r.Addr, db)
+	}
+	return fmt.Sprintf("%s://%s/%d", scheme, r.Addr, db)
 }
 
 // Start starts the server again on the same address and directory, after
@@ -90,13 +104,21 @@ func (r *Redis) Start() {
 
 func (r *Redis) start() error {
 	_, port, _ := net.SplitHostPort(r.Addr)
+	portFlag := "--port"
+	if r.opts.TLS {
+		portFlag = "--tls-port"
+	}
 	args := []string{
-		"--port", port, "--bind", "127.0.0.1", "--dir", r.Dir,
+		portFlag, port, "--bind", "127.0.0.1", "--dir", r.Dir,
 		"--save", "", "--protected-mode", "no", "--daemonize", "no",
 		"--logfile", filepath.Join(r.Dir, "redis.log"),
 	}
 	if r.opts.Password != "" {
 		args = append(args, "--requirepass", r.opts.Password)
+	}
+	if r.opts.TLS {
+		args = append(args, "--port", "0", "--tls-cert-file", r.TLS.Cert, "--tls-key-file", r.TLS.Key,
+			"--tls-ca-cert-file", r.TLS.CA, "--tls-auth-clients", "no")
 	}
 	if r.opts.Durable {
 		args = append(args, "--appendonly", "yes", "--appendfsync", "always")
@@ -120,7 +142,7 @@ func (r *Redis) start() error {
 			return fmt.Errorf("redis-server exited at start: %s", lastLines(string(log), 5))
 		default:
 		}
-		if ping(r.Addr, r.opts.Password) == nil {
+		if r.ping() == nil {
 			r.cmd, r.done = cmd, done
 			return nil
 		}
@@ -160,9 +182,21 @@ func (r *Redis) signal(sig syscall.Signal) {
 }
 
 // ping sends a PING in the inline protocol (after AUTH when there is a
-// password) and wants +PONG (not -LOADING).
-func ping(addr, password string) error {
-	c, err := net.DialTimeout("tcp", addr, time.Second)
+// password; over TLS when the server speaks it) and wants +PONG (not
+// -LOADING).
+func (r *Redis) ping() error {
+	password := r.opts.Password
+	var c net.Conn
+	var err error
+	if r.opts.TLS {
+		cfg, cerr := r.TLS.clientConfig()
+		if cerr != nil {
+			return cerr
+		}
+		c, err = tls.DialWithDialer(&net.Dialer{Timeout: time.Second}, "tcp", r.Addr, cfg)
+	} else {
+		c, err = net.DialTimeout("tcp", r.Addr, time.Second)
+	}
 	if err != nil {
 		return err
 	}

@@ -9,12 +9,14 @@ package redis
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/url"
+	"os"
 	"strings"
 	"sync"
 	"syscall"
@@ -107,21 +109,16 @@ type Store struct {
 
 var _ store.Store = (*Store)(nil)
 
-// Open connects to the Redis at url (redis://[user:password@]host:port/db, or
-// rediss:// for TLS) and starts the store's pub/sub reader and presence
+// Open connects to the Redis at rawURL (redis://[user:password@]host:port/db,
+// or rediss:// for TLS, with go-redis's options and ca_file as query
+// parameters) and starts the store's pub/sub reader and presence
 // refresher. It fails when Redis does not answer, so a wrong URL is reported
 // at start rather than as 503s later.
 func Open(ctx context.Context, rawURL string, opts Options) (*Store, error) {
 	opts.fill()
-	ro, err := goredis.ParseURL(rawURL)
+	ro, err := parseURL(rawURL)
 	if err != nil {
-		// net/url's errors quote the whole URL, password included: keep
-		// only the reason, since this error ends up in logs.
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err
-		}
-		return nil, fmt.Errorf("parse redis url: %w", err)
+		return nil, err
 	}
 	// No retries inside the client: a retried EVALSHA whose first reply was
 	// lost would append a message twice. The caller's retry with the same
@@ -163,6 +160,52 @@ func Open(ctx context.Context, rawURL string, opts Options) (*Store, error) {
 	go func() { defer s.bg.Done(); s.relay.run(s.ctx) }()
 	go func() { defer s.bg.Done(); s.pres.run(s.ctx) }()
 	return s, nil
+}
+
+// parseURL reads a redis:// or rediss:// URL with go-redis's options, plus
+// one of its own: ca_file, a PEM file of the CA that signed a rediss://
+// server's certificate (a private CA; without it the system's roots are
+// used).
+func parseURL(rawURL string) (*goredis.Options, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return nil, fmt.Errorf("parse redis url: %w", urlReason(err))
+	}
+	q := u.Query()
+	caFile := q.Get("ca_file")
+	if caFile != "" {
+		q.Del("ca_file")
+		u.RawQuery = q.Encode()
+	}
+	ro, err := goredis.ParseURL(u.String())
+	if err != nil {
+		return nil, fmt.Errorf("parse redis url: %w", urlReason(err))
+	}
+	if caFile != "" {
+		if ro.TLSConfig == nil {
+			return nil, errors.New("parse redis url: ca_file needs a rediss:// URL")
+		}
+		pem, err := os.ReadFile(caFile)
+		if err != nil {
+			return nil, fmt.Errorf("read redis CA: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("read redis CA %s: no PEM certificate in it", caFile)
+		}
+		ro.TLSConfig.RootCAs = pool
+	}
+	return ro, nil
+}
+
+// urlReason drops the URL from net/url's errors, which quote it whole,
+// password included; this error ends up in logs.
+func urlReason(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
 }
 
 // warnIfNotDurable logs once when Redis would lose acknowledged messages on

@@ -558,6 +558,38 @@ func TestPassword(t *testing.T) {
 	}
 }
 
+// TestTLS: a rediss:// URL with ca_file reaches a TLS-only Redis whose
+// certificate a private CA signed; without ca_file the certificate is not
+// trusted, and ca_file on a plain redis:// URL is refused.
+func TestTLS(t *testing.T) {
+	rd := clustertest.StartRedis(t, clustertest.RedisOptions{TLS: true, Password: "tls-pw"})
+	s := open(t, rd.URL(0)+"?ca_file="+rd.TLS.CA, redis.Options{Prefix: newPrefix()})
+	got := collect(s)
+	ctx := t.Context()
+	if _, _, err := s.PutRoom(ctx, "general", nil); err != nil {
+		t.Fatal(err)
+	}
+	stop, err := s.Watch(ctx, "general")
+	if err != nil {
+		t.Fatalf("Watch over TLS: %v", err)
+	}
+	defer stop()
+	m, _, err := s.Append(ctx, text(1))
+	if err != nil {
+		t.Fatalf("Append over TLS: %v", err)
+	}
+	testenv.Eventually(t, waitFor, "the message relayed over TLS", func() bool { return got.count("general") == 1 })
+	checkExactly(t, "relayed over TLS", got.messages("general"), []string{m.ID})
+
+	if _, err := redis.Open(ctx, rd.URL(0), redis.Options{}); err == nil || !strings.Contains(err.Error(), "certificate") {
+		t.Fatalf("Open without ca_file: %v; want a certificate error", err)
+	}
+	plain := strings.Replace(rd.URL(0), "rediss://", "redis://", 1) + "?ca_file=" + rd.TLS.CA
+	if _, err := redis.Open(ctx, plain, redis.Options{}); err == nil || !strings.Contains(err.Error(), "rediss://") {
+		t.Fatalf("Open of redis:// with ca_file: %v; want it refused", err)
+	}
+}
+
 type syncBuffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer
