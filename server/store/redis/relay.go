@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -25,7 +26,10 @@ const (
 // catchUpPage is how many stream entries one catch-up read fetches.
 const catchUpPage = 500
 
-// Listen sets the function that receives every relayed event.
+// Listen sets the function that receives the events of the rooms this node
+// watches: every message once, per room in id order, and every published
+// typing and presence event. It is called from the store's one pub/sub
+// reader goroutine, so it must not block.
 func (s *Store) Listen(fn func(store.Event)) { s.relay.fn.Store(&fn) }
 
 // Publish relays a typing or presence event to every node watching the
@@ -77,7 +81,7 @@ func (s *Store) Watch(ctx context.Context, room string) (func(), error) {
 // messages with an id not above the last delivered one are dropped.
 type relay struct {
 	s  *Store
-	fn atomicFn
+	fn atomic.Pointer[func(store.Event)]
 
 	mu    sync.Mutex
 	rooms map[string]*watch
@@ -96,17 +100,9 @@ type watch struct {
 	isRdy bool
 }
 
-type atomicFn struct {
-	mu sync.RWMutex
-	fn *func(store.Event)
-}
-
-func (a *atomicFn) Store(fn *func(store.Event)) { a.mu.Lock(); a.fn = fn; a.mu.Unlock() }
-func (a *atomicFn) call(e store.Event) {
-	a.mu.RLock()
-	fn := a.fn
-	a.mu.RUnlock()
-	if fn != nil && *fn != nil {
+// emit hands an event to the listener, if one is set.
+func (r *relay) emit(e store.Event) {
+	if fn := r.fn.Load(); fn != nil && *fn != nil {
 		(*fn)(e)
 	}
 }
@@ -354,7 +350,7 @@ func (r *relay) offer(w *watch, m chat.Message) {
 	}
 	r.mu.Unlock()
 	if ok {
-		r.fn.call(store.Event{Room: w.room, Message: &m})
+		r.emit(store.Event{Room: w.room, Message: &m})
 	}
 }
 
@@ -385,12 +381,12 @@ func (r *relay) deliver(pm *goredis.Message) {
 	case kindTyping:
 		var t chat.Typing
 		if json.Unmarshal(body, &t) == nil {
-			r.fn.call(store.Event{Room: room, Typing: &t})
+			r.emit(store.Event{Room: room, Typing: &t})
 		}
 	case kindPresence:
 		var p chat.Presence
 		if json.Unmarshal(body, &p) == nil {
-			r.fn.call(store.Event{Room: room, Presence: &p})
+			r.emit(store.Event{Room: room, Presence: &p})
 		}
 	}
 }
