@@ -119,7 +119,7 @@ func (s *chatServer) stop() {
 
 // startBrowser starts one headless Chromium with a fresh profile; each
 // session made from it gets its own cookie jar.
-func startBrowser(t *testing.T) context.Context {
+func startBrowser(t *testing.T) (wait func() context.Context) {
 	t.Helper()
 	path := testenv.RequireTool(t, "chromium", "/usr/bin/chromium")
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
@@ -144,10 +144,17 @@ func startBrowser(t *testing.T) context.Context {
 		cancelBrowser()
 		cancelAlloc()
 	})
-	if err := chromedp.Do(bctx); err != nil {
-		t.Fatalf("start chromium: %v", err)
+	// Chromium starts while the caller builds and starts the server; the
+	// returned func waits for it.
+	started := make(chan error, 1)
+	go func() { started <- chromedp.Do(bctx) }()
+	return func() context.Context {
+		t.Helper()
+		if err := <-started; err != nil {
+			t.Fatalf("start chromium: %v", err)
+		}
+		return bctx
 	}
-	return bctx
 }
 
 // session is one browser profile (cookie jar) with one tab, and the
@@ -431,8 +438,9 @@ func TestChatPageEndToEnd(t *testing.T) {
 	testenv.SkipShort(t, "starts chromium and the server binary")
 	began := time.Now()
 	step := func(what string) { t.Logf("%5.1fs step: %s", time.Since(began).Seconds(), what) }
-	browser := startBrowser(t)
+	browserStarted := startBrowser(t)
 	srv := startChatServer(t)
+	browser := browserStarted()
 	base := srv.URL
 	shots := artifactDir(t)
 	t.Logf("screenshots go to %s (kept with go test -artifacts, or under $TEST_ARTIFACTS)", shots)
@@ -646,6 +654,9 @@ func TestChatPageEndToEnd(t *testing.T) {
 		})()`)
 		if r["early"] > 0 {
 			t.Errorf("alice: Retry enabled on a message whose wait has not passed")
+		}
+		if r["limited"] > 0 && !sawLimit {
+			alice.screenshot(shots, "rate-limited-1280")
 		}
 		sawLimit = sawLimit || r["limited"] > 0
 		return r["pending"] == 0
