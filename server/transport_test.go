@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -18,8 +19,10 @@ import (
 	"net/http"
 	"net/netip"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -326,5 +329,73 @@ func TestTimeoutsSpareLiveStreams(t *testing.T) {
 		if ev.Event == chat.EventMessage {
 			return
 		}
+	}
+}
+
+// TestBinaryServesTLS: the chat-server binary with --tls-cert and --tls-key
+// (given as CHAT_* variables) answers HTTPS with HTTP/2 and a Secure cookie,
+// and keeps its default limits on (a wrong password counts).
+func TestBinaryServesTLS(t *testing.T) {
+	testenv.SkipShort(t, "builds and runs the chat-server binary")
+	bin := testenv.Build(t, "./cmd/chat-server")
+	dir := t.TempDir()
+	certFile, keyFile, pool := selfSigned(t, dir)
+	addr := testenv.FreeAddr(t)
+	cmd := exec.Command(bin, "--addr", addr, "--data", filepath.Join(dir, "data"), "--log-level", "warn",
+		"--password-memory", "64", "--password-passes", "1")
+	cmd.Env = testenv.Env("CHAT_TLS_CERT="+certFile, "CHAT_TLS_KEY="+keyFile, "CHAT_REGISTRATION=open",
+		"CHAT_RATE_LIMITS=true", "CHAT_LOGIN_FAILURES=1")
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-done:
+		case <-time.After(20 * time.Second):
+			_ = cmd.Process.Kill()
+			<-done
+			t.Errorf("chat-server did not stop on SIGTERM; output:\n%s", out.String())
+		}
+	})
+	tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}, ForceAttemptHTTP2: true}
+	defer tr.CloseIdleConnections()
+	client := &http.Client{Transport: tr, Timeout: 10 * time.Second}
+	base := "https://" + addr
+	testenv.Eventually(t, 30*time.Second, "the binary to answer over HTTPS", func() bool {
+		resp, err := client.Get(base + "/readyz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	})
+	login := func(password string) *http.Response {
+		resp, err := client.Post(base+"/api/session", "application/json",
+			strings.NewReader(`{"nick":"alice","password":"`+password+`"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp
+	}
+	resp := login("right password")
+	if resp.StatusCode != http.StatusCreated || resp.ProtoMajor != 2 {
+		t.Fatalf("login: %d over %s; want 201 over HTTP/2\n%s", resp.StatusCode, resp.Proto, out.String())
+	}
+	if len(resp.Cookies()) != 1 || !resp.Cookies()[0].Secure {
+		t.Fatalf("cookies %v; want one Secure session cookie", resp.Cookies())
+	}
+	if r := login("wrong password"); r.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("wrong password: %d", r.StatusCode)
+	}
+	if r := login("right password"); r.StatusCode != http.StatusTooManyRequests || r.Header.Get("Retry-After") == "" {
+		t.Fatalf("after 1 failure with CHAT_LOGIN_FAILURES=1: %d, Retry-After %q; want 429 with Retry-After",
+			r.StatusCode, r.Header.Get("Retry-After"))
 	}
 }
