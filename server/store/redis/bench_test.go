@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/ssechat/chat/chat"
 	"github.com/ssechat/chat/internal/clustertest"
@@ -55,18 +56,32 @@ func BenchmarkAppend(b *testing.B) {
 }
 
 // BenchmarkSince measures resume reads of 100 and 1000 messages from a
-// stream of 20 000.
+// stream of 20 000: from Redis (a node that does not watch the room) and
+// from the in-memory tail of a node that does.
 func BenchmarkSince(b *testing.B) {
 	rd := clustertest.StartRedis(b, clustertest.RedisOptions{})
 	ctx := context.Background()
-	s, err := redis.Open(ctx, rd.URL(0), redis.Options{Prefix: newPrefix()})
+	prefix := newPrefix()
+	s, err := redis.Open(ctx, rd.URL(0), redis.Options{Prefix: prefix})
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer s.Close()
+	watching, err := redis.Open(ctx, rd.URL(0), redis.Options{Prefix: prefix})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer watching.Close()
+	var relayed atomic.Int64
+	watching.Listen(func(store.Event) { relayed.Add(1) })
 	if _, _, err := s.PutRoom(ctx, "general", nil); err != nil {
 		b.Fatal(err)
 	}
+	stop, err := watching.Watch(ctx, "general")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer stop()
 	const total = 20_000
 	ids := make([]string, total)
 	text := strings.Repeat("x", 100)
@@ -77,21 +92,31 @@ func BenchmarkSince(b *testing.B) {
 		}
 		ids[i] = m.ID
 	}
-	for _, n := range []int{100, 1000} {
-		b.Run(fmt.Sprintf("n=%d", n), func(b *testing.B) {
-			after := ids[total-n-1]
-			b.ReportAllocs()
-			b.ResetTimer()
-			b.RunParallel(func(pb *testing.PB) {
-				for pb.Next() {
-					msgs, more, err := s.Since(ctx, "general", after, 1000)
-					if err != nil || more || len(msgs) != n {
-						b.Errorf("Since: %d messages, more %v, %v", len(msgs), more, err)
-						return
+	for deadline := time.Now().Add(30 * time.Second); relayed.Load() < total; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			b.Fatalf("the watching node relayed %d of %d messages in 30 s", relayed.Load(), total)
+		}
+	}
+	for _, node := range []struct {
+		name string
+		s    *redis.Store
+	}{{"redis", s}, {"tail", watching}} {
+		for _, n := range []int{100, 1000} {
+			b.Run(fmt.Sprintf("%s/n=%d", node.name, n), func(b *testing.B) {
+				after := ids[total-n-1]
+				b.ReportAllocs()
+				b.ResetTimer()
+				b.RunParallel(func(pb *testing.PB) {
+					for pb.Next() {
+						msgs, more, err := node.s.Since(ctx, "general", after, 1000)
+						if err != nil || more || len(msgs) != n {
+							b.Errorf("Since: %d messages, more %v, %v", len(msgs), more, err)
+							return
+						}
 					}
-				}
+				})
+				b.ReportMetric(float64(b.N*n)/b.Elapsed().Seconds(), "msgs/s")
 			})
-			b.ReportMetric(float64(b.N*n)/b.Elapsed().Seconds(), "msgs/s")
-		})
+		}
 	}
 }

@@ -11,3 +11,6 @@ func (s *Store) Crash() {
 	s.bg.Wait()
 	_ = s.rdb.Close()
 }
+
+// TailHits counts the Since calls answered from the in-memory tail.
+func (s *Store) TailHits() int64 { return s.relay.tailHits.Load() }

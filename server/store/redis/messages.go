@@ -136,10 +136,14 @@ func (s *Store) Since(ctx context.Context, room, after string, max int) ([]chat.
 		return nil, false, err
 	}
 	defer done()
+	var afterID chat.ID
 	if after != "" {
-		if _, err = chat.ParseID(after); err != nil {
+		if afterID, err = chat.ParseID(after); err != nil {
 			return nil, false, fmt.Errorf("read messages since %q: %w", after, err)
 		}
+	}
+	if msgs, more, ok := s.relay.sinceFromTail(ctx, room, afterID, after != "", max); ok {
+		return msgs, more, nil
 	}
 	msgs, more, trimmed, err := s.since(ctx, room, after, max)
 	if err != nil {

@@ -83,6 +83,8 @@ type relay struct {
 	s  *Store
 	fn atomic.Pointer[func(store.Event)]
 
+	tailHits atomic.Int64 // Since calls answered from memory (for tests)
+
 	mu    sync.Mutex
 	rooms map[string]*watch
 	ps    *goredis.PubSub // the connection of the current epoch; nil between epochs
@@ -98,7 +100,27 @@ type watch struct {
 	live  bool          // caught up since the latest confirmation: pub/sub may deliver
 	ready chan struct{} // closed at the first catch-up
 	isRdy bool
+
+	// tail holds the newest messages relayed, contiguous in the stream, so
+	// that resumes on this node read memory instead of Redis. tailBase is
+	// the id just before tail[0] ("" for the stream's start); hasTail is
+	// false once a gap made the tail unusable.
+	tail     []chat.Message
+	tailBase string
+	hasTail  bool
 }
+
+// tailSize is how many messages a watched room keeps in memory (at most
+// HistoryMax, so the tail never holds what Redis already deleted).
+func (r *relay) tailSize() int {
+	if m := r.s.opts.HistoryMax; m > 0 && m < defaultTailSize {
+		return m
+	}
+	return defaultTailSize
+}
+
+// defaultTailSize bounds a watched room's in-memory tail.
+const defaultTailSize = 1024
 
 // emit hands an event to the listener, if one is set.
 func (r *relay) emit(e store.Event) {
@@ -133,6 +155,7 @@ func (r *relay) watch(ctx context.Context, room string) (func(), error) {
 			w.lastP, _ = chat.ParseID(w.last)
 		}
 		w.based = true
+		w.tailBase, w.hasTail = w.last, true
 		if r.ps != nil {
 			// An error here means the connection is going; the reader's
 			// next epoch subscribes every based room.
@@ -327,6 +350,9 @@ func (r *relay) catchUp(ctx context.Context, w *watch) error {
 		}
 		if trimmed && after != "" {
 			r.s.log.Warn("messages this node missed were deleted by retention before it caught up", "room", w.room, "after", after)
+			r.mu.Lock()
+			w.tail, w.hasTail = nil, false
+			r.mu.Unlock()
 		}
 		for _, m := range msgs {
 			r.offer(w, m)
@@ -347,6 +373,13 @@ func (r *relay) offer(w *watch, m chat.Message) {
 	ok := r.rooms[w.room] == w && (w.last == "" || id.Compare(w.lastP) > 0)
 	if ok {
 		w.last, w.lastP = m.ID, id
+		if w.hasTail {
+			w.tail = append(w.tail, m)
+			if n := r.tailSize(); len(w.tail) > 2*n {
+				w.tailBase = w.tail[len(w.tail)-n-1].ID
+				w.tail = append([]chat.Message(nil), w.tail[len(w.tail)-n:]...)
+			}
+		}
 	}
 	r.mu.Unlock()
 	if ok {
@@ -389,4 +422,57 @@ func (r *relay) deliver(pm *goredis.Message) {
 			r.emit(store.Event{Room: room, Presence: &p})
 		}
 	}
+}
+
+// sinceFromTail answers Since from a watched room's in-memory tail when it
+// can do so exactly: the room is live on this node, the tail reaches back
+// to after, and the relay has delivered the room's newest message (checked
+// against Redis's last_id, one small read). ok is false when Redis must be
+// asked instead.
+func (r *relay) sinceFromTail(ctx context.Context, room string, after chat.ID, afterSet bool, max int) (msgs []chat.Message, more, ok bool) {
+	r.mu.Lock()
+	w := r.rooms[room]
+	usable := w != nil && w.live && w.hasTail
+	r.mu.Unlock()
+	if !usable {
+		return nil, false, false
+	}
+	last, err := r.s.rdb.HGet(ctx, r.s.keys.room(room), "last_id").Result()
+	if err != nil || last == "" {
+		return nil, false, false
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.rooms[room] != w || !w.live || !w.hasTail || w.last != last {
+		return nil, false, false
+	}
+	// Only what Redis still keeps: the newest HistoryMax (the tail holds up
+	// to twice tailSize between compactions).
+	tail, baseID := w.tail, w.tailBase
+	if m := r.s.opts.HistoryMax; m > 0 && len(tail) > m {
+		baseID = tail[len(tail)-m-1].ID
+		tail = tail[len(tail)-m:]
+	}
+	if baseID != "" {
+		base, _ := chat.ParseID(baseID)
+		if !afterSet || after.Compare(base) < 0 {
+			return nil, false, false
+		}
+	}
+	// The tail is sorted: find the first message after the id from the
+	// end, where resumes usually land.
+	i := len(tail)
+	for i > 0 {
+		id, _ := chat.ParseID(tail[i-1].ID)
+		if afterSet && id.Compare(after) <= 0 {
+			break
+		}
+		i--
+	}
+	rest := tail[i:]
+	if max > 0 && len(rest) > max {
+		rest, more = rest[:max], true
+	}
+	r.tailHits.Add(1)
+	return append([]chat.Message(nil), rest...), more, true
 }

@@ -333,6 +333,60 @@ func TestRedisRestart(t *testing.T) {
 	}
 }
 
+// TestSinceFromTail: a node that watches a room answers Since from its
+// in-memory tail exactly as Redis would (the same messages, the same more,
+// ErrTrimmed for a resume point retention deleted), for every resume point.
+func TestSinceFromTail(t *testing.T) {
+	rd := clustertest.StartRedis(t, clustertest.RedisOptions{})
+	prefix := newPrefix()
+	const keep = 40
+	watching := open(t, rd.URL(0), redis.Options{Prefix: prefix, HistoryMax: keep})
+	plain := open(t, rd.URL(0), redis.Options{Prefix: prefix, HistoryMax: keep})
+	got := collect(watching)
+	ctx := t.Context()
+	if _, _, err := plain.PutRoom(ctx, "general", nil); err != nil {
+		t.Fatal(err)
+	}
+	early, _, err := plain.Append(ctx, text(-1)) // before the watch: never in the tail
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop, err := watching.Watch(ctx, "general")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stop()
+	var ids []string
+	for i := range 100 {
+		m, _, err := plain.Append(ctx, text(i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, m.ID)
+	}
+	testenv.Eventually(t, waitFor, "every message at the watching node", func() bool { return got.count("general") == len(ids) })
+	afters := append([]string{"", "0", early.ID, "99999999999999-0"}, ids...)
+	for _, after := range afters {
+		for _, max := range []int{0, 5, 1000} {
+			want, wantMore, wantErr := plain.Since(ctx, "general", after, max)
+			msgs, more, err := watching.Since(ctx, "general", after, max)
+			if errors.Is(wantErr, store.ErrTrimmed) != errors.Is(err, store.ErrTrimmed) || (wantErr == nil) != (err == nil) {
+				t.Fatalf("Since(%q, %d): error %v, Redis says %v", after, max, err, wantErr)
+			}
+			if more != wantMore {
+				t.Fatalf("Since(%q, %d): more %v, Redis says %v", after, max, more, wantMore)
+			}
+			checkExactly(t, fmt.Sprintf("Since(%q, %d)", after, max), msgs, firstIDs(want, len(want)))
+		}
+	}
+	if watching.TailHits() < keep {
+		t.Fatalf("only %d Since calls were answered from memory; the tail is not used", watching.TailHits())
+	}
+	if plain.TailHits() != 0 {
+		t.Fatal("a node that watches nothing answered from memory")
+	}
+}
+
 // TestStalledRedis: a Redis that stops answering without closing its
 // connections (SIGSTOP: a hung host, a half-open connection) makes calls
 // fail with ErrUnavailable once their deadline passes, the relay notices the
