@@ -375,7 +375,9 @@ func (r *relay) offer(w *watch, m chat.Message) {
 		w.last, w.lastP = m.ID, id
 		if w.hasTail {
 			w.tail = append(w.tail, m)
-			if n := r.tailSize(); len(w.tail) > 2*n {
+			// Compact with a quarter's slack, so a copy happens once every
+			// n/4 messages rather than on every one.
+			if n := r.tailSize(); len(w.tail) > n+n/4 {
 				w.tailBase = w.tail[len(w.tail)-n-1].ID
 				w.tail = append([]chat.Message(nil), w.tail[len(w.tail)-n:]...)
 			}
@@ -447,7 +449,7 @@ func (r *relay) sinceFromTail(ctx context.Context, room string, after chat.ID, a
 		return nil, false, false
 	}
 	// Only what Redis still keeps: the newest HistoryMax (the tail holds up
-	// to twice tailSize between compactions).
+	// to a quarter more than tailSize between compactions).
 	tail, baseID := w.tail, w.tailBase
 	if m := r.s.opts.HistoryMax; m > 0 && len(tail) > m {
 		baseID = tail[len(tail)-m-1].ID
