@@ -15,6 +15,7 @@ const (
 	EventPresence = "presence"
 	EventTyping   = "typing"
 	EventReset    = "reset"
+	EventRoom     = "room" // an extension of protocol version 1: a room's topic changed
 )
 
 // Presence states.
@@ -61,6 +62,15 @@ type Presence struct {
 type Typing struct {
 	Room string `json:"room"`
 	Nick string `json:"nick"`
+}
+
+// RoomInfo is the data of a room event: Nick set the room's topic to Topic.
+// It lets every open stream show a new topic at once instead of on its next
+// GET /api/rooms; clients that do not know the event ignore it.
+type RoomInfo struct {
+	Room  string `json:"room"`
+	Topic string `json:"topic"`
+	Nick  string `json:"nick"`
 }
 
 // Reset is the data of a reset event: the client must reload history and

@@ -69,12 +69,14 @@ type PageQuery struct {
 }
 
 // Event is what the store relays to every node's hub: a committed message or
-// an ephemeral typing or presence event. Exactly one of the pointers is set.
+// an ephemeral typing, presence or room (topic) event. Exactly one of the
+// pointers is set.
 type Event struct {
 	Room     string
 	Message  *chat.Message
 	Typing   *chat.Typing
 	Presence *chat.Presence
+	RoomInfo *chat.RoomInfo
 }
 
 // Store is the server's state. Every method is safe for concurrent use.
@@ -133,7 +135,7 @@ type Store interface {
 	Leave(ctx context.Context, room, nick, conn string) (online []string, err error)
 	Online(ctx context.Context, room string) ([]string, error)
 
-	// Publish relays an ephemeral event (typing, presence) to every node's
+	// Publish relays an ephemeral event (typing, presence, room) to every node's
 	// listener, this node's included. Best effort: not stored.
 	Publish(ctx context.Context, e Event) error
 	// Listen sets the function the store calls with every committed message
