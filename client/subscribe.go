@@ -354,6 +354,13 @@ func (s *subscription) handle(ev *sse.Event, r *attempt, cancel context.CancelCa
 		if s.decode(name, ev.Data, &t) && !s.push(Event{Typing: &t}, pushOrDrop) {
 			s.c.log.Debug("subscribe: buffer full, dropped typing", "room", s.room)
 		}
+	case chat.EventRoom:
+		// Ephemeral like typing: a dropped one only delays a topic until
+		// the next room list.
+		var ri chat.RoomInfo
+		if s.decode(name, ev.Data, &ri) && !s.push(Event{RoomInfo: &ri}, pushOrDrop) {
+			s.c.log.Debug("subscribe: buffer full, dropped room event", "room", s.room)
+		}
 	case chat.EventReset:
 		var rs chat.Reset
 		if !s.decode(name, ev.Data, &rs) {

@@ -217,6 +217,8 @@ func (h *hub) dispatch(e store.Event) {
 		f, err = ephemeralFrame(chat.EventTyping, e.Typing)
 	case e.Presence != nil:
 		f, err = ephemeralFrame(chat.EventPresence, e.Presence)
+	case e.RoomInfo != nil:
+		f, err = ephemeralFrame(chat.EventRoom, e.RoomInfo)
 	default:
 		return
 	}

@@ -75,9 +75,20 @@ func (s *Server) handlePutRoom(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	ctx := r.Context()
+	var before string // the topic before this PUT ("" for a new room)
+	if upd.Topic != nil {
+		old, err := s.st.Room(ctx, name)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("read room: %w", err)
+		}
+		before = old.Topic
+	}
 	room, created, err := s.st.PutRoom(ctx, name, upd.Topic)
 	if err != nil {
 		return fmt.Errorf("put room: %w", err)
+	}
+	if upd.Topic != nil && *upd.Topic != before {
+		s.publishTopic(ctx, room.Name, room.Topic, sessionFrom(ctx).Nick)
 	}
 	online, err := s.st.Online(ctx, name)
 	if err != nil {
@@ -89,6 +100,17 @@ func (s *Server) handlePutRoom(w http.ResponseWriter, r *http.Request) error {
 	}
 	writeJSON(w, status, chat.Room{Name: room.Name, Topic: room.Topic, Online: len(online), LastID: lastIDPtr(room.LastID)})
 	return nil
+}
+
+// publishTopic tells the room's open streams its new topic with a room
+// event, so they need not poll GET /api/rooms. The topic is stored already;
+// a lost event only delays the news until the next room list, so a failure
+// is logged, not answered.
+func (s *Server) publishTopic(ctx context.Context, room, topic, nick string) {
+	err := s.st.Publish(ctx, store.Event{Room: room, RoomInfo: &chat.RoomInfo{Room: room, Topic: topic, Nick: nick}})
+	if err != nil {
+		s.log.Warn("publish topic change", "room", room, "err", err)
+	}
 }
 
 // handleMembers is GET /api/rooms/{room}/members.

@@ -16,6 +16,7 @@ const (
 	entryLeave                    // someone left
 	entryNotice                   // a local line: command output, history reloaded ...
 	entryError                    // a local error line
+	entryTopic                    // someone else changed the topic (a room event)
 )
 
 type sendState int
@@ -147,6 +148,8 @@ func (e *entry) layout(rd *renderer, dayBreak bool) []string {
 		tag, textStyle = "<--", st.system
 	case entryNotice:
 		tag, textStyle = "--", st.notice
+	case entryTopic:
+		tag, textStyle = "--", st.system
 	case entryError:
 		tag, tagStyle, textStyle = "!!", st.errorLine, st.errorLine
 	}

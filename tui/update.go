@@ -665,6 +665,20 @@ func (m *Model) event(msg eventMsg) tea.Cmd {
 		if chat.NickKey(ev.Typing.Nick) != chat.NickKey(m.nick) {
 			r.typing[ev.Typing.Nick] = m.now().Add(typingShown)
 		}
+	case ev.RoomInfo != nil:
+		// Someone changed the topic: the header shows it at once. Our own
+		// change already said "topic set" when the PUT answered.
+		r.topic = safeLine(ev.RoomInfo.Topic)
+		if chat.NickKey(ev.RoomInfo.Nick) != chat.NickKey(m.nick) {
+			line := safeLine(ev.RoomInfo.Nick) + " cleared the topic"
+			if r.topic != "" {
+				line = safeLine(ev.RoomInfo.Nick) + " set the topic: " + r.topic
+			}
+			r.add(localEntry(entryTopic, line, m.now()))
+			if r == m.cur() && r.offset > 0 {
+				r.offset++
+			}
+		}
 	case ev.Reset != nil:
 		m.log.Info("reset", "room", r.name, "reason", ev.Reset.Reason)
 		return m.pageCmd(r.name, pageReset, "")

@@ -21,6 +21,7 @@ const (
 	kindMessage  = 'm' // chat.Message JSON, published by the append script
 	kindTyping   = 't' // chat.Typing JSON
 	kindPresence = 'p' // chat.Presence JSON
+	kindRoom     = 'r' // chat.RoomInfo JSON (a topic change)
 )
 
 // catchUpPage is how many stream entries one catch-up read fetches.
@@ -47,8 +48,10 @@ func (s *Store) Publish(ctx context.Context, e store.Event) error {
 		kind, v = kindTyping, e.Typing
 	case e.Presence != nil:
 		kind, v = kindPresence, e.Presence
+	case e.RoomInfo != nil:
+		kind, v = kindRoom, e.RoomInfo
 	default:
-		return errors.New("publish event: only typing and presence events are published; messages go through Append")
+		return errors.New("publish event: only typing, presence and room events are published; messages go through Append")
 	}
 	body, err := json.Marshal(v)
 	if err != nil {
@@ -422,6 +425,11 @@ func (r *relay) deliver(pm *goredis.Message) {
 		var p chat.Presence
 		if json.Unmarshal(body, &p) == nil {
 			r.emit(store.Event{Room: room, Presence: &p})
+		}
+	case kindRoom:
+		var ri chat.RoomInfo
+		if json.Unmarshal(body, &ri) == nil {
+			r.emit(store.Event{Room: room, RoomInfo: &ri})
 		}
 	}
 }

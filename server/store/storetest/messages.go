@@ -239,23 +239,27 @@ func testPublish(t *testing.T, open Opener) {
 	defer stop()
 	wantNoErr(t, "Publish(typing)", s.Publish(ctx, store.Event{Room: "general", Typing: &chat.Typing{Room: "general", Nick: "alice"}}))
 	wantNoErr(t, "Publish(presence)", s.Publish(ctx, store.Event{Room: "general", Presence: &chat.Presence{Room: "general", Nick: "bob", State: chat.PresenceJoin, Online: []string{"alice", "bob"}}}))
-	testenv.Eventually(t, waitFor, "both published events at the listener", func() bool { return len(rec.all()) >= 2 })
+	wantNoErr(t, "Publish(room)", s.Publish(ctx, store.Event{Room: "general", RoomInfo: &chat.RoomInfo{Room: "general", Topic: "new topic", Nick: "carol"}}))
+	testenv.Eventually(t, waitFor, "the published events at the listener", func() bool { return len(rec.all()) >= 3 })
 	ev := rec.all()
-	if len(ev) != 2 {
-		t.Fatalf("listener got %d events, want 2: %+v", len(ev), ev)
+	if len(ev) != 3 {
+		t.Fatalf("listener got %d events, want 3: %+v", len(ev), ev)
 	}
-	var typing, presence bool
+	var typing, presence, room bool
 	for _, e := range ev {
 		switch {
-		case e.Typing != nil && e.Room == "general" && e.Typing.Nick == "alice" && e.Presence == nil && e.Message == nil:
+		case e.Typing != nil && e.Room == "general" && e.Typing.Nick == "alice" && e.Presence == nil && e.Message == nil && e.RoomInfo == nil:
 			typing = true
 		case e.Presence != nil && e.Room == "general" && e.Presence.Nick == "bob" && e.Presence.State == chat.PresenceJoin &&
 			len(e.Presence.Online) == 2 && e.Typing == nil && e.Message == nil:
 			presence = true
+		case e.RoomInfo != nil && e.Room == "general" && *e.RoomInfo == (chat.RoomInfo{Room: "general", Topic: "new topic", Nick: "carol"}) &&
+			e.Typing == nil && e.Presence == nil && e.Message == nil:
+			room = true
 		}
 	}
-	if !typing || !presence {
-		t.Fatalf("listener got %+v; want the typing and the presence event as published", ev)
+	if !typing || !presence || !room {
+		t.Fatalf("listener got %+v; want the typing, presence and room events as published", ev)
 	}
 	rec.checkNoOverlap(t)
 }

@@ -843,6 +843,17 @@
       renderTyping();
     });
 
+    // room: someone changed the topic (an extension of the protocol; see
+    // docs/api.md). The header shows it at once, as text.
+    es.addEventListener("room", (ev) => {
+      if (!live()) return;
+      const r = parseData(ev);
+      if (!r || r.room !== state.room || typeof r.topic !== "string") return;
+      const entry = state.rooms.get(r.room);
+      if (entry) entry.topic = r.topic;
+      renderRoomHeader();
+    });
+
     es.addEventListener("reset", () => {
       if (!live()) return;
       // The resume point is gone: start over from the newest page. Pending
@@ -1019,7 +1030,7 @@
   });
 
   // setTopic sets the room's topic with "/topic TEXT" ("/topic" alone
-  // clears it). The others see it at their next room-list refresh.
+  // clears it). The others' pages get it from their streams' room event.
   async function setTopic(room, topic) {
     if ([...topic].length > 256) {
       el.composerError.textContent = "A topic can hold at most 256 characters.";
