@@ -29,6 +29,12 @@ type Limits struct {
 	// second, a burst of 20.
 	MessageRate  float64
 	MessageBurst int
+	// TypingRate and TypingBurst are each account's own bucket for typing
+	// notices, apart from MessageRate so that a fast typist never has a
+	// real message refused. A notice over it is answered 204 and not
+	// relayed (typing is best effort). Defaults: 1 per second, a burst of 3.
+	TypingRate  float64
+	TypingBurst int
 	// LoginFailures failed logins per nick, and as many per client address,
 	// are allowed within LoginWindow; then 429 until the window's share of
 	// them has passed. Defaults: 10 in 15 minutes.
@@ -58,6 +64,8 @@ func DefaultLimits() Limits {
 		Enabled:            true,
 		MessageRate:        5,
 		MessageBurst:       20,
+		TypingRate:         1,
+		TypingBurst:        3,
 		LoginFailures:      10,
 		LoginWindow:        15 * time.Minute,
 		Registrations:      20,
@@ -84,6 +92,9 @@ func (l Limits) validate() error {
 	if !(l.MessageRate > 0) || l.MessageBurst < 1 {
 		bad("message rate and burst must be positive")
 	}
+	if !(l.TypingRate > 0) || l.TypingBurst < 1 {
+		bad("typing rate and burst must be positive")
+	}
 	if l.LoginFailures < 1 || l.LoginWindow <= 0 {
 		bad("login failures and window must be positive")
 	}
@@ -104,6 +115,7 @@ type limiter struct {
 	proxies []netip.Prefix
 
 	messages          *limit.Keyed // per account (NickKey)
+	typing            *limit.Keyed // typing notices per account (NickKey)
 	loginNick         *limit.Keyed // failed logins per nick (NickKey)
 	loginAddr         *limit.Keyed // failed logins per address (AddrKey)
 	registrations     *limit.Keyed // new accounts per address
@@ -121,6 +133,7 @@ func newLimiter(cfg Limits, proxies []netip.Prefix) *limiter {
 	}
 	per := func(n int, window time.Duration) rate.Limit { return rate.Every(window / time.Duration(n)) }
 	l.messages = limit.NewKeyed(rate.Limit(cfg.MessageRate), cfg.MessageBurst)
+	l.typing = limit.NewKeyed(rate.Limit(cfg.TypingRate), cfg.TypingBurst)
 	l.loginNick = limit.NewKeyed(per(cfg.LoginFailures, cfg.LoginWindow), cfg.LoginFailures)
 	l.loginAddr = limit.NewKeyed(per(cfg.LoginFailures, cfg.LoginWindow), cfg.LoginFailures)
 	l.registrations = limit.NewKeyed(per(cfg.Registrations, cfg.RegistrationWindow), cfg.Registrations)
@@ -190,14 +203,21 @@ func (l *limiter) allowRegistration(r *http.Request) error {
 	return nil
 }
 
-// allowPost is asked before a message is stored, a room created or changed,
-// or a typing notice relayed: one bucket per account for everything others
-// see. An error (429 with Retry-After) refuses it and nothing is stored.
+// allowPost is asked before a message is stored or a room created or
+// changed: one bucket per account for everything others keep. An error
+// (429 with Retry-After) refuses it and nothing is stored.
 func (l *limiter) allowPost(r *http.Request, nick string) error {
 	if ok, wait := l.messages.Allow(chat.NickKey(nick)); !ok {
 		return tooMany("rate_limited", "You are sending too fast; wait a moment.", wait)
 	}
 	return nil
+}
+
+// allowTyping reports whether a typing notice of nick may be relayed. It
+// draws on its own bucket, never on allowPost's.
+func (l *limiter) allowTyping(nick string) bool {
+	ok, _ := l.typing.Allow(chat.NickKey(nick))
+	return ok
 }
 
 // streamRetry is the Retry-After of a refused stream: nobody knows when one

@@ -58,9 +58,12 @@ func TestMessageRateLimit(t *testing.T) {
 	r := srv.Do(t, http.MethodPost, path, alice, chat.PostMessage{Text: "one too many", ClientID: "over"})
 	want429(t, r, "rate_limited", 900)
 
-	// Typing notices and room changes draw on the same bucket.
-	want429(t, srv.Do(t, http.MethodPost, "/api/rooms/general/typing", alice, nil), "rate_limited", 900)
+	// Room changes draw on the same bucket; typing notices do not (they
+	// have their own: TestTypingLimit).
 	want429(t, srv.Do(t, http.MethodPut, "/api/rooms/spam", alice, nil), "rate_limited", 900)
+	if r := srv.Do(t, http.MethodPost, "/api/rooms/general/typing", alice, nil); r.Status != http.StatusNoContent {
+		t.Fatalf("typing with the message bucket empty: %d %s; want 204", r.Status, r.Body)
+	}
 
 	// Another account has its own bucket.
 	srv.Post(t, bob, chat.DefaultRoom, "bob is fine")
@@ -76,6 +79,54 @@ func TestMessageRateLimit(t *testing.T) {
 	}
 	if _, err := srv.Store.Room(context.Background(), "spam"); err == nil {
 		t.Fatal("the refused PUT created its room")
+	}
+}
+
+// TestTypingLimit: typing notices have their own bucket per account. Over
+// it they are answered 204 and relayed to nobody; they never spend the
+// tokens of real messages.
+func TestTypingLimit(t *testing.T) {
+	srv := withLimits(t, func(l *server.Limits) {
+		l.MessageRate, l.MessageBurst = 0.001, 3
+		l.TypingRate, l.TypingBurst = 0.001, 2
+	})
+	alice := srv.Login(t, "alice")
+	bob := srv.Login(t, "bob")
+	st := srv.MustSubscribe(t, bob, chat.DefaultRoom, "")
+	nextOf(t, st, chat.EventWelcome)
+	for i := range 6 {
+		if r := srv.Do(t, http.MethodPost, "/api/rooms/general/typing", alice, nil); r.Status != http.StatusNoContent {
+			t.Fatalf("typing %d: %d %s; want 204 over the rate too", i+1, r.Status, r.Body)
+		}
+	}
+	// The whole message burst is still there.
+	var last chat.Message
+	for i := range 3 {
+		last = srv.Post(t, alice, chat.DefaultRoom, "after typing "+strconv.Itoa(i))
+	}
+	// Bob got exactly the burst of typing notices before the messages.
+	typing := 0
+	for {
+		ev, err := st.Next(wait)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ev.Event == chat.EventTyping {
+			typing++
+		}
+		if ev.Event == chat.EventMessage && ev.ID == last.ID {
+			break
+		}
+	}
+	if typing != 2 {
+		t.Fatalf("bob got %d typing events; want the burst of 2", typing)
+	}
+	// Bob's own notices are not affected by alice's.
+	if r := srv.Do(t, http.MethodPost, "/api/rooms/general/typing", bob, nil); r.Status != http.StatusNoContent {
+		t.Fatalf("bob typing: %d", r.Status)
+	}
+	if ev := nextOf(t, st, chat.EventTyping); !strings.Contains(ev.Data, `"bob"`) {
+		t.Fatalf("typing event %s; want bob's", ev.Data)
 	}
 }
 

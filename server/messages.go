@@ -126,15 +126,19 @@ func (s *Server) handleHistory(w http.ResponseWriter, r *http.Request) error {
 }
 
 // handleTyping is POST /api/rooms/{room}/typing: an ephemeral event for the
-// room's other streams. A body, if any, is ignored.
+// room's other streams. A body, if any, is ignored. Over the account's
+// typing rate the answer is still 204 but nothing is relayed: a notice is
+// best effort and repeated while the user types, so a 429 would only make
+// clients noisy, and it never costs a message token.
 func (s *Server) handleTyping(w http.ResponseWriter, r *http.Request) error {
 	sess := sessionFrom(r.Context())
 	room, err := s.roomOf(r.Context(), r)
 	if err != nil {
 		return err
 	}
-	if err := s.limits.allowPost(r, sess.Nick); err != nil {
-		return err
+	if !s.limits.allowTyping(sess.Nick) {
+		w.WriteHeader(http.StatusNoContent)
+		return nil
 	}
 	if err := s.st.Publish(r.Context(), store.Event{Room: room.Name, Typing: &chat.Typing{Room: room.Name, Nick: sess.Nick}}); err != nil {
 		return fmt.Errorf("publish typing: %w", err)
