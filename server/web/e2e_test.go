@@ -575,6 +575,29 @@ func TestChatPageEndToEnd(t *testing.T) {
 		t.Errorf("alice: %d img elements in the page", n)
 	}
 
+	// A right-to-left override in an action's text stays inside its own
+	// isolated run: every element holding user text computes to isolate.
+	ctx, cancel = context.WithTimeout(context.Background(), waitLong)
+	if _, err := carol.Send(ctx, "general", chat.PostMessage{Text: "\u202eevil", Kind: chat.KindAction}); err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	alice.waitText("* carol \u202eevil")
+	iso := eval[map[string]string](alice, `(() => {
+		const li = [...document.querySelectorAll("#messages > li.action")].pop();
+		const bidi = (el) => el ? getComputedStyle(el).unicodeBidi : "missing";
+		return {
+			author: bidi(li.querySelector(".author")), text: bidi(li.querySelector(".text")),
+			nick: bidi(li.querySelector(".text .nick")), body: bidi(li.querySelector(".text .body")),
+			topic: bidi(document.getElementById("room-topic")), online: bidi(document.querySelector("#presence-list li")),
+		};
+	})()`)
+	for k, v := range iso {
+		if v != "isolate" {
+			t.Errorf("alice: unicode-bidi of the %s is %q, want isolate", k, v)
+		}
+	}
+
 	step("a cross-origin POST with the session cookie is refused")
 	aliceCookie := crossOrigin(t, alice, base, carol)
 

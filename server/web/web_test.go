@@ -161,3 +161,30 @@ func TestPageHasNoInlineCodeOrForeignOrigins(t *testing.T) {
 		t.Errorf("style.css loads other files")
 	}
 }
+
+// TestStyleIsolatesUserText: style.css gives every element that shows text a
+// user wrote (message text and author, the nick and text of an action, the
+// topic, the online list, our own nick) unicode-bidi: isolate, so a bidi
+// override in one of them cannot reorder what stands beside it. The
+// end-to-end test checks the computed style in Chromium as well.
+func TestStyleIsolatesUserText(t *testing.T) {
+	srv := httptest.NewServer(web.Handler())
+	defer srv.Close()
+	_, css := get(t, srv.URL+"/style.css", nil)
+	css = regexp.MustCompile(`(?s)/\*.*?\*/`).ReplaceAllString(css, "")
+	isolated := map[string]bool{}
+	for _, rule := range strings.Split(css, "}") {
+		sel, body, ok := strings.Cut(rule, "{")
+		if !ok || !regexp.MustCompile(`(?:^|[;\s])unicode-bidi\s*:\s*isolate\s*(?:;|$)`).MatchString(strings.TrimSpace(body)) {
+			continue
+		}
+		for _, s := range strings.Split(sel, ",") {
+			isolated[strings.Join(strings.Fields(s), " ")] = true
+		}
+	}
+	for _, want := range []string{".msg .author", ".msg .text", ".msg .text .nick", ".msg .text .body", ".topic", ".presence-list li", ".me .nick"} {
+		if !isolated[want] {
+			t.Errorf("style.css has no unicode-bidi: isolate for %q (isolated: %v)", want, isolated)
+		}
+	}
+}

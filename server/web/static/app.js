@@ -687,7 +687,19 @@
     }
     const text = document.createElement("p");
     text.className = "text";
-    text.textContent = m.kind === "action" ? "* " + m.nick + " " + m.text : m.text;
+    if (m.kind === "action") {
+      // "* nick text": the nick and the text are separate isolated runs
+      // (style.css), so a bidi control in the text cannot move the nick.
+      const who = document.createElement("span");
+      who.className = "nick";
+      who.textContent = m.nick;
+      const body = document.createElement("span");
+      body.className = "body";
+      body.textContent = m.text;
+      text.append("* ", who, " ", body);
+    } else {
+      text.textContent = m.text;
+    }
     li.append(meta, text);
     return li;
   }
