@@ -120,8 +120,8 @@ func TestSlowComparesWithABaseline(t *testing.T) {
 	if s.Int("subs_ok") != 18 || s.Int("stalled_ok") != 2 {
 		t.Errorf("want 18 healthy and 2 stalled streams: %s", s)
 	}
-	if s.Int("expected") != 18*40 || s.Float("p99_ratio") <= 0 || len(res.Series) != 2 {
-		t.Errorf("healthy subscribers should get both phases' 40 messages, with a p99 ratio: %s", s)
+	if s.Int("expected") != 18*60 || s.Float("p99_ratio") <= 0 || len(res.Series) != 2 {
+		t.Errorf("healthy subscribers should get the warm-up's 20 and both phases' 40 messages, with a p99 ratio: %s", s)
 	}
 }
 
