@@ -35,6 +35,7 @@ const (
 	typingEvery   = 3 * time.Second  // at most one typing notice per this
 	noticeShown   = 10 * time.Second // how long a status bar notice stays
 	retryEvery    = 4 * time.Second  // wait before asking an unreachable server again
+	rejoinGrace   = time.Minute      // a nick online before a reconnect that joins within this is not news
 )
 
 // Model is the root Bubble Tea model of chat-tui. Use it through a

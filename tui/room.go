@@ -28,10 +28,68 @@ type room struct {
 	conn   client.StateChange
 	hasCon bool
 	typing map[string]time.Time // nick → until when "is typing" shows
+
+	// known holds the nicks (NickKey) we last knew to be online, kept
+	// across reconnects, so that the joins every stream makes again after
+	// a server restart are not shown as news. away holds the nicks that
+	// were known before a welcome that did not list them yet, with the
+	// time until which their join counts as a rejoin.
+	known map[string]bool
+	away  map[string]time.Time
 }
 
 func newRoom(name string) *room {
-	return &room{name: name, ids: map[string]bool{}, typing: map[string]time.Time{}}
+	return &room{name: name, ids: map[string]bool{}, typing: map[string]time.Time{},
+		known: map[string]bool{}, away: map[string]time.Time{}}
+}
+
+// welcomed refreshes the known online set from a welcome's list. Nicks we
+// knew that it lacks have probably not reconnected yet: their join within
+// rejoinGrace is not shown.
+func (r *room) welcomed(online []string, now time.Time) {
+	next := make(map[string]bool, len(online))
+	for _, n := range online {
+		next[chat.NickKey(n)] = true
+	}
+	for k := range r.known {
+		if !next[k] {
+			r.away[k] = now.Add(rejoinGrace)
+		}
+	}
+	for k, until := range r.away {
+		if next[k] || !now.Before(until) {
+			delete(r.away, k)
+		}
+	}
+	r.known = next
+}
+
+// joined records a join and reports whether it is news: the nick was not
+// known to be online, nor online just before a reconnect.
+func (r *room) joined(nick string, now time.Time) bool {
+	k := chat.NickKey(nick)
+	until, wasAway := r.away[k]
+	delete(r.away, k)
+	news := !r.known[k] && !(wasAway && now.Before(until))
+	r.known[k] = true
+	return news
+}
+
+// left records a leave and reports whether it is news: the nick is not in
+// the event's online list (no other connection of it remains) and we knew
+// it to be online.
+func (r *room) left(nick string, online []string) bool {
+	k := chat.NickKey(nick)
+	for _, n := range online {
+		if chat.NickKey(n) == k {
+			return false
+		}
+	}
+	_, wasAway := r.away[k]
+	news := r.known[k] || wasAway
+	delete(r.known, k)
+	delete(r.away, k)
+	return news
 }
 
 // addMessage puts a message from the server in its place by id. A pending

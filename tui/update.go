@@ -643,6 +643,7 @@ func (m *Model) event(msg eventMsg) tea.Cmd {
 		}
 	case ev.Welcome != nil:
 		r.online = ev.Welcome.Online
+		r.welcomed(ev.Welcome.Online, m.now())
 		// The server resumes from our last id without a gap; this catches
 		// what a stream started without an id (an empty room) missed.
 		// After is "" for a room that was empty: then the newest page.
@@ -653,13 +654,21 @@ func (m *Model) event(msg eventMsg) tea.Cmd {
 	case ev.Presence != nil:
 		p := ev.Presence
 		r.online = p.Online
-		kind, verb := entryJoin, "joined"
-		if p.State == chat.PresenceLeave {
+		// Only news gets a line: after a server restart every stream
+		// joins again, and those joins are not.
+		kind, verb, news := entryJoin, "joined", false
+		switch p.State {
+		case chat.PresenceJoin:
+			news = r.joined(p.Nick, m.now())
+		case chat.PresenceLeave:
 			kind, verb = entryLeave, "left"
+			news = r.left(p.Nick, p.Online)
 		}
-		r.add(localEntry(kind, safeLine(p.Nick)+" "+verb, m.now()))
-		if r == m.cur() && r.offset > 0 {
-			r.offset++
+		if news {
+			r.add(localEntry(kind, safeLine(p.Nick)+" "+verb, m.now()))
+			if r == m.cur() && r.offset > 0 {
+				r.offset++
+			}
 		}
 	case ev.Typing != nil:
 		if chat.NickKey(ev.Typing.Nick) != chat.NickKey(m.nick) {

@@ -1,0 +1,82 @@
+package tui
+
+import (
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/ssechat/chat/chat"
+	"github.com/ssechat/chat/client"
+)
+
+// presenceLines lists the join and leave lines of the current room.
+func presenceLines(m *Model) []string {
+	var out []string
+	for _, e := range m.cur().entries {
+		if e.kind == entryJoin || e.kind == entryLeave {
+			out = append(out, e.text)
+		}
+	}
+	return out
+}
+
+// TestReconnectJoinsAreNotNews: after a server restart every stream joins
+// again; nicks known to be online before it get no line, however their
+// joins and our welcome interleave. A nick that is new, one that really
+// leaves, and one that comes back long after the restart do.
+func TestReconnectJoinsAreNotNews(t *testing.T) {
+	m, clk := newChatModel(t, 80, 30, nil, false)
+	r := m.cur()
+	send := func(ev client.Event) { ev.Room = "general"; m.Update(eventMsg{gen: r.gen, ev: ev}) }
+	welcome := func(online ...string) {
+		send(client.Event{State: &client.StateChange{State: client.StateConnected}})
+		send(client.Event{Welcome: &chat.Welcome{Room: "general", Nick: "alice", Online: online}})
+	}
+	presence := func(nick, state string, online ...string) {
+		send(client.Event{Presence: &chat.Presence{Room: "general", Nick: nick, State: state, Online: online}})
+	}
+	lost := func() {
+		send(client.Event{State: &client.StateChange{State: client.StateReconnecting, NextTry: clk.now().Add(time.Second)}})
+	}
+	want := func(step string, lines ...string) {
+		t.Helper()
+		if got := presenceLines(m); !slices.Equal(got, lines) {
+			t.Fatalf("%s: presence lines %q, want %q", step, got, lines)
+		}
+	}
+
+	welcome("alice", "bob", "Carol")
+	presence("alice", chat.PresenceJoin, "alice", "bob", "Carol") // our own join
+	want("first welcome")
+
+	// The server restarts. bob is back before our welcome, carol after it
+	// (under another spelling of her nick: keys ignore case).
+	lost()
+	clk.advance(3 * time.Second)
+	presence("bob", chat.PresenceJoin, "alice", "bob") // the old stream never saw it; harmless
+	welcome("alice", "bob")
+	presence("alice", chat.PresenceJoin, "alice", "bob")
+	presence("carol", chat.PresenceJoin, "alice", "bob", "carol")
+	want("after the restart")
+
+	presence("dave", chat.PresenceJoin, "alice", "bob", "carol", "dave")
+	want("a new nick", "dave joined")
+
+	// bob's other tab (on another node) closes: he is still online.
+	presence("bob", chat.PresenceLeave, "alice", "bob", "carol", "dave")
+	want("a leave with the nick still online", "dave joined")
+	presence("bob", chat.PresenceLeave, "alice", "carol", "dave")
+	want("a real leave", "dave joined", "bob left")
+
+	// Another restart: carol does not come back for a long time, dave
+	// leaves for real before he reconnects.
+	lost()
+	welcome("alice")
+	presence("dave", chat.PresenceLeave, "alice")
+	want("a leave of a nick not yet back", "dave joined", "bob left", "dave left")
+	clk.advance(rejoinGrace + time.Second)
+	presence("carol", chat.PresenceJoin, "alice", "carol")
+	want("a join long after the restart", "dave joined", "bob left", "dave left", "carol joined")
+	presence("carol", chat.PresenceJoin, "alice", "carol") // a second tab's join on another node
+	want("a repeated join", "dave joined", "bob left", "dave left", "carol joined")
+}
