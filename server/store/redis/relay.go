@@ -29,12 +29,12 @@ const catchUpPage = 500
 
 // Listen sets the function that receives the events of the rooms this node
 // watches: every message once, per room in id order, and every published
-// typing and presence event. It is called from the store's one pub/sub
+// typing, presence and room event. It is called from the store's one pub/sub
 // reader goroutine, so it must not block.
 func (s *Store) Listen(fn func(store.Event)) { s.relay.fn.Store(&fn) }
 
-// Publish relays a typing or presence event to every node watching the
-// room. Best effort: nothing is stored.
+// Publish relays a typing, presence or room (topic) event to every node
+// watching the room. Best effort: nothing is stored.
 func (s *Store) Publish(ctx context.Context, e store.Event) error {
 	done, err := s.begin()
 	if err != nil {
