@@ -53,7 +53,7 @@ func run() int {
 	if cfg.SVG != "" {
 		f, err := os.Create(cfg.SVG)
 		if err == nil {
-			err = bench.WriteSVG(f, res.Title, res.Series)
+			err = bench.WriteSVG(f, res.Chart, res.Series)
 			if cerr := f.Close(); err == nil {
 				err = cerr
 			}

@@ -268,7 +268,7 @@ func TestWriteSVGIsWellFormed(t *testing.T) {
 	}
 	var empty Histogram
 	var out bytes.Buffer
-	err := WriteSVG(&out, "fan-out <1000> & more", []Series{{"alone", &a}, {"with <stalled>", &b}, {"none", &empty}})
+	err := WriteSVG(&out, Chart{Title: "fan-out <1000> & more", Value: "latency", Items: "deliveries"}, []Series{{"alone", &a}, {"with <stalled>", &b}, {"none", &empty}})
 	if err != nil {
 		t.Fatal(err)
 	}

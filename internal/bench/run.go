@@ -19,7 +19,7 @@ import (
 type Result struct {
 	Summary *Summary
 	Series  []Series
-	Title   string
+	Chart   Chart
 }
 
 // Faulty reports whether the run lost, repeated or reordered a message, or
@@ -75,7 +75,7 @@ func Run(ctx context.Context, cfg Config, progressOut io.Writer) (*Result, error
 	if err := r.setup(ctx); err != nil {
 		return nil, err
 	}
-	res := &Result{Summary: r.out}
+	res := &Result{Summary: r.out, Chart: Chart{Value: "publish → receive latency", Items: "deliveries"}}
 	switch cfg.Scenario {
 	case ScenarioStorm:
 		err = r.storm(ctx, res)
@@ -489,12 +489,12 @@ func (r *runner) fanout(ctx context.Context, res *Result) error {
 		s.hist.Store(&h)
 	}
 	res.Series = []Series{{Name: c.Scenario, Hist: &h}}
-	res.Title = fmt.Sprintf("chat-bench %s: %d subscribers, %d messages", c.Scenario, len(list), c.Msgs)
+	res.Chart.Title = fmt.Sprintf("chat-bench %s: %d subscribers, %d messages", c.Scenario, len(list), c.Msgs)
 	if len(r.rooms) > 1 {
-		res.Title = fmt.Sprintf("chat-bench %s: %d rooms, %d subscribers, %d messages", c.Scenario, len(r.rooms), len(list), c.Msgs)
+		res.Chart.Title = fmt.Sprintf("chat-bench %s: %d rooms, %d subscribers, %d messages", c.Scenario, len(r.rooms), len(list), c.Msgs)
 	}
 	if c.Rate > 0 {
-		res.Title += fmt.Sprintf(" at %g/s", c.Rate)
+		res.Chart.Title += fmt.Sprintf(" at %g/s", c.Rate)
 	}
 	if c.Msgs == 0 || ctx.Err() != nil {
 		r.addEnd()
@@ -566,7 +566,8 @@ func (r *runner) storm(ctx context.Context, res *Result) error {
 	}
 	r.addLatency("catchup", &h)
 	res.Series = []Series{{Name: "time until a subscriber caught up", Hist: &h}}
-	res.Title = fmt.Sprintf("chat-bench storm: %d subscribers resume %d messages behind", len(list), c.Behind)
+	res.Chart.Value, res.Chart.Items = "catch-up time from the resume", "subscribers"
+	res.Chart.Title = fmt.Sprintf("chat-bench storm: %d subscribers resume %d messages behind", len(list), c.Behind)
 	r.tally(list)
 	r.addEnd()
 	return nil
@@ -633,6 +634,6 @@ func (r *runner) slow(ctx context.Context, res *Result) error {
 		{Name: fmt.Sprintf("%d healthy subscribers alone", len(list)), Hist: &base},
 		{Name: fmt.Sprintf("the same with %d stalled beside them", len(stalled)), Hist: &withStalled},
 	}
-	res.Title = fmt.Sprintf("chat-bench slow: %d subscribers, %d stalled, %.0f messages/s", len(r.subs), len(stalled), c.Rate)
+	res.Chart.Title = fmt.Sprintf("chat-bench slow: %d subscribers, %d stalled, %.0f messages/s", len(r.subs), len(stalled), c.Rate)
 	return nil
 }

@@ -64,7 +64,7 @@ func TestFanoutAgainstServer(t *testing.T) {
 		t.Errorf("%d latency samples, want one per delivery (800)", got)
 	}
 	var chart strings.Builder
-	if err := WriteSVG(&chart, res.Title, res.Series); err != nil || !strings.Contains(chart.String(), "<polyline") {
+	if err := WriteSVG(&chart, res.Chart, res.Series); err != nil || !strings.Contains(chart.String(), "<polyline") {
 		t.Errorf("chart: %v", err)
 	}
 }

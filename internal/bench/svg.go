@@ -15,6 +15,14 @@ type Series struct {
 	Hist *Histogram
 }
 
+// Chart names what a chart shows: its title, the quantity on the y axis
+// (in milliseconds) and what was counted (the samples).
+type Chart struct {
+	Title string
+	Value string // e.g. "publish → receive latency"
+	Items string // e.g. "deliveries"
+}
+
 // chart geometry, in SVG user units.
 const (
 	svgW, svgH               = 760, 420
@@ -28,11 +36,11 @@ const (
 
 var svgColors = []string{"#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf"}
 
-// WriteSVG draws the percentile spectrum of each series: latency (y, in
-// milliseconds) against the share of deliveries at or below it (x, spread by
+// WriteSVG draws the percentile spectrum of each series: the value (y, in
+// milliseconds) against the share of samples at or below it (x, spread by
 // nines: 0, 90, 99, 99.9, 99.99 %), the usual way to show a tail. The legend
 // gives each series' p50, p99, p99.9 and exact maximum.
-func WriteSVG(w io.Writer, title string, series []Series) error {
+func WriteSVG(w io.Writer, c Chart, series []Series) error {
 	var top time.Duration
 	for _, s := range series {
 		top = max(top, s.Hist.Quantile(1-math.Pow(10, -svgMaxNines)))
@@ -44,7 +52,7 @@ func WriteSVG(w io.Writer, title string, series []Series) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" font-family="sans-serif" font-size="12">`+"\n", svgW, svgH, svgW, svgH)
 	fmt.Fprintf(&b, `<rect width="%d" height="%d" fill="white"/>`+"\n", svgW, svgH)
-	fmt.Fprintf(&b, `<text x="%d" y="24" font-size="15" font-weight="bold">%s</text>`+"\n", svgLeft, html.EscapeString(title))
+	fmt.Fprintf(&b, `<text x="%d" y="24" font-size="15" font-weight="bold">%s</text>`+"\n", svgLeft, html.EscapeString(c.Title))
 	for v := 0.0; v <= yMax+yTick/2; v += yTick {
 		fmt.Fprintf(&b, `<line x1="%d" x2="%d" y1="%.1f" y2="%.1f" stroke="#ddd"/>`+"\n", svgLeft, svgLeft+svgPlotW, y(v), y(v))
 		fmt.Fprintf(&b, `<text x="%d" y="%.1f" text-anchor="end">%s</text>`+"\n", svgLeft-6, y(v)+4, trimFloat(v))
@@ -56,8 +64,8 @@ func WriteSVG(w io.Writer, title string, series []Series) error {
 		fmt.Fprintf(&b, `<line x1="%.1f" x2="%.1f" y1="%d" y2="%d" stroke="#ddd"/>`+"\n", x(t.nines), x(t.nines), svgTop, svgTop+svgPlotH)
 		fmt.Fprintf(&b, `<text x="%.1f" y="%d" text-anchor="middle">%s</text>`+"\n", x(t.nines), svgTop+svgPlotH+16, t.label)
 	}
-	fmt.Fprintf(&b, `<text x="%d" y="%d" text-anchor="middle">share of deliveries at or below the latency</text>`+"\n", svgLeft+svgPlotW/2, svgTop+svgPlotH+34)
-	fmt.Fprintf(&b, `<text transform="translate(18 %d) rotate(-90)" text-anchor="middle">publish → receive latency, ms</text>`+"\n", svgTop+svgPlotH/2)
+	fmt.Fprintf(&b, `<text x="%d" y="%d" text-anchor="middle">share of %s at or below the value</text>`+"\n", svgLeft+svgPlotW/2, svgTop+svgPlotH+34, html.EscapeString(c.Items))
+	fmt.Fprintf(&b, `<text transform="translate(18 %d) rotate(-90)" text-anchor="middle">%s, ms</text>`+"\n", svgTop+svgPlotH/2, html.EscapeString(c.Value))
 	fmt.Fprintf(&b, `<rect x="%d" y="%d" width="%d" height="%d" fill="none" stroke="#444"/>`+"\n", svgLeft, svgTop, svgPlotW, svgPlotH)
 	for i, s := range series {
 		color := svgColors[i%len(svgColors)]
@@ -71,9 +79,9 @@ func WriteSVG(w io.Writer, title string, series []Series) error {
 		}
 		ly := svgLegend + i*svgLegendLine
 		fmt.Fprintf(&b, `<line x1="%d" x2="%d" y1="%d" y2="%d" stroke="%s" stroke-width="3"/>`+"\n", svgLeft, svgLeft+24, ly-4, ly-4, color)
-		fmt.Fprintf(&b, `<text x="%d" y="%d">%s: p50 %s, p99 %s, p99.9 %s, max %s ms (%d deliveries)</text>`+"\n", svgLeft+32, ly,
+		fmt.Fprintf(&b, `<text x="%d" y="%d">%s: p50 %s, p99 %s, p99.9 %s, max %s ms (%d %s)</text>`+"\n", svgLeft+32, ly,
 			html.EscapeString(s.Name), msString(s.Hist.Quantile(0.5)), msString(s.Hist.Quantile(0.99)),
-			msString(s.Hist.Quantile(0.999)), msString(s.Hist.Max()), s.Hist.Count())
+			msString(s.Hist.Quantile(0.999)), msString(s.Hist.Max()), s.Hist.Count(), html.EscapeString(c.Items))
 	}
 	b.WriteString("</svg>\n")
 	_, err := io.WriteString(w, b.String())
