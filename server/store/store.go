@@ -131,6 +131,8 @@ type Store interface {
 	// Join records one connection of nick in room and returns who is online
 	// (distinct nicks, sorted). Leave removes it. Entries of a node that dies
 	// expire (cluster stores) or vanish with the process (embedded stores).
+	// A returned list never changes later, but may be shared: callers must
+	// not modify it.
 	Join(ctx context.Context, room, nick, conn string) (online []string, err error)
 	Leave(ctx context.Context, room, nick, conn string) (online []string, err error)
 	Online(ctx context.Context, room string) ([]string, error)

@@ -102,7 +102,7 @@ type Store struct {
 	listen   func(store.Event)
 
 	presMu   sync.Mutex
-	presence map[string]map[presenceKey]string // room → connection → nick
+	presence map[string]*roomPresence // room → who is connected
 
 	sessionCleanup atomic.Uint64
 
@@ -162,7 +162,7 @@ func Open(path string, opts Options) (*Store, error) {
 		reqs:     make(chan *request, opts.MaxBatch),
 		done:     make(chan struct{}),
 		rooms:    map[string]*room{},
-		presence: map[string]map[presenceKey]string{},
+		presence: map[string]*roomPresence{},
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)

@@ -47,6 +47,21 @@ func testPresence(t *testing.T, open Opener) {
 	step("Leave bob", online, err)
 	online, err = s.Online(ctx, "other")
 	step("Online elsewhere", online, err, "carol")
+
+	// A list once returned is the caller's to keep: later joins and leaves
+	// must not change it (the server encodes it into events after the call).
+	first, err := s.Join(ctx, "third", "mia", "c5")
+	step("Join mia", first, err, "mia")
+	second, err := s.Join(ctx, "third", "lea", "c6")
+	step("Join lea", second, err, "lea", "mia")
+	_, err = s.Leave(ctx, "third", "lea", "c6")
+	wantNoErr(t, "Leave lea", err)
+	_, err = s.Join(ctx, "third", "abe", "c7")
+	wantNoErr(t, "Join abe", err)
+	_, err = s.Leave(ctx, "third", "mia", "c5")
+	wantNoErr(t, "Leave mia", err)
+	step("the list Join mia returned, after more joins and leaves", first, nil, "mia")
+	step("the list Join lea returned, after more joins and leaves", second, nil, "lea", "mia")
 }
 
 func testWatchAndPing(t *testing.T, open Opener) {
