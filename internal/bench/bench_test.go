@@ -312,3 +312,14 @@ func TestNiceScale(t *testing.T) {
 		}
 	}
 }
+
+func TestBar(t *testing.T) {
+	for _, tc := range []struct {
+		share float64
+		want  string
+	}{{0, "░░░░"}, {0.5, "██░░"}, {1, "████"}, {1.7, "████"}, {-1, "░░░░"}} {
+		if got := bar(tc.share, 4); got != tc.want {
+			t.Errorf("bar(%v) = %q, want %q", tc.share, got, tc.want)
+		}
+	}
+}

@@ -6,15 +6,18 @@ import (
 	"sync"
 	"time"
 
-	"github.com/charmbracelet/bubbles/progress"
+	"strings"
 )
 
 // progressLine draws one line on a terminal, "\r"-rewritten ten times a
 // second: the phase, a bar and a count. Without a writer it does nothing, so
 // the run calls it unconditionally.
+//
+// The bar is drawn by hand: bubbles' progress model pulls in lipgloss, whose
+// start-up asks the terminal for its background colour on stdout, and
+// stdout here carries the summary line for scripts.
 type progressLine struct {
 	w     io.Writer
-	bar   progress.Model
 	mu    sync.Mutex
 	phase string
 	total int64
@@ -29,7 +32,6 @@ func newProgress(w io.Writer) *progressLine {
 	if w == nil {
 		return p
 	}
-	p.bar = progress.New(progress.WithDefaultGradient(), progress.WithWidth(40))
 	p.stop, p.done = make(chan struct{}), make(chan struct{})
 	go p.loop()
 	return p
@@ -72,7 +74,14 @@ func (p *progressLine) draw() {
 	if total > 0 {
 		pct = min(float64(n)/float64(total), 1)
 	}
-	fmt.Fprintf(p.w, "\r\x1b[2K%-10s %s %d/%d", phase, p.bar.ViewAs(pct), n, total)
+	fmt.Fprintf(p.w, "\r\x1b[2K%-10s %s %3.0f%% %d/%d", phase, bar(pct, 40), pct*100, n, total)
+}
+
+// bar renders a share (0 to 1) as width cells of full and light shade.
+func bar(share float64, width int) string {
+	full := int(share*float64(width) + 0.5)
+	full = max(0, min(full, width))
+	return strings.Repeat("█", full) + strings.Repeat("░", width-full)
 }
 
 // Close stops drawing and clears the line.
