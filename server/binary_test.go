@@ -285,9 +285,9 @@ func TestUserCommands(t *testing.T) {
 	if out, err := user("short\n", "add", "pat"); err == nil {
 		t.Fatalf("a too short password was taken: %s", out)
 	}
-	// Account commands work beside a running server: it reads accounts and
-	// sessions from the file on every request, so passwd and del revoke a
-	// live session at once.
+	// Account commands work beside a running server: it reads accounts from
+	// the file on every login and sessions at least every --session-cache
+	// (1s by default), so passwd and del revoke a live session within that.
 	b := startBinary(t, bin, addr, dir, "--registration", "closed")
 	wantErr(t, b.api.LoginPassword(t, "pat", "any password"), 401, "bad_credentials")
 	r := b.api.LoginPassword(t, "olga", "first password")
@@ -309,6 +309,10 @@ func TestUserCommands(t *testing.T) {
 	if out, err := user("second password\n", "passwd", "olga"); err != nil {
 		t.Fatalf("user passwd: %v\n%s", err, out)
 	}
+	revoked := func(token string) func() bool {
+		return func() bool { return b.api.Do(t, "GET", "/api/me", token, nil).Status == 401 }
+	}
+	testenv.Eventually(t, 5*time.Second, "user passwd to revoke the live session", revoked(info.Token))
 	wantErr(t, b.api.Do(t, "GET", "/api/me", info.Token, nil), 401, "unauthorized")
 	wantErr(t, b.api.LoginPassword(t, "olga", "first password"), 401, "bad_credentials")
 	r = b.api.LoginPassword(t, "olga", "second password")
@@ -316,10 +320,14 @@ func TestUserCommands(t *testing.T) {
 		t.Fatalf("login with the new password: %d %s", r.Status, r.Body)
 	}
 	r.Decode(t, &info)
+	if r := b.api.Do(t, "GET", "/api/me", info.Token, nil); r.Status != 200 { // cached now
+		t.Fatalf("GET /api/me after the new login: %d %s", r.Status, r.Body)
+	}
 
 	if out, err := user("", "del", "olga"); err != nil {
 		t.Fatalf("user del: %v\n%s", err, out)
 	}
+	testenv.Eventually(t, 5*time.Second, "user del to revoke the live session", revoked(info.Token))
 	wantErr(t, b.api.Do(t, "GET", "/api/me", info.Token, nil), 401, "unauthorized")
 	wantErr(t, b.api.LoginPassword(t, "olga", "second password"), 401, "bad_credentials")
 }

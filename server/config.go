@@ -23,6 +23,14 @@ type Config struct {
 	// SessionTTL is how long a session lives after its last use (sessions
 	// slide). Defaults to 30 days.
 	SessionTTL time.Duration
+	// SessionCache is how long a session read from the store is trusted
+	// without asking the store again (never past its own expiry). A
+	// logout through this server ends it at once; a revocation from
+	// another process (chat-server user passwd/del on the same SQLite
+	// file, another node on the same Redis) takes up to this long to
+	// reach this server. 0 asks the store on every request. Defaults to
+	// 1s.
+	SessionCache time.Duration
 	// Heartbeat is how long a stream may stay silent before a ": ping"
 	// comment is sent. Defaults to 15s.
 	Heartbeat time.Duration
@@ -89,6 +97,7 @@ func DefaultConfig() Config {
 	return Config{
 		Registration:      RegistrationOpen,
 		SessionTTL:        30 * 24 * time.Hour,
+		SessionCache:      time.Second,
 		Heartbeat:         15 * time.Second,
 		Retry:             2 * time.Second,
 		HistoryPageMax:    chat.MaxPageSize,
@@ -115,6 +124,9 @@ func (c Config) Validate() error {
 	}
 	if c.SessionTTL < time.Minute {
 		bad("session TTL %v is under a minute", c.SessionTTL)
+	}
+	if c.SessionCache < 0 {
+		bad("session cache %v is negative", c.SessionCache)
 	}
 	if c.Heartbeat <= 0 {
 		bad("heartbeat must be positive")

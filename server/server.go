@@ -20,6 +20,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ssechat/chat/chat"
@@ -37,6 +38,11 @@ type Server struct {
 	stats   stats
 	metrics *metrics
 	limits  *limiter
+
+	// sessions caches sessions read from the store (Config.SessionCache).
+	sessions *sessionCache
+	// clock, when set (tests), replaces time.Now for sessions.
+	clock atomic.Pointer[func() time.Time]
 
 	handler http.Handler
 	apiMux  *http.ServeMux
@@ -78,6 +84,7 @@ func New(cfg Config, st store.Store, log *slog.Logger) (*Server, error) {
 		hashSem:  make(chan struct{}, max(2, runtime.GOMAXPROCS(0))),
 	}
 	s.limits = newLimiter(cfg.Limits, cfg.TrustedProxies)
+	s.sessions = newSessionCache(cfg.SessionCache)
 	if cfg.TLSCertFile != "" {
 		cert, err := tls.LoadX509KeyPair(cfg.TLSCertFile, cfg.TLSKeyFile)
 		if err != nil {
@@ -240,6 +247,15 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		errs = append(errs, fmt.Errorf("wait for event streams: %w", ctx.Err()))
 	}
 	return errors.Join(errs...)
+}
+
+// now is the time sessions are checked against: time.Now, or a test's
+// clock.
+func (s *Server) now() time.Time {
+	if f := s.clock.Load(); f != nil {
+		return (*f)()
+	}
+	return time.Now()
 }
 
 // shuttingDown reports whether Shutdown has begun.

@@ -68,7 +68,9 @@ func (s *Server) authed(h handlerFunc) http.Handler {
 // authenticate finds the session of r: the Bearer token first, else the
 // cookie (never the query string). A cookie-authenticated unsafe request
 // must come from this server's own origin. Sessions slide: one used when
-// more than a thirtieth of its lifetime has passed is extended.
+// more than a thirtieth of its lifetime has passed is extended. A session
+// read from the store is trusted for Config.SessionCache (see
+// sessionCache), never past its own expiry.
 func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (session, error) {
 	var token string
 	viaCookie := false
@@ -91,27 +93,46 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (session, 
 		return session{}, errUnauthorized
 	}
 	hash := TokenHash(token)
-	sess, err := s.st.Session(r.Context(), hash)
-	if errors.Is(err, store.ErrNotFound) {
+	now := s.now()
+	nick, expiresAt, cached := "", time.Time{}, false
+	if e, ok := s.sessions.get(hash, now); ok {
+		nick, expiresAt, cached = e.nick, e.expiresAt, true
+	} else {
+		epoch := s.sessions.epoch()
+		sess, err := s.st.Session(r.Context(), hash)
+		if errors.Is(err, store.ErrNotFound) {
+			return session{}, errUnauthorized
+		}
+		if err != nil {
+			return session{}, fmt.Errorf("look up session: %w", err)
+		}
+		nick, expiresAt = sess.Nick, sess.ExpiresAt
+		s.sessions.put(hash, nick, expiresAt, now, epoch)
+	}
+	if !expiresAt.After(now) {
+		s.sessions.drop(hash)
 		return session{}, errUnauthorized
 	}
-	if err != nil {
-		return session{}, fmt.Errorf("look up session: %w", err)
-	}
-	now := time.Now()
-	if !sess.ExpiresAt.After(now) {
-		return session{}, errUnauthorized
-	}
+	// The same throttle with or without the cache: the cache learns the
+	// new expiry, so its next hits do not extend again.
 	ttl := s.cfg.SessionTTL
-	if sess.ExpiresAt.Before(now.Add(ttl - ttl/30)) {
+	if expiresAt.Before(now.Add(ttl - ttl/30)) {
 		exp := now.Add(ttl)
-		if err := s.st.ExtendSession(r.Context(), hash, exp); err != nil {
-			s.log.Warn("extend session", "nick", sess.Nick, "err", err)
-		} else if viaCookie {
-			s.setCookie(w, r, token, exp)
+		switch err := s.st.ExtendSession(r.Context(), hash, exp); {
+		case errors.Is(err, store.ErrNotFound) && cached:
+			// Revoked elsewhere since it was cached: it ends now.
+			s.sessions.drop(hash)
+			return session{}, errUnauthorized
+		case err != nil:
+			s.log.Warn("extend session", "nick", nick, "err", err)
+		default:
+			s.sessions.extended(hash, exp)
+			if viaCookie {
+				s.setCookie(w, r, token, exp)
+			}
 		}
 	}
-	return session{Nick: sess.Nick, TokenHash: hash, ViaCookie: viaCookie}, nil
+	return session{Nick: nick, TokenHash: hash, ViaCookie: viaCookie}, nil
 }
 
 func safeMethod(m string) bool {
@@ -263,7 +284,11 @@ func (s *Server) acquireHash(ctx context.Context) error {
 // handleLogout is DELETE /api/session: the token stops working at once.
 func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) error {
 	sess := sessionFrom(r.Context())
-	if err := s.st.DeleteSession(r.Context(), sess.TokenHash); err != nil && !errors.Is(err, store.ErrNotFound) {
+	err := s.st.DeleteSession(r.Context(), sess.TokenHash)
+	// Forgotten whatever the store said: a logout never leaves the token
+	// working from the cache.
+	s.sessions.drop(sess.TokenHash)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return fmt.Errorf("delete session: %w", err)
 	}
 	http.SetCookie(w, &http.Cookie{Name: CookieName, Value: "", Path: "/", MaxAge: -1,

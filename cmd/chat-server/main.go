@@ -69,6 +69,7 @@ func newFlags(name string, s *settings, out io.Writer) (*flag.FlagSet, []envFlag
 	fs.IntVar(&c.ReplayMax, "replay-max", c.ReplayMax, "the most messages replayed to a resuming stream; further behind gets a reset "+envNote(env("replay-max")))
 	fs.IntVar(&s.HistoryMax, "history-max", s.HistoryMax, "messages kept per room; older ones are deleted (0 keeps all) "+envNote(env("history-max")))
 	fs.DurationVar(&c.SessionTTL, "session-ttl", c.SessionTTL, "a session ends after this long unused "+envNote(env("session-ttl")))
+	fs.DurationVar(&c.SessionCache, "session-cache", c.SessionCache, "trust a session read from the store for this long (0: ask the store on every request); a logout here ends it at once, but 'chat-server user passwd/del' or another node's revocation takes up to this long to reach this server "+envNote(env("session-cache")))
 	fs.IntVar(&c.QueueMax, "queue-max", c.QueueMax, "events queued per stream before a slow one is closed "+envNote(env("queue-max")))
 	fs.DurationVar(&c.WriteTimeout, "write-timeout", c.WriteTimeout, "a stream whose client reads nothing for this long is closed "+envNote(env("write-timeout")))
 	fs.BoolVar(&c.Limits.Enabled, "rate-limits", c.Limits.Enabled, "per-account and per-address limits (false for benchmarks) "+envNote(env("rate-limits")))
@@ -192,8 +193,8 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 // openStore opens the configured store. A serving process locks the SQLite
 // file (lock), so that a second server on the same data cannot hand out the
 // same message ids; the account commands do not, so that they work beside a
-// running server, which reads accounts and sessions from the file on every
-// request.
+// running server, which reads accounts from the file on every login and
+// sessions at least every --session-cache.
 func openStore(s settings, log *slog.Logger, lock bool) (store.Store, error) {
 	if s.Redis != "" {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

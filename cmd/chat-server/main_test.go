@@ -41,7 +41,7 @@ func TestHelpNamesEveryVariable(t *testing.T) {
 	fs, table := newFlags("chat-server", &s, &out)
 	fs.Usage()
 	help := out.String()
-	for _, name := range []string{"addr", "data", "registration", "heartbeat", "history-page-max", "replay-max", "session-ttl", "log-level"} {
+	for _, name := range []string{"addr", "data", "registration", "heartbeat", "history-page-max", "replay-max", "session-ttl", "session-cache", "log-level"} {
 		if !strings.Contains(help, "-"+name+" ") {
 			t.Errorf("--help misses --%s", name)
 		}
@@ -59,5 +59,28 @@ func TestHelpNamesEveryVariable(t *testing.T) {
 	}
 	if code := run([]string{"--registration", "sometimes"}, nil, &out, &out); code != 2 {
 		t.Errorf("a bad registration mode exits %d, want 2", code)
+	}
+}
+
+// TestSessionCacheSetting: the session cache defaults to a second, the
+// variable and the flag set it, 0 turns it off, and a negative lifetime is
+// refused.
+func TestSessionCacheSetting(t *testing.T) {
+	s := defaults()
+	if s.Server.SessionCache != time.Second {
+		t.Errorf("default session cache %v, want 1s", s.Server.SessionCache)
+	}
+	t.Setenv("CHAT_SESSION_CACHE", "0")
+	s = defaults()
+	if _, err := parse("chat-server", nil, &s, &bytes.Buffer{}); err != nil || s.Server.SessionCache != 0 {
+		t.Fatalf("CHAT_SESSION_CACHE=0: %v, %v", s.Server.SessionCache, err)
+	}
+	s = defaults()
+	if _, err := parse("chat-server", []string{"--session-cache", "250ms"}, &s, &bytes.Buffer{}); err != nil || s.Server.SessionCache != 250*time.Millisecond {
+		t.Fatalf("--session-cache 250ms: %v, %v", s.Server.SessionCache, err)
+	}
+	var out bytes.Buffer
+	if code := run([]string{"--session-cache", "-1s"}, nil, &out, &out); code != 2 || !strings.Contains(out.String(), "session cache") {
+		t.Errorf("a negative session cache exits %d (want 2): %s", code, out.String())
 	}
 }
