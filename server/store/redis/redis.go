@@ -35,6 +35,7 @@ const (
 	DefaultPresenceTTL    = 30 * time.Second
 	DefaultHealthInterval = 5 * time.Second
 	DefaultWatchTimeout   = 5 * time.Second
+	DefaultWatchLinger    = 30 * time.Second
 )
 
 // Options tune the store. The zero value works.
@@ -57,6 +58,11 @@ type Options struct {
 	// before the store pings it; two silent intervals mean the connection is
 	// dead and it is replaced. Defaults to 5s.
 	HealthInterval time.Duration
+	// WatchLinger is how long a room stays subscribed, with its in-memory
+	// tail, after its last watch stopped: streams that all dropped at once
+	// (a network blip, a restart of the proxy) resume from memory when they
+	// come back. Defaults to 30s; negative unsubscribes at once.
+	WatchLinger time.Duration
 	// WatchTimeout bounds how long Watch waits for Redis to confirm a
 	// subscription before it gives up with ErrUnavailable. Defaults to 5s.
 	WatchTimeout time.Duration
@@ -77,6 +83,9 @@ func (o *Options) fill() {
 	}
 	if o.HealthInterval <= 0 {
 		o.HealthInterval = DefaultHealthInterval
+	}
+	if o.WatchLinger == 0 {
+		o.WatchLinger = DefaultWatchLinger
 	}
 	if o.WatchTimeout <= 0 {
 		o.WatchTimeout = DefaultWatchTimeout

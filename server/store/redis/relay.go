@@ -104,6 +104,8 @@ type watch struct {
 	ready chan struct{} // closed at the first catch-up
 	isRdy bool
 
+	linger *time.Timer // set while nobody watches: unsubscribes when it fires
+
 	// tail holds the newest messages relayed, contiguous in the stream, so
 	// that resumes on this node read memory instead of Redis. tailBase is
 	// the id just before tail[0] ("" for the stream's start); hasTail is
@@ -166,6 +168,10 @@ func (r *relay) watch(ctx context.Context, room string) (func(), error) {
 		}
 	} else {
 		w.refs++
+		if w.linger != nil {
+			w.linger.Stop()
+			w.linger = nil
+		}
 	}
 	ready := w.ready
 	r.mu.Unlock()
@@ -195,6 +201,28 @@ func (r *relay) release(w *watch) {
 	w.refs--
 	if w.refs > 0 || r.rooms[w.room] != w {
 		return
+	}
+	if d := r.s.opts.WatchLinger; d > 0 && w.isRdy && r.s.ctx.Err() == nil {
+		w.linger = time.AfterFunc(d, func() { r.expire(w) })
+		return
+	}
+	r.drop(w)
+}
+
+// expire ends a lingering watch nobody took up again.
+func (r *relay) expire(w *watch) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if w.refs == 0 && r.rooms[w.room] == w {
+		r.drop(w)
+	}
+}
+
+// drop forgets a room and unsubscribes it; r.mu is held.
+func (r *relay) drop(w *watch) {
+	if w.linger != nil {
+		w.linger.Stop()
+		w.linger = nil
 	}
 	delete(r.rooms, w.room)
 	if r.ps != nil && w.based {
@@ -230,6 +258,12 @@ func (r *relay) run(ctx context.Context) {
 func (r *relay) stop() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	for _, w := range r.rooms {
+		if w.linger != nil {
+			w.linger.Stop()
+			w.linger = nil
+		}
+	}
 	if r.ps != nil {
 		_ = r.ps.Close()
 	}

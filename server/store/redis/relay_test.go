@@ -140,7 +140,7 @@ func TestRelayAcrossNodes(t *testing.T) {
 func TestWatchRefCount(t *testing.T) {
 	rd := clustertest.StartRedis(t, clustertest.RedisOptions{})
 	prefix := newPrefix()
-	s := open(t, rd.URL(0), redis.Options{Prefix: prefix})
+	s := open(t, rd.URL(0), redis.Options{Prefix: prefix, WatchLinger: -1})
 	got := collect(s)
 	raw := rawClient(t, rd)
 	ctx := t.Context()
@@ -189,6 +189,63 @@ func TestWatchRefCount(t *testing.T) {
 	} else {
 		checkExactly(t, "listener", msgs, []string{m1.ID, m3.ID})
 	}
+}
+
+// TestWatchLinger: after its last watch stops, a room stays subscribed for
+// WatchLinger, keeping its tail: a resume in that time reads memory and a
+// new watch takes the room up again; after it the room is unsubscribed.
+func TestWatchLinger(t *testing.T) {
+	rd := clustertest.StartRedis(t, clustertest.RedisOptions{})
+	prefix := newPrefix()
+	s := open(t, rd.URL(0), redis.Options{Prefix: prefix, WatchLinger: 300 * time.Millisecond})
+	got := collect(s)
+	raw := rawClient(t, rd)
+	ctx := t.Context()
+	if _, _, err := s.PutRoom(ctx, "general", nil); err != nil {
+		t.Fatal(err)
+	}
+	channel := prefix + "ch:{general}"
+	subscribed := func() bool { return raw.PubSubNumSub(ctx, channel).Val()[channel] == 1 }
+	stop, err := s.Watch(ctx, "general")
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, _, _ := s.Append(ctx, text(0))
+	stop()
+	// Nobody watches; the room lingers and keeps relaying into its tail.
+	var want []string
+	for i := 1; i <= 5; i++ {
+		m, _, err := s.Append(ctx, text(i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, m.ID)
+	}
+	testenv.Eventually(t, waitFor, "the lingering room to relay", func() bool { return got.count("general") == 6 })
+	hits := s.TailHits()
+	msgs, _, err := s.Since(ctx, "general", first.ID, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkExactly(t, "Since on the lingering room", msgs, want)
+	if s.TailHits() != hits+1 {
+		t.Fatal("a resume on the lingering room did not read its tail")
+	}
+	if !subscribed() {
+		t.Fatal("the room was unsubscribed before WatchLinger passed")
+	}
+	// Taken up again: the linger ends, the watch stays.
+	stop, err = s.Watch(ctx, "general")
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	testenv.Eventually(t, waitFor, "twice WatchLinger", func() bool { return time.Since(start) > 600*time.Millisecond })
+	if !subscribed() {
+		t.Fatal("a watched room was unsubscribed by an old linger")
+	}
+	stop()
+	testenv.Eventually(t, waitFor, "the unsubscription after WatchLinger", func() bool { return !subscribed() })
 }
 
 // TestNoGapWhenPubSubDrops: a node whose pub/sub connection is killed again
