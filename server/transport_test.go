@@ -4,21 +4,12 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/json"
-	"encoding/pem"
 	"io"
 	"log/slog"
-	"math/big"
 	"net"
 	"net/http"
 	"net/netip"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -31,49 +22,6 @@ import (
 	"github.com/ssechat/chat/server"
 	"github.com/ssechat/chat/server/servertest"
 )
-
-// selfSigned writes a fresh self-signed certificate for 127.0.0.1 and its
-// key into dir and returns the file names and a pool that trusts it.
-func selfSigned(t *testing.T, dir string) (certFile, keyFile string, pool *x509.CertPool) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: "chat test"},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(time.Hour),
-		IPAddresses:           []net.IP{net.ParseIP("127.0.0.1")},
-		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
-		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
-	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool = x509.NewCertPool()
-	pool.AddCert(cert)
-	return certFile, keyFile, pool
-}
 
 // startServer runs a server.Server over a fresh SQLite store on 127.0.0.1
 // and returns its address; cleanup shuts it down.
@@ -109,12 +57,16 @@ func startServer(t *testing.T, cfg server.Config) (*server.Server, string) {
 }
 
 func TestTLSServesHTTP2AndSecureCookie(t *testing.T) {
-	certFile, keyFile, pool := selfSigned(t, t.TempDir())
+	files := testenv.NewTLSFiles(t, t.TempDir())
+	tlsCfg, err := files.ClientConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
 	cfg := servertest.Config()
-	cfg.TLSCertFile, cfg.TLSKeyFile = certFile, keyFile
+	cfg.TLSCertFile, cfg.TLSKeyFile = files.Cert, files.Key
 	_, addr := startServer(t, cfg)
 	base := "https://" + addr
-	tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}, ForceAttemptHTTP2: true}
+	tr := &http.Transport{TLSClientConfig: tlsCfg, ForceAttemptHTTP2: true}
 	defer tr.CloseIdleConnections()
 	client := &http.Client{Transport: tr}
 
@@ -339,11 +291,15 @@ func TestBinaryServesTLS(t *testing.T) {
 	testenv.SkipShort(t, "builds and runs the chat-server binary")
 	bin := testenv.Build(t, "./cmd/chat-server")
 	dir := t.TempDir()
-	certFile, keyFile, pool := selfSigned(t, dir)
+	files := testenv.NewTLSFiles(t, dir)
+	tlsCfg, err := files.ClientConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
 	addr := testenv.FreeAddr(t)
 	cmd := exec.Command(bin, "--addr", addr, "--data", filepath.Join(dir, "data"), "--log-level", "warn",
 		"--password-memory", "64", "--password-passes", "1")
-	cmd.Env = testenv.Env("CHAT_TLS_CERT="+certFile, "CHAT_TLS_KEY="+keyFile, "CHAT_REGISTRATION=open",
+	cmd.Env = testenv.Env("CHAT_TLS_CERT="+files.Cert, "CHAT_TLS_KEY="+files.Key, "CHAT_REGISTRATION=open",
 		"CHAT_RATE_LIMITS=true", "CHAT_LOGIN_FAILURES=1")
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
@@ -362,7 +318,7 @@ func TestBinaryServesTLS(t *testing.T) {
 			t.Errorf("chat-server did not stop on SIGTERM; output:\n%s", out.String())
 		}
 	})
-	tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}, ForceAttemptHTTP2: true}
+	tr := &http.Transport{TLSClientConfig: tlsCfg, ForceAttemptHTTP2: true}
 	defer tr.CloseIdleConnections()
 	client := &http.Client{Transport: tr, Timeout: 10 * time.Second}
 	base := "https://" + addr

@@ -44,7 +44,7 @@ type Redis struct {
 	// Addr is host:port; it stays the same across Stop/Kill and Start.
 	Addr string
 	// TLS holds the CA and certificate files when RedisOptions.TLS is set.
-	TLS  TLSFiles
+	TLS  testenv.TLSFiles
 	cmd  *exec.Cmd
 	done chan struct{}
 }
@@ -56,7 +56,7 @@ func StartRedis(t testing.TB, opts RedisOptions) *Redis {
 	bin := testenv.RequireTool(t, "redis-server", "/usr/bin/redis-server", "/usr/sbin/redis-server")
 	r := &Redis{t: t, bin: bin, opts: opts, Dir: t.TempDir()}
 	if opts.TLS {
-		r.TLS = NewTLSFiles(t, r.Dir)
+		r.TLS = testenv.NewTLSFiles(t, r.Dir)
 	}
 	t.Cleanup(func() {
 		if r.cmd != nil {
@@ -189,7 +189,7 @@ func (r *Redis) ping() error {
 	var c net.Conn
 	var err error
 	if r.opts.TLS {
-		cfg, cerr := r.TLS.clientConfig()
+		cfg, cerr := r.TLS.ClientConfig()
 		if cerr != nil {
 			return cerr
 		}

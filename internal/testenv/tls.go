@@ -1,4 +1,4 @@
-package clustertest
+package testenv
 
 import (
 	"crypto/ecdsa"
@@ -8,6 +8,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"fmt"
 	"math/big"
 	"net"
 	"os"
@@ -16,13 +17,16 @@ import (
 	"time"
 )
 
-// TLSFiles are PEM files of a test CA and a server certificate it signed
-// for 127.0.0.1 and localhost.
+// TLSFiles names PEM files of a test certificate authority and a server
+// certificate it signed for 127.0.0.1 and localhost: the files a TLS server
+// under test (chat-server, redis-server) loads, and the CA its clients trust.
 type TLSFiles struct {
 	CA, Cert, Key string
 }
 
-// NewTLSFiles makes a CA and a server certificate in dir, valid for an hour.
+// NewTLSFiles makes a fresh CA and a server certificate in dir (ca.pem,
+// cert.pem, key.pem), valid for an hour, so no test depends on a key kept
+// in the repository.
 func NewTLSFiles(t testing.TB, dir string) TLSFiles {
 	t.Helper()
 	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
@@ -39,7 +43,10 @@ func NewTLSFiles(t testing.TB, dir string) TLSFiles {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ca, _ := x509.ParseCertificate(caDER)
+	ca, err := x509.ParseCertificate(caDER)
+	if err != nil {
+		t.Fatal(err)
+	}
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		t.Fatal(err)
@@ -70,13 +77,17 @@ func NewTLSFiles(t testing.TB, dir string) TLSFiles {
 	return f
 }
 
-// clientConfig trusts the files' CA.
-func (f TLSFiles) clientConfig() (*tls.Config, error) {
+// ClientConfig returns a client configuration that trusts only f.CA. It
+// returns an error rather than failing a test because it is also called off
+// the test goroutine (a readiness probe).
+func (f TLSFiles) ClientConfig() (*tls.Config, error) {
 	b, err := os.ReadFile(f.CA)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("read CA: %w", err)
 	}
 	pool := x509.NewCertPool()
-	pool.AppendCertsFromPEM(b)
+	if !pool.AppendCertsFromPEM(b) {
+		return nil, fmt.Errorf("read CA: no certificate in %s", f.CA)
+	}
 	return &tls.Config{RootCAs: pool, ServerName: "127.0.0.1", MinVersion: tls.VersionTLS12}, nil
 }
