@@ -14,7 +14,8 @@ import (
 type frame struct {
 	data    []byte
 	id      chat.ID // messages only
-	message bool    // a message (never dropped); else ephemeral
+	message bool    // a message: it has an id, and streams skip it if not newer than the last sent
+	keep    bool    // never dropped (messages and resets); else ephemeral
 }
 
 // appendFrame appends the SSE encoding of one event: an optional id line,
@@ -50,7 +51,7 @@ func messageFrame(m *chat.Message) (*frame, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &frame{data: b, id: id, message: true}, nil
+	return &frame{data: b, id: id, message: true, keep: true}, nil
 }
 
 func ephemeralFrame(event string, v any) (*frame, error) {
@@ -59,6 +60,17 @@ func ephemeralFrame(event string, v any) (*frame, error) {
 		return nil, err
 	}
 	return &frame{data: b}, nil
+}
+
+// resetFrame encodes a reset the store relayed. Like a message it is never
+// dropped: a stream that lost it would go on with a silent gap. It carries
+// no id, so the client's last event id stays on the last message.
+func resetFrame(r *chat.Reset) (*frame, error) {
+	b, err := appendFrame(nil, chat.EventReset, "", r)
+	if err != nil {
+		return nil, err
+	}
+	return &frame{data: b, keep: true}, nil
 }
 
 // subscriber is one stream's queue. The hub appends to it under its own
@@ -72,15 +84,17 @@ type subscriber struct {
 	mu        sync.Mutex
 	queue     []*frame
 	ephemeral int  // ephemeral frames in queue
-	evicted   bool // a message would have overflowed: the stream must end
+	evicted   bool // a kept frame would have overflowed: the stream must end
 
 	idx int // position in the hub's room slice; guarded by hub.mu
 }
 
 // push queues f. A full queue first loses an ephemeral event (the new one,
-// or for a message the oldest queued); a message that still does not fit
-// evicts the subscriber. It reports whether f was dropped and whether the
-// subscriber was evicted now.
+// or for a message or reset the oldest queued); a message or reset that
+// still does not fit evicts the subscriber (its client resumes from its
+// last id, and the store's answer to that resume tells it of any gap). It
+// reports whether an ephemeral frame was dropped and whether the subscriber
+// was evicted now.
 func (s *subscriber) push(f *frame) (dropped, evicted bool) {
 	s.mu.Lock()
 	if s.evicted {
@@ -88,7 +102,7 @@ func (s *subscriber) push(f *frame) (dropped, evicted bool) {
 		return false, false
 	}
 	if len(s.queue) >= s.max {
-		if !f.message {
+		if !f.keep {
 			s.mu.Unlock()
 			return true, false
 		}
@@ -104,7 +118,7 @@ func (s *subscriber) push(f *frame) (dropped, evicted bool) {
 		dropped = true
 	}
 	s.queue = append(s.queue, f)
-	if !f.message {
+	if !f.keep {
 		s.ephemeral++
 	}
 	s.mu.Unlock()
@@ -115,7 +129,7 @@ func (s *subscriber) push(f *frame) (dropped, evicted bool) {
 // dropOneEphemeral removes the oldest ephemeral frame; s.mu is held.
 func (s *subscriber) dropOneEphemeral() {
 	for i, q := range s.queue {
-		if !q.message {
+		if !q.keep {
 			copy(s.queue[i:], s.queue[i+1:])
 			s.queue[len(s.queue)-1] = nil
 			s.queue = s.queue[:len(s.queue)-1]
@@ -219,6 +233,8 @@ func (h *hub) dispatch(e store.Event) {
 		f, err = ephemeralFrame(chat.EventPresence, e.Presence)
 	case e.RoomInfo != nil:
 		f, err = ephemeralFrame(chat.EventRoom, e.RoomInfo)
+	case e.Reset != nil:
+		f, err = resetFrame(e.Reset)
 	default:
 		return
 	}
@@ -233,6 +249,8 @@ func (h *hub) dispatch(e store.Event) {
 		}
 		if evicted {
 			h.stats.evictedStream()
+		} else if e.Reset != nil {
+			h.stats.reset(e.Reset.Reason)
 		}
 	}
 }

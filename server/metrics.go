@@ -38,7 +38,7 @@ func newMetrics(st *stats) *metrics {
 		Name: "chat_messages_refused_total", Help: "Messages not stored, by reason (the error code, or store).",
 	}, []string{"reason"})
 	m.resets = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "chat_stream_resets_total", Help: "Resuming streams told to reload history, by reason.",
+		Name: "chat_stream_resets_total", Help: "Streams told to reload history (at resume, or mid-stream when the store relays a gap), by reason.",
 	}, []string{"reason"})
 	m.resumeLen = prometheus.NewHistogram(prometheus.HistogramOpts{
 		Name:    "chat_resume_messages",

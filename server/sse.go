@@ -191,8 +191,11 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) error {
 // pump writes the subscriber's queued events, one write per batch, until
 // the client is gone (done), the subscriber is evicted, a write fails, or
 // the server shuts down. Messages not newer than lastSent (already sent
-// from the store) are skipped. A ping comment goes out after Heartbeat of
-// silence.
+// from the store) are skipped. A reset the store relays mid-stream is
+// written like any event and the stream goes on: lastSent stays on the
+// last message sent, so the messages after the gap, all newer, follow it
+// and nothing sent before comes again. A ping comment goes out after
+// Heartbeat of silence.
 func (s *Server) pump(st *stream, sub *subscriber, done <-chan struct{}, lastSent chat.ID, haveLast bool) {
 	ping := time.NewTimer(s.cfg.Heartbeat)
 	defer ping.Stop()
@@ -227,9 +230,10 @@ func (s *Server) pump(st *stream, sub *subscriber, done <-chan struct{}, lastSen
 		var evicted bool
 		frames, evicted = sub.take(frames)
 		if evicted {
-			// A message would have overflowed the queue: cut the stream at
-			// once (its client is not reading); the client resumes from the
-			// last id it got.
+			// A message or reset would have overflowed the queue: cut the
+			// stream at once (its client is not reading); the client resumes
+			// from the last id it got, and a gap since then is a reset from
+			// the store's ErrTrimmed.
 			st.deadline(time.Now())
 			return
 		}

@@ -28,9 +28,11 @@ const (
 const catchUpPage = 500
 
 // Listen sets the function that receives the events of the rooms this node
-// watches: every message once, per room in id order, and every published
-// typing, presence and room event. It is called from the store's one pub/sub
-// reader goroutine, so it must not block.
+// watches: every message once, per room in id order, every published
+// typing, presence and room event, and a Reset when catching up after an
+// outage finds messages this node missed already deleted by retention. It
+// is called from the store's one pub/sub reader goroutine, so it must not
+// block.
 func (s *Store) Listen(fn func(store.Event)) { s.relay.fn.Store(&fn) }
 
 // Publish relays a typing, presence or room (topic) event to every node
@@ -367,8 +369,10 @@ func (r *relay) confirmed(ctx context.Context, channel string) error {
 
 // catchUp delivers every message of w's room after the last one delivered.
 // Should retention have deleted some of them meanwhile (a node cut off for
-// longer than the room's history lasts), it says so in the log: the streams
-// on this node then have a gap that only a reconnect with reset can mend.
+// longer than the room's history lasts), it relays a Reset before the
+// messages that are left: the streams on this node have a gap that only a
+// reload of history mends. A room whose stream was empty when it was
+// watched (last "") counts too: everything in it came after the base.
 func (r *relay) catchUp(ctx context.Context, w *watch) error {
 	for {
 		r.mu.Lock()
@@ -385,11 +389,15 @@ func (r *relay) catchUp(ctx context.Context, w *watch) error {
 		if err != nil {
 			return fmt.Errorf("catch up room %q: %w", w.room, err)
 		}
-		if trimmed && after != "" {
-			r.s.log.Warn("messages this node missed were deleted by retention before it caught up", "room", w.room, "after", after)
+		if trimmed {
+			r.s.log.Warn("messages this node missed were deleted by retention before it caught up; its streams of the room are reset", "room", w.room, "after", after)
 			r.mu.Lock()
 			w.tail, w.hasTail = nil, false
+			current := r.rooms[w.room] == w
 			r.mu.Unlock()
+			if current {
+				r.emit(store.Event{Room: w.room, Reset: &chat.Reset{Room: w.room, Reason: chat.ResetHistoryTrimmed}})
+			}
 		}
 		for _, m := range msgs {
 			r.offer(w, m)
