@@ -17,6 +17,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	neturl "net/url"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -189,8 +190,7 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 }
 
 // openStore opens the Redis store when --redis is set, else the SQLite
-// store in the data directory, creating it.
-// openStore opens the configured store. A serving process locks the SQLite
+// store in the data directory, creating it. A serving process locks the SQLite
 // file (lock), so that a second server on the same data cannot hand out the
 // same message ids; the account commands do not, so that they work beside a
 // running server, which reads accounts from the file on every login and
@@ -213,6 +213,31 @@ func openStore(s settings, log *slog.Logger, lock bool) (store.Store, error) {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
 	return st, nil
+}
+
+// storeAttr names the store in use for the log: "data" with the SQLite
+// directory, or "redis" with the URL as redactRedisURL leaves it.
+func storeAttr(s settings) slog.Attr {
+	if s.Redis != "" {
+		return slog.String("redis", redactRedisURL(s.Redis))
+	}
+	return slog.String("data", s.Data)
+}
+
+// redactRedisURL keeps of a --redis URL only what says which Redis it is:
+// scheme, user name, host and database. The password goes, and so does the
+// query (go-redis's options and ca_file), so that nothing secret can reach a
+// log however the URL was written.
+func redactRedisURL(raw string) string {
+	u, err := neturl.Parse(raw)
+	if err != nil {
+		return "(unparsable URL)"
+	}
+	out := neturl.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path}
+	if name := u.User.Username(); name != "" {
+		out.User = neturl.User(name)
+	}
+	return out.String()
 }
 
 // serve runs the server until SIGINT or SIGTERM, then shuts down gracefully;
@@ -246,7 +271,7 @@ func serve(s settings, log *slog.Logger, stdout io.Writer) error {
 		scheme = "https"
 	}
 	url := scheme + "://" + ln.Addr().String()
-	log.Info("chat-server listening", "url", url, "data", s.Data, "registration", s.Server.Registration, "version", s.Server.Version)
+	log.Info("chat-server listening", "url", url, storeAttr(s), "registration", s.Server.Registration, "version", s.Server.Version)
 	fmt.Fprintf(stdout, "chat-server listening on %s\n", url)
 
 	sigs := make(chan os.Signal, 2)
