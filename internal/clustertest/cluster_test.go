@@ -357,3 +357,62 @@ func firstIDs(msgs []chat.Message) []string {
 	}
 	return out
 }
+
+// TestClusterCutOffNodeResets: node 1 is cut off from Redis (its Redis user
+// switched off and its connections killed) while node 2 takes more posts
+// than --history-max keeps. When node 1 is let in again, its catch-up finds
+// messages it never relayed already deleted: the stream open on it gets
+// reset (history_trimmed) on the same connection, then the kept messages,
+// instead of a silent gap.
+func TestClusterCutOffNodeResets(t *testing.T) {
+	testenv.SkipShort(t, "runs redis-server and chat-server processes")
+	rd := StartRedis(t, RedisOptions{})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	raw := goredis.NewClient(&goredis.Options{Addr: rd.Addr, MaxRetries: -1})
+	defer raw.Close()
+	if err := raw.Do(ctx, "ACL", "SETUSER", "n1", "on", ">n1-secret", "~*", "&*", "+@all").Err(); err != nil {
+		t.Fatalf("create the Redis user of n1: %v", err)
+	}
+	const keep = 5
+	n1 := startNode(t, "n1", "redis://n1:n1-secret@"+rd.Addr+"/0", "--history-max", fmt.Sprint(keep))
+	n2 := startNode(t, "n2", rd.URL(0), "--history-max", fmt.Sprint(keep))
+	p := &poster{token: login(t, n2.URL, "poster"), nodes: urls(n2)}
+	s := &subscriber{name: "on n1", token: login(t, n2.URL, "reader"), room: room, node: func() string { return n1.URL }}
+	sctx, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { defer close(done); _ = s.stream(sctx) }() // one connection: no reconnect
+	defer func() { stop(); <-done }()
+	testenv.Eventually(t, 10*time.Second, "the stream on n1 to open", func() bool { return s.connected() > 0 })
+	if err := p.run(ctx, room, "before", 1, 0); err != nil {
+		t.Fatal(err)
+	}
+	testenv.Eventually(t, 10*time.Second, "the first message on n1", func() bool { return s.count() == 1 })
+
+	if err := raw.Do(ctx, "ACL", "SETUSER", "n1", "off").Err(); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := raw.ClientKillByFilter(ctx, "USER", "n1").Result(); err != nil || n == 0 {
+		t.Fatalf("cut n1 off: killed %d connections, %v", n, err)
+	}
+	if err := p.run(ctx, room, "cut", 3*keep, 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := raw.Do(ctx, "ACL", "SETUSER", "n1", "on").Err(); err != nil {
+		t.Fatal(err)
+	}
+	sent := p.messages()
+	want := []string{sent[0].ID}
+	for _, m := range sent[len(sent)-keep:] {
+		want = append(want, m.ID)
+	}
+	testenv.Eventually(t, 15*time.Second, "the kept messages on n1", func() bool { return s.count() >= len(want) })
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.resets != 1 || s.welcomes != 1 || len(s.problems) != 1 || !strings.Contains(s.problems[0], chat.ResetHistoryTrimmed) {
+		t.Fatalf("stream on n1: %d resets, %d welcomes, problems %q; want one history_trimmed reset on the first connection", s.resets, s.welcomes, s.problems)
+	}
+	if strings.Join(s.ids, ",") != strings.Join(want, ",") {
+		t.Fatalf("stream on n1 got messages %v, want %v (the first, then the kept ones)", s.ids, want)
+	}
+}
