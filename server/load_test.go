@@ -53,6 +53,38 @@ func post(ctx context.Context, srv *servertest.Server, token, room, text string)
 
 func sortIDs(ids []string) { slices.SortFunc(ids, chat.CompareIDs) }
 
+// postAll posts perPoster messages to general from each of posters
+// goroutines at once and returns the ids the server gave, sorted: the truth
+// the subscribers are checked against.
+func postAll(ctx context.Context, t *testing.T, srv *servertest.Server, token string, posters, perPoster int, text func(p, i int) string) []string {
+	t.Helper()
+	var mu sync.Mutex
+	var posted []string
+	var wg sync.WaitGroup
+	errs := make(chan error, posters)
+	for p := range posters {
+		wg.Go(func() {
+			for i := range perPoster {
+				m, err := post(ctx, srv, token, "general", text(p, i))
+				if err != nil {
+					errs <- err
+					return
+				}
+				mu.Lock()
+				posted = append(posted, m.ID)
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	sortIDs(posted)
+	return posted
+}
+
 // TestResumeUnderLoad: posters post without pause while 20 subscribers
 // disconnect after a random number of messages and resume from the last id
 // they saw. Each must see every message exactly once, in id order.
@@ -128,32 +160,7 @@ func TestResumeUnderLoad(t *testing.T) {
 	}
 	ready.Wait()
 
-	var mu sync.Mutex
-	var posted []string
-	var wg sync.WaitGroup
-	errs := make(chan error, posters)
-	for p := 0; p < posters; p++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := 0; i < perPoster; i++ {
-				m, err := post(ctx, srv, tok, "general", fmt.Sprintf("p%d-%d", p, i))
-				if err != nil {
-					errs <- err
-					return
-				}
-				mu.Lock()
-				posted = append(posted, m.ID)
-				mu.Unlock()
-			}
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Fatal(err)
-	}
-	sortIDs(posted)
+	posted := postAll(ctx, t, srv, tok, posters, perPoster, func(p, i int) string { return fmt.Sprintf("p%d-%d", p, i) })
 	last := posted[len(posted)-1]
 	final.Store(&last)
 
@@ -281,32 +288,7 @@ func TestSlowConsumer(t *testing.T) {
 	// Post from 20 posters (many commits share an fsync); the ids the
 	// server gave are the truth.
 	const posters = 20
-	var mu sync.Mutex
-	var posted []string
-	var wg sync.WaitGroup
-	errs := make(chan error, posters)
-	for p := 0; p < posters; p++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := 0; i < messages/posters; i++ {
-				m, err := post(ctx, srv, tok, "general", text)
-				if err != nil {
-					errs <- err
-					return
-				}
-				mu.Lock()
-				posted = append(posted, m.ID)
-				mu.Unlock()
-			}
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Fatal(err)
-	}
-	sortIDs(posted)
+	posted := postAll(ctx, t, srv, tok, posters, messages/posters, func(int, int) string { return text })
 	for i := 0; i < healthy; i++ {
 		if ids := <-got; !slices.Equal(ids, posted) {
 			t.Fatalf("a healthy subscriber got %d of %d messages", len(ids), len(posted))
