@@ -26,11 +26,8 @@ var cheapHash = []string{"--password-memory", "64", "--password-passes", "1"}
 
 // binServer is the real chat-server binary running on a data directory.
 type binServer struct {
-	t    *testing.T
-	cmd  *exec.Cmd
-	url  string
-	out  *bytes.Buffer
-	done chan error
+	*testenv.Process
+	url string
 	// api talks to it with servertest's helpers.
 	api *servertest.Server
 }
@@ -39,22 +36,9 @@ func startBinary(t *testing.T, bin, addr, dir string, extra ...string) *binServe
 	t.Helper()
 	args := append([]string{"--addr", addr, "--data", dir, "--log-level", "warn"}, extra...)
 	args = append(args, cheapHash...)
-	cmd := exec.Command(bin, args...)
 	// Posters here run flat out from one account: no per-account limits.
-	cmd.Env = testenv.Env("CHAT_REGISTRATION=open", "CHAT_RATE_LIMITS=false")
-	out := &bytes.Buffer{}
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	b := &binServer{t: t, cmd: cmd, url: "http://" + addr, out: out, done: make(chan error, 1)}
-	go func() { b.done <- cmd.Wait() }()
-	t.Cleanup(func() {
-		if cmd.ProcessState == nil {
-			_ = cmd.Process.Kill()
-			<-b.done
-		}
-	})
+	p := testenv.StartProcess(t, bin, args, testenv.Env("CHAT_REGISTRATION=open", "CHAT_RATE_LIMITS=false"))
+	b := &binServer{Process: p, url: "http://" + addr}
 	testenv.WaitHTTP(t, b.url+"/readyz", 30*time.Second)
 	b.api = &servertest.Server{URL: b.url, Addr: addr, Client: &http.Client{Transport: &http.Transport{}}}
 	t.Cleanup(b.api.Client.CloseIdleConnections)
@@ -63,14 +47,9 @@ func startBinary(t *testing.T, bin, addr, dir string, extra ...string) *binServe
 
 // wait waits for the process to exit and returns its exit code.
 func (b *binServer) wait(timeout time.Duration) (int, time.Duration) {
-	b.t.Helper()
 	start := time.Now()
-	select {
-	case <-b.done:
-	case <-time.After(timeout):
-		b.t.Fatalf("chat-server did not exit within %v; output:\n%s", timeout, b.out)
-	}
-	return b.cmd.ProcessState.ExitCode(), time.Since(start)
+	code := b.Wait(timeout)
+	return code, time.Since(start)
 }
 
 // allMessages reads the whole history of room, oldest first, by paging
@@ -132,9 +111,7 @@ func TestCrashSafety(t *testing.T) {
 		t.Fatalf("%d distinct ids for %d posts", len(posted), total)
 	}
 
-	if err := b.cmd.Process.Kill(); err != nil { // SIGKILL: no shutdown at all
-		t.Fatal(err)
-	}
+	b.Kill() // SIGKILL: no shutdown at all
 	b.wait(10 * time.Second)
 
 	b = startBinary(t, bin, addr, dir)
@@ -225,13 +202,13 @@ func TestGracefulShutdown(t *testing.T) {
 	for range 4 {
 		<-started
 	}
-	if err := b.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+	if err := b.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
 	code, took := b.wait(15 * time.Second)
 	wg.Wait()
 	if code != 0 {
-		t.Fatalf("exit code %d after SIGTERM; output:\n%s", code, b.out)
+		t.Fatalf("exit code %d after SIGTERM; output:\n%s", code, b.Output())
 	}
 	t.Logf("exited 0 in %v with %d posts accepted", took, len(accepted))
 	for _, st := range streams {

@@ -2,7 +2,6 @@ package server_test
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -10,10 +9,8 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -297,27 +294,11 @@ func TestBinaryServesTLS(t *testing.T) {
 		t.Fatal(err)
 	}
 	addr := testenv.FreeAddr(t)
-	cmd := exec.Command(bin, "--addr", addr, "--data", filepath.Join(dir, "data"), "--log-level", "warn",
-		"--password-memory", "64", "--password-passes", "1")
-	cmd.Env = testenv.Env("CHAT_TLS_CERT="+files.Cert, "CHAT_TLS_KEY="+files.Key, "CHAT_REGISTRATION=open",
-		"CHAT_RATE_LIMITS=true", "CHAT_LOGIN_FAILURES=1")
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-done:
-		case <-time.After(20 * time.Second):
-			_ = cmd.Process.Kill()
-			<-done
-			t.Errorf("chat-server did not stop on SIGTERM; output:\n%s", out.String())
-		}
-	})
+	srv := testenv.StartProcess(t, bin, []string{"--addr", addr, "--data", filepath.Join(dir, "data"), "--log-level", "warn",
+		"--password-memory", "64", "--password-passes", "1"},
+		testenv.Env("CHAT_TLS_CERT="+files.Cert, "CHAT_TLS_KEY="+files.Key, "CHAT_REGISTRATION=open",
+			"CHAT_RATE_LIMITS=true", "CHAT_LOGIN_FAILURES=1"))
+	t.Cleanup(func() { srv.Stop(20 * time.Second) })
 	tr := &http.Transport{TLSClientConfig: tlsCfg, ForceAttemptHTTP2: true}
 	defer tr.CloseIdleConnections()
 	client := &http.Client{Transport: tr, Timeout: 10 * time.Second}
@@ -342,7 +323,7 @@ func TestBinaryServesTLS(t *testing.T) {
 	}
 	resp := login("right password")
 	if resp.StatusCode != http.StatusCreated || resp.ProtoMajor != 2 {
-		t.Fatalf("login: %d over %s; want 201 over HTTP/2\n%s", resp.StatusCode, resp.Proto, out.String())
+		t.Fatalf("login: %d over %s; want 201 over HTTP/2\n%s", resp.StatusCode, resp.Proto, srv.Output())
 	}
 	if len(resp.Cookies()) != 1 || !resp.Cookies()[0].Secure {
 		t.Fatalf("cookies %v; want one Secure session cookie", resp.Cookies())
