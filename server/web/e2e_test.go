@@ -14,12 +14,10 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -48,10 +46,9 @@ type chatServer struct {
 	data string
 	addr string
 	URL  string
-	log  *os.File
 	args []string // extra flags for the next start
-	cmd  *exec.Cmd
-	done chan error
+	proc *testenv.Process
+	logs strings.Builder // output of the processes already stopped
 }
 
 func startChatServer(t *testing.T) *chatServer {
@@ -63,21 +60,18 @@ func startChatServer(t *testing.T) *chatServer {
 		addr: testenv.FreeAddr(t),
 	}
 	s.URL = "http://" + s.addr
-	f, err := os.Create(filepath.Join(t.TempDir(), "chat-server.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.log = f
 	t.Cleanup(func() {
-		s.stop()
-		f.Close()
-		if t.Failed() {
-			b, _ := os.ReadFile(f.Name())
-			if len(b) > 8000 {
-				b = b[len(b)-8000:]
-			}
-			t.Logf("chat-server log (tail):\n%s", b)
+		if !t.Failed() {
+			return
 		}
+		b := s.logs.String()
+		if s.proc != nil {
+			b += s.proc.Output()
+		}
+		if len(b) > 8000 {
+			b = b[len(b)-8000:]
+		}
+		t.Logf("chat-server log (tail):\n%s", b)
 	})
 	s.start()
 	return s
@@ -85,36 +79,29 @@ func startChatServer(t *testing.T) *chatServer {
 
 func (s *chatServer) start() {
 	s.t.Helper()
-	cmd := exec.Command(s.bin, append([]string{"--addr", s.addr, "--data", s.data}, s.args...)...)
-	cmd.Stdout = s.log
-	cmd.Stderr = s.log
-	if err := cmd.Start(); err != nil {
-		s.t.Fatalf("start chat-server: %v", err)
-	}
-	s.cmd = cmd
-	s.done = make(chan error, 1)
-	go func() { s.done <- cmd.Wait() }()
+	p := testenv.StartProcess(s.t, s.bin, append([]string{"--addr", s.addr, "--data", s.data}, s.args...), nil)
+	s.proc = p
+	// Registered after StartProcess's kill, so it runs first: the last
+	// server gets its SIGTERM and must exit cleanly.
+	s.t.Cleanup(func() {
+		if s.proc == p {
+			s.stop()
+		}
+	})
 	testenv.WaitHTTP(s.t, s.URL+"/healthz", 30*time.Second)
 }
 
 // stop sends SIGTERM and waits for the exit, killing the process if it
 // overstays the 15 s the protocol allows.
 func (s *chatServer) stop() {
-	if s.cmd == nil {
+	if s.proc == nil {
 		return
 	}
-	_ = s.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case err := <-s.done:
-		if err != nil {
-			s.t.Errorf("chat-server exited with %v after SIGTERM", err)
-		}
-	case <-time.After(20 * time.Second):
-		_ = s.cmd.Process.Kill()
-		<-s.done
-		s.t.Errorf("chat-server did not exit within 20 s of SIGTERM")
+	if code := s.proc.Stop(20 * time.Second); code != 0 {
+		s.t.Errorf("chat-server exited with code %d after SIGTERM", code)
 	}
-	s.cmd = nil
+	s.logs.WriteString(s.proc.Output())
+	s.proc = nil
 }
 
 // startBrowser starts one headless Chromium with a fresh profile; each
