@@ -6,7 +6,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -22,38 +21,24 @@ type chatServer struct {
 	bin  string
 	addr string
 	data string
-	log  *os.File
-	cmd  *exec.Cmd
+	proc *testenv.Process
 }
 
 func (s *chatServer) URL() string { return "http://" + s.addr }
 
 func (s *chatServer) start() {
 	s.t.Helper()
-	s.cmd = exec.Command(s.bin, "--addr", s.addr, "--data", s.data)
-	s.cmd.Stdout, s.cmd.Stderr = s.log, s.log
-	if err := s.cmd.Start(); err != nil {
-		s.t.Fatalf("start chat-server: %v", err)
-	}
+	s.proc = testenv.StartProcess(s.t, s.bin, []string{"--addr", s.addr, "--data", s.data}, nil)
 	testenv.WaitHTTP(s.t, s.URL()+"/healthz", 20*time.Second)
 }
 
 func (s *chatServer) stop() {
 	s.t.Helper()
-	if s.cmd == nil {
+	if s.proc == nil {
 		return
 	}
-	_ = s.cmd.Process.Signal(syscall.SIGTERM)
-	done := make(chan error, 1)
-	go func() { done <- s.cmd.Wait() }()
-	select {
-	case <-done:
-	case <-time.After(20 * time.Second):
-		_ = s.cmd.Process.Kill()
-		<-done
-		s.t.Errorf("chat-server did not stop within 20 s of SIGTERM")
-	}
-	s.cmd = nil
+	s.proc.Stop(20 * time.Second)
+	s.proc = nil
 }
 
 // pane is one chat-tui running in a tmux session of a private tmux server.
@@ -117,12 +102,7 @@ func TestTwoTUIsInTmux(t *testing.T) {
 	tuiBin := testenv.Build(t, "./cmd/chat-tui")
 
 	dir := t.TempDir()
-	logf, err := os.Create(filepath.Join(dir, "server.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer logf.Close()
-	srv := &chatServer{t: t, bin: srvBin, addr: testenv.FreeAddr(t), data: filepath.Join(dir, "data"), log: logf}
+	srv := &chatServer{t: t, bin: srvBin, addr: testenv.FreeAddr(t), data: filepath.Join(dir, "data")}
 	srv.start()
 	defer srv.stop()
 
