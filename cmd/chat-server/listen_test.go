@@ -2,11 +2,8 @@ package main
 
 import (
 	"encoding/json"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -63,31 +60,15 @@ func TestListeningLogNamesStore(t *testing.T) {
 // whole output.
 func listeningLine(t *testing.T, bin string, args ...string) (map[string]any, string) {
 	t.Helper()
-	outFile, err := os.Create(filepath.Join(t.TempDir(), "out.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer outFile.Close()
-	cmd := exec.Command(bin, append([]string{"--addr", testenv.FreeAddr(t), "--log-level", "info"}, args...)...)
-	cmd.Env = testenv.Env()
-	cmd.Stdout, cmd.Stderr = outFile, outFile
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	output := func() string {
-		b, _ := os.ReadFile(outFile.Name())
-		return string(b)
-	}
+	p := testenv.StartProcess(t, bin, append([]string{"--addr", testenv.FreeAddr(t), "--log-level", "info"}, args...), testenv.Env())
 	var line map[string]any
 	testenv.Eventually(t, 30*time.Second, "the listening log line", func() bool {
 		select {
-		case <-done:
-			t.Fatalf("chat-server exited early:\n%s", output())
+		case <-p.Done():
+			t.Fatalf("chat-server exited early:\n%s", p.Output())
 		default:
 		}
-		for l := range strings.Lines(output()) {
+		for l := range strings.Lines(p.Output()) {
 			var m map[string]any
 			if json.Unmarshal([]byte(l), &m) == nil && m["msg"] == "chat-server listening" {
 				line = m
@@ -96,13 +77,6 @@ func listeningLine(t *testing.T, bin string, args ...string) (map[string]any, st
 		}
 		return false
 	})
-	_ = cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-done:
-	case <-time.After(20 * time.Second):
-		_ = cmd.Process.Kill()
-		<-done
-		t.Errorf("chat-server did not stop on SIGTERM:\n%s", output())
-	}
-	return line, output()
+	p.Stop(20 * time.Second)
+	return line, p.Output()
 }
