@@ -11,12 +11,9 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -26,12 +23,9 @@ import (
 
 // node is one chat-server process.
 type node struct {
-	t    *testing.T
+	*testenv.Process
 	name string
 	URL  string // http://127.0.0.1:port
-	cmd  *exec.Cmd
-	log  string
-	done chan struct{}
 }
 
 var listening = regexp.MustCompile(`listening on (http://[0-9.:]+)`)
@@ -42,77 +36,38 @@ func startNode(t *testing.T, name, redisURL string, extra ...string) *node {
 	t.Helper()
 	bin := testenv.Build(t, "./cmd/chat-server")
 	dir := t.TempDir()
-	n := &node{t: t, name: name, log: filepath.Join(dir, name+".log"), done: make(chan struct{})}
-	logf, err := os.Create(n.log)
-	if err != nil {
-		t.Fatal(err)
-	}
 	// A cheap password hash: a race-built binary takes seconds per login
 	// with the default argon2id cost.
 	args := append([]string{"--addr", "127.0.0.1:0", "--data", dir, "--rate-limits=false",
 		"--heartbeat", "1s", "--shutdown-timeout", "2s", "--password-memory", "64", "--password-passes", "1"}, extra...)
-	n.cmd = exec.Command(bin, args...)
-	n.cmd.Env = testenv.Env("CHAT_REDIS=" + redisURL)
-	stdout, err := n.cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	n.cmd.Stderr = logf
-	if err := n.cmd.Start(); err != nil {
-		t.Fatalf("start %s: %v", name, err)
-	}
-	urlc := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			if m := listening.FindStringSubmatch(sc.Text()); m != nil {
-				select {
-				case urlc <- m[1]:
-				default:
-				}
-			}
-		}
-	}()
-	go func() {
-		_ = n.cmd.Wait()
-		logf.Close()
-		close(n.done)
-	}()
+	n := &node{Process: testenv.StartProcess(t, bin, args, testenv.Env("CHAT_REDIS="+redisURL)), name: name}
 	t.Cleanup(func() {
 		n.Kill()
 		if t.Failed() || os.Getenv("CLUSTERTEST_LOGS") != "" {
-			b, _ := os.ReadFile(n.log)
-			t.Logf("log of %s:\n%s", name, tail(string(b), 30))
+			t.Logf("log of %s:\n%s", name, tail(n.Output(), 30))
 		}
 	})
-	select {
-	case n.URL = <-urlc:
-	case <-n.done:
-		b, _ := os.ReadFile(n.log)
-		t.Fatalf("%s exited at start:\n%s", name, tail(string(b), 20))
-	case <-time.After(30 * time.Second):
+	exited := false
+	if !waitUntil(30*time.Second, func() bool {
+		select {
+		case <-n.Done():
+			exited = true
+			return true
+		default:
+		}
+		if m := listening.FindStringSubmatch(n.Output()); m != nil {
+			n.URL = m[1]
+			return true
+		}
+		return false
+	}) {
 		t.Fatalf("%s did not say where it listens within 30s", name)
+	}
+	if exited && n.URL == "" {
+		t.Fatalf("%s exited at start:\n%s", name, tail(n.Output(), 20))
 	}
 	testenv.WaitHTTP(t, n.URL+"/readyz", 10*time.Second)
 	return n
-}
-
-// Kill ends the node with SIGKILL and waits for it.
-func (n *node) Kill() {
-	if n.cmd.Process != nil {
-		_ = n.cmd.Process.Signal(syscall.SIGKILL)
-	}
-	<-n.done
-}
-
-// Stop ends the node with SIGTERM and waits for it.
-func (n *node) Stop() {
-	_ = n.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-n.done:
-	case <-time.After(20 * time.Second):
-		n.Kill()
-	}
 }
 
 // waitUntil polls cond every 10 ms until it holds (true) or the timeout
