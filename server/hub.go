@@ -40,14 +40,23 @@ func appendFrame(dst []byte, event, id string, v any) ([]byte, error) {
 	return dst, nil
 }
 
+// appendMessageFrame appends the SSE encoding of a message event and returns
+// its parsed id. Live messages (messageFrame) and replays from the store
+// (handleEvents) are encoded by this one function, so a stream cannot tell
+// them apart.
+func appendMessageFrame(dst []byte, m *chat.Message) ([]byte, chat.ID, error) {
+	id, err := chat.ParseID(m.ID)
+	if err != nil {
+		return dst, chat.ID{}, err
+	}
+	dst, err = appendFrame(dst, chat.EventMessage, m.ID, m)
+	return dst, id, err
+}
+
 // messageFrame encodes a message event. The id is parsed here, once, so
 // streams compare ids as numbers.
 func messageFrame(m *chat.Message) (*frame, error) {
-	id, err := chat.ParseID(m.ID)
-	if err != nil {
-		return nil, err
-	}
-	b, err := appendFrame(make([]byte, 0, len(m.Text)+len(m.Room)+len(m.Nick)+len(m.ClientID)+160), chat.EventMessage, m.ID, m)
+	b, id, err := appendMessageFrame(make([]byte, 0, len(m.Text)+len(m.Room)+len(m.Nick)+len(m.ClientID)+160), m)
 	if err != nil {
 		return nil, err
 	}
@@ -66,11 +75,12 @@ func ephemeralFrame(event string, v any) (*frame, error) {
 // dropped: a stream that lost it would go on with a silent gap. It carries
 // no id, so the client's last event id stays on the last message.
 func resetFrame(r *chat.Reset) (*frame, error) {
-	b, err := appendFrame(nil, chat.EventReset, "", r)
+	f, err := ephemeralFrame(chat.EventReset, r)
 	if err != nil {
 		return nil, err
 	}
-	return &frame{data: b, keep: true}, nil
+	f.keep = true
+	return f, nil
 }
 
 // subscriber is one stream's queue. The hub appends to it under its own

@@ -132,12 +132,12 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) error {
 	var scratch []byte
 	for i := range replay {
 		m := &replay[i]
-		id, err := chat.ParseID(m.ID)
-		if err != nil {
-			s.log.Error("store returned a bad message id", "room", sub.room, "id", m.ID)
+		var id chat.ID
+		var err error
+		if scratch, id, err = appendMessageFrame(scratch[:0], m); err != nil {
+			s.log.Error("store returned a message that cannot be sent", "room", sub.room, "id", m.ID, "err", err)
 			continue
 		}
-		scratch, _ = appendFrame(scratch[:0], chat.EventMessage, m.ID, m)
 		if err := st.write(scratch); err != nil {
 			s.stats.writeFailure()
 			return nil
