@@ -87,6 +87,21 @@ func text(i int) store.NewMessage {
 	return store.NewMessage{Room: "general", Nick: "poster", Kind: chat.KindText, Text: fmt.Sprintf("m%d", i)}
 }
 
+// appendN appends text(from) to text(from+n-1) through s, one after the
+// other, and returns the ids the store gave them.
+func appendN(t *testing.T, s store.Store, from, n int) []string {
+	t.Helper()
+	ids := make([]string, 0, n)
+	for i := range n {
+		m, _, err := s.Append(t.Context(), text(from+i))
+		if err != nil {
+			t.Fatalf("Append %d: %v", from+i, err)
+		}
+		ids = append(ids, m.ID)
+	}
+	return ids
+}
+
 // TestRelayAcrossNodes: two stores on one Redis are two nodes; a message
 // appended on one reaches the other's listener once and in order, typing and
 // presence events too, and a room nobody watches on a node is not relayed
@@ -109,14 +124,7 @@ func TestRelayAcrossNodes(t *testing.T) {
 		t.Fatalf("Watch: %v", err)
 	}
 	defer stop()
-	var want []string
-	for i := range 50 {
-		m, _, err := b.Append(ctx, text(i))
-		if err != nil {
-			t.Fatal(err)
-		}
-		want = append(want, m.ID)
-	}
+	want := appendN(t, b, 0, 50)
 	if _, _, err := b.Append(ctx, store.NewMessage{Room: "quiet", Nick: "x", Kind: chat.KindText, Text: "unwatched"}); err != nil {
 		t.Fatal(err)
 	}
@@ -213,14 +221,7 @@ func TestWatchLinger(t *testing.T) {
 	first, _, _ := s.Append(ctx, text(0))
 	stop()
 	// Nobody watches; the room lingers and keeps relaying into its tail.
-	var want []string
-	for i := 1; i <= 5; i++ {
-		m, _, err := s.Append(ctx, text(i))
-		if err != nil {
-			t.Fatal(err)
-		}
-		want = append(want, m.ID)
-	}
+	want := appendN(t, s, 1, 5)
 	testenv.Eventually(t, waitFor, "the lingering room to relay", func() bool { return got.count("general") == 6 })
 	hits := s.TailHits()
 	msgs, _, err := s.Since(ctx, "general", first.ID, 100)
@@ -342,14 +343,7 @@ func TestRedisRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer stop()
-	var acked []string
-	for i := range 20 {
-		m, _, err := b.Append(ctx, text(i))
-		if err != nil {
-			t.Fatal(err)
-		}
-		acked = append(acked, m.ID)
-	}
+	acked := appendN(t, b, 0, 20)
 	rd.Kill()
 
 	for i := range 10 {
@@ -413,14 +407,7 @@ func TestSinceFromTail(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer stop()
-	var ids []string
-	for i := range 100 {
-		m, _, err := plain.Append(ctx, text(i))
-		if err != nil {
-			t.Fatal(err)
-		}
-		ids = append(ids, m.ID)
-	}
+	ids := appendN(t, plain, 0, 100)
 	testenv.Eventually(t, waitFor, "every message at the watching node", func() bool { return got.count("general") == len(ids) })
 	afters := append([]string{"", "0", early.ID, "99999999999999-0"}, ids...)
 	for _, after := range afters {
@@ -468,13 +455,7 @@ func TestStalledRedis(t *testing.T) {
 	}
 	defer stop()
 	var want []string
-	appendOne := func(i int) {
-		m, _, err := b.Append(ctx, text(i))
-		if err != nil {
-			t.Fatal(err)
-		}
-		want = append(want, m.ID)
-	}
+	appendOne := func(i int) { want = append(want, appendN(t, b, i, 1)...) }
 	appendOne(0)
 	raw := rawClient(t, rd)
 	pubsubConns := func() string {
