@@ -55,15 +55,7 @@ func BenchmarkKeypress20k(b *testing.B) {
 // BenchmarkIncoming20k is one new message arriving on the stream (Update +
 // View) with 20 000 messages in the room.
 func BenchmarkIncoming20k(b *testing.B) {
-	m := benchModel(b)
-	r := m.cur()
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i := 0; b.Loop(); i++ {
-		msg := chat.Message{ID: fmt.Sprint(benchRoomSize + 1 + i), Room: "general", Nick: "bob", Kind: chat.KindText, Text: "a new message arrives and is wrapped once", TS: t0}
-		m.Update(eventMsg{gen: r.gen, ev: client.Event{Room: "general", Message: &msg}})
-		_ = m.View()
-	}
+	benchIncoming(b, benchModel(b))
 }
 
 // BenchmarkIncomingScrolledUp20k is the same with the view scrolled to the
@@ -71,6 +63,11 @@ func BenchmarkIncoming20k(b *testing.B) {
 func BenchmarkIncomingScrolledUp20k(b *testing.B) {
 	m := benchModel(b)
 	m.Update(tea.KeyMsg{Type: tea.KeyCtrlHome})
+	benchIncoming(b, m)
+}
+
+// benchIncoming measures one new message arriving (Update + View) on m.
+func benchIncoming(b *testing.B, m *Model) {
 	r := m.cur()
 	b.ReportAllocs()
 	b.ResetTimer()
