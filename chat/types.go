@@ -48,6 +48,39 @@ type Welcome struct {
 	Online []string `json:"online"`
 	LastID *string  `json:"last_id"`
 	Server string   `json:"server"`
+	// Limits are the server's limits a client must respect (page sizes,
+	// text length, message rate). A server older than this field sends
+	// none: clients then assume DefaultServerLimits.
+	Limits *ServerLimits `json:"limits,omitempty"`
+}
+
+// ServerLimits are the limits of one server that front ends need to know,
+// answered by GET /api/limits and carried in every welcome. Clients ask for
+// pages of at most HistoryPageMax messages; the server is the one owner of
+// these numbers.
+type ServerLimits struct {
+	HistoryPageMax     int     `json:"history_page_max"`     // largest limit of GET .../messages
+	HistoryPageDefault int     `json:"history_page_default"` // the page size when limit is not given
+	ReplayMax          int     `json:"replay_max"`           // most messages a resuming stream is sent before a reset
+	TextMax            int     `json:"text_max"`             // characters of a message's text
+	TopicMax           int     `json:"topic_max"`            // characters of a room's topic
+	MessageRate        float64 `json:"message_rate"`         // messages a second per account (0: no limit)
+	MessageBurst       int     `json:"message_burst"`        // burst of MessageRate
+}
+
+// DefaultServerLimits are the limits of a server run with its defaults; a
+// client that talks to a server that does not announce its limits assumes
+// these.
+func DefaultServerLimits() ServerLimits {
+	return ServerLimits{
+		HistoryPageMax:     MaxPageSize,
+		HistoryPageDefault: DefaultPageSize,
+		ReplayMax:          1000,
+		TextMax:            MaxTextLen,
+		TopicMax:           MaxTopicLen,
+		MessageRate:        5,
+		MessageBurst:       20,
+	}
 }
 
 // Presence is the data of a presence event.

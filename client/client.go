@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -269,6 +270,21 @@ func (c *Client) Me(ctx context.Context) (string, error) {
 		return "", err
 	}
 	return me.Nick, nil
+}
+
+// Limits returns the server's announced limits (GET /api/limits; no
+// session needed). A server too old to announce them answers 404: Limits
+// then returns chat.DefaultServerLimits and no error. Every welcome event
+// carries the same numbers.
+func (c *Client) Limits(ctx context.Context) (chat.ServerLimits, error) {
+	l := chat.DefaultServerLimits()
+	if _, err := c.do(ctx, http.MethodGet, "/api/limits", nil, nil, &l); err != nil {
+		if errors.Is(err, ErrNotFound) {
+			return chat.DefaultServerLimits(), nil
+		}
+		return chat.ServerLimits{}, err
+	}
+	return l, nil
 }
 
 // Rooms lists the server's rooms.

@@ -38,6 +38,8 @@ type Server struct {
 	stats   stats
 	metrics *metrics
 	limits  *limiter
+	// announced are the limits told to clients (GET /api/limits, welcome).
+	announced chat.ServerLimits
 
 	// sessions caches sessions read from the store (Config.SessionCache).
 	sessions *sessionCache
@@ -107,6 +109,7 @@ func New(cfg Config, st store.Store, log *slog.Logger) (*Server, error) {
 	if _, _, err := st.PutRoom(ctx, chat.DefaultRoom, nil); err != nil {
 		return nil, fmt.Errorf("create room %s: %w", chat.DefaultRoom, err)
 	}
+	s.announced = cfg.serverLimits()
 	s.routes()
 	return s, nil
 }
@@ -116,6 +119,7 @@ func (s *Server) routes() {
 	api.Handle("POST /api/session", s.handle(s.handleLogin))
 	api.Handle("DELETE /api/session", s.authed(s.handleLogout))
 	api.Handle("GET /api/me", s.authed(s.handleMe))
+	api.Handle("GET /api/limits", s.handle(s.handleLimits))
 	api.Handle("GET /api/rooms", s.authed(s.handleRooms))
 	api.Handle("PUT /api/rooms/{room}", s.authed(s.handlePutRoom))
 	api.Handle("GET /api/rooms/{room}/members", s.authed(s.handleMembers))

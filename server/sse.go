@@ -339,6 +339,7 @@ func (s *Server) prepareStream(w http.ResponseWriter, r *http.Request) (_ *strea
 	head = append(head, '\n')
 	head, _ = appendFrame(head, chat.EventWelcome, "", chat.Welcome{
 		Room: room.Name, Nick: sess.Nick, Online: online, LastID: lastIDPtr(welcomeLast), Server: s.cfg.Version,
+		Limits: &s.announced,
 	})
 	ss.events = 1
 	if resetReason != "" {
