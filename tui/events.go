@@ -1,0 +1,76 @@
+// Events: what Update does with each event of a room's stream.
+
+package tui
+
+import (
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/ssechat/chat/chat"
+	"github.com/ssechat/chat/client"
+)
+
+func (m *Model) event(msg eventMsg) tea.Cmd {
+	ev := msg.ev
+	r := m.room(ev.Room)
+	if r == nil || msg.gen != r.gen || m.phase != phaseChat {
+		return nil // a room we left, or a stream we replaced
+	}
+	switch {
+	case ev.State != nil:
+		r.conn, r.hasCon = *ev.State, true
+		m.log.Info("stream state", "room", r.name, "state", ev.State.State.String(), "err", ev.State.Err)
+		if ev.State.State == client.StateUnauthorized {
+			m.sessionExpired("the session has expired: enter the password again")
+		}
+	case ev.Welcome != nil:
+		r.online = ev.Welcome.Online
+		r.welcomed(ev.Welcome.Online, m.now())
+		// The server resumes from our last id without a gap; this catches
+		// what a stream started without an id (an empty room) missed.
+		// After is "" for a room that was empty: then the newest page.
+		return tea.Batch(m.pageCmd(r.name, pageAfter, r.newest), m.roomsCmd())
+	case ev.Message != nil:
+		m.addLive(r, *ev.Message)
+		delete(r.typing, ev.Message.Nick)
+	case ev.Presence != nil:
+		p := ev.Presence
+		r.online = p.Online
+		// Only news gets a line: after a server restart every stream
+		// joins again, and those joins are not.
+		kind, verb, news := entryJoin, "joined", false
+		switch p.State {
+		case chat.PresenceJoin:
+			news = r.joined(p.Nick, m.now())
+		case chat.PresenceLeave:
+			kind, verb = entryLeave, "left"
+			news = r.left(p.Nick, p.Online)
+		}
+		if news {
+			r.add(localEntry(kind, safeLine(p.Nick)+" "+verb, m.now()))
+			if r == m.cur() && r.offset > 0 {
+				r.offset++
+			}
+		}
+	case ev.Typing != nil:
+		if chat.NickKey(ev.Typing.Nick) != chat.NickKey(m.nick) {
+			r.typing[ev.Typing.Nick] = m.now().Add(typingShown)
+		}
+	case ev.RoomInfo != nil:
+		// Someone changed the topic: the header shows it at once. Our own
+		// change already said "topic set" when the PUT answered.
+		r.topic = safeLine(ev.RoomInfo.Topic)
+		if chat.NickKey(ev.RoomInfo.Nick) != chat.NickKey(m.nick) {
+			line := safeLine(ev.RoomInfo.Nick) + " cleared the topic"
+			if r.topic != "" {
+				line = safeLine(ev.RoomInfo.Nick) + " set the topic: " + r.topic
+			}
+			r.add(localEntry(entryTopic, line, m.now()))
+			if r == m.cur() && r.offset > 0 {
+				r.offset++
+			}
+		}
+	case ev.Reset != nil:
+		m.log.Info("reset", "room", r.name, "reason", ev.Reset.Reason)
+		return m.pageCmd(r.name, pageReset, "")
+	}
+	return nil
+}

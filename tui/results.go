@@ -1,0 +1,219 @@
+// Results of commands: what Update does when a request made by a tea.Cmd
+// answers (session check, login, join, history pages, sends, /who, /topic).
+
+package tui
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/ssechat/chat/chat"
+	"github.com/ssechat/chat/client"
+)
+
+func (m *Model) onMe(msg meMsg) tea.Cmd {
+	if m.phase != phaseCheck {
+		return nil
+	}
+	switch {
+	case msg.err == nil && chat.NickKey(msg.nick) == chat.NickKey(m.cfg.Nick):
+		m.nick = msg.nick
+		m.loginErr = ""
+		return m.startChat()
+	case msg.err == nil || errors.Is(msg.err, client.ErrUnauthorized):
+		m.phase = phasePassword
+		m.loginErr = "the saved session has expired: enter the password again"
+		return m.password.Focus()
+	default:
+		m.loginErr = "cannot reach the server (" + errText(msg.err) + "): retrying"
+		m.log.Warn("check session", "err", msg.err)
+		return tea.Tick(retryEvery, func(time.Time) tea.Msg { return retryMsg{} })
+	}
+}
+
+func (m *Model) onLogin(msg loginMsg) tea.Cmd {
+	if m.phase != phaseLogin {
+		return nil
+	}
+	if msg.err != nil {
+		m.phase = phasePassword
+		m.password.SetValue("")
+		switch {
+		case errors.Is(msg.err, client.ErrUnauthorized):
+			m.loginErr = "wrong password for " + m.cfg.Nick
+		default:
+			m.loginErr = "login failed: " + errText(msg.err)
+		}
+		m.log.Warn("login", "err", msg.err)
+		return nil
+	}
+	m.nick = msg.info.Nick
+	if m.nick == "" {
+		m.nick = m.cfg.Nick
+	}
+	m.loginErr = ""
+	return tea.Batch(m.saveTokenCmd(msg.info.Token), m.startChat())
+}
+
+// rejoinMsg asks to join room again after a join failed.
+type rejoinMsg struct{ room string }
+
+func (m *Model) onJoined(msg joinedMsg) tea.Cmd {
+	r := m.room(msg.room)
+	if r == nil {
+		return nil // parted meanwhile
+	}
+	if msg.err != nil {
+		m.fail(r, fmt.Errorf("join #%s: %w", r.name, msg.err))
+		m.log.Warn("join", "room", r.name, "err", msg.err)
+		if errors.Is(msg.err, client.ErrUnauthorized) {
+			m.sessionExpired("the session has expired: enter the password again")
+			return nil
+		}
+		// Try again later: the server may be restarting.
+		return tea.Tick(retryEvery, func(time.Time) tea.Msg { return rejoinMsg{room: r.name} })
+	}
+	if msg.created {
+		m.notify(r, "created #"+r.name)
+	}
+	for _, mm := range msg.page.Messages {
+		r.addMessage(mm, m.nick)
+	}
+	r.hasMore = msg.page.HasMore
+	r.loaded = true
+	m.subscribe(r)
+	if r == m.cur() {
+		return m.afterScroll()
+	}
+	return nil
+}
+
+func (m *Model) onPage(msg pageMsg) tea.Cmd {
+	r := m.room(msg.room)
+	if r == nil {
+		return nil
+	}
+	if msg.err != nil {
+		r.loading = false
+		m.log.Warn("history", "room", r.name, "err", msg.err)
+		m.setNotice("history of #" + r.name + ": " + errText(msg.err))
+		return nil
+	}
+	switch msg.kind {
+	case pageOlder:
+		r.loading = false
+		r.prependPage(msg.page.Messages)
+		r.hasMore = msg.page.HasMore
+	case pageAfter:
+		for _, mm := range msg.page.Messages {
+			m.addLive(r, mm)
+		}
+		switch {
+		case msg.after == "":
+			// The newest page: HasMore speaks of older messages.
+			r.hasMore = r.hasMore || msg.page.HasMore
+		case msg.page.HasMore && r.newest != msg.after:
+			return m.pageCmd(r.name, pageAfter, r.newest)
+		}
+	case pageReset:
+		r.clearMessages()
+		for _, mm := range msg.page.Messages {
+			r.addMessage(mm, m.nick)
+		}
+		r.hasMore = msg.page.HasMore
+		m.notify(r, "history reloaded")
+		// The old stream would resume from a point the server no longer
+		// replays: follow from the newest message now held instead.
+		m.subscribe(r)
+	}
+	if r == m.cur() {
+		return m.afterScroll()
+	}
+	return nil
+}
+
+func (m *Model) onRooms(msg roomsMsg) {
+	if msg.err != nil {
+		m.log.Warn("list rooms", "err", msg.err)
+		return
+	}
+	for _, info := range msg.rooms {
+		if r := m.room(info.Name); r != nil {
+			r.topic = safeLine(info.Topic)
+		}
+	}
+}
+
+func (m *Model) onSent(msg sentMsg) {
+	r := m.room(msg.room)
+	if r == nil {
+		return
+	}
+	if msg.err == nil {
+		m.addLive(r, msg.msg)
+		return
+	}
+	m.log.Warn("send", "room", r.name, "err", msg.err)
+	if e := r.findPending(msg.clientID); e != nil {
+		e.state = stateFailed
+		e.reason = errText(msg.err)
+		e.invalidate()
+	}
+	if errors.Is(msg.err, client.ErrUnauthorized) {
+		m.sessionExpired("the session has expired: enter the password again")
+	}
+}
+
+func (m *Model) onMembers(msg membersMsg) {
+	r := m.room(msg.room)
+	if r == nil {
+		return
+	}
+	if msg.err != nil {
+		m.fail(r, msg.err)
+		return
+	}
+	nicks := make([]string, len(msg.nicks))
+	for i, n := range msg.nicks {
+		nicks[i] = safeLine(n)
+	}
+	m.notify(r, fmt.Sprintf("%d online in #%s: %s", len(nicks), r.name, strings.Join(nicks, ", ")))
+}
+
+func (m *Model) onTopic(msg topicMsg) {
+	r := m.room(msg.room)
+	if r == nil {
+		return
+	}
+	if msg.err != nil {
+		m.fail(r, msg.err)
+		return
+	}
+	r.topic = safeLine(msg.topic)
+	m.notify(r, "topic set: "+r.topic)
+}
+
+// addLive adds a message that is new to us (from the stream, an answer to
+// our POST, or a gap fill), keeping the view still when scrolled up.
+func (m *Model) addLive(r *room, mm chat.Message) {
+	e := r.addMessage(mm, m.nick)
+	if e == nil {
+		return
+	}
+	mine := chat.NickKey(mm.Nick) == chat.NickKey(m.nick)
+	if r != m.cur() {
+		if !mine {
+			r.unread++
+		}
+		return
+	}
+	if r.offset > 0 {
+		r.offset += len(e.render(m.renderer(), false))
+		if !mine {
+			r.newCount++
+		}
+	}
+}

@@ -1,0 +1,162 @@
+// Sending: the input line as a message or a /command, retries, and the
+// local lines (notices, errors) that answer them.
+
+package tui
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/ssechat/chat/chat"
+	"github.com/ssechat/chat/client"
+)
+
+func (m *Model) submit() tea.Cmd {
+	raw := m.input.Value()
+	if strings.TrimSpace(raw) == "" {
+		return nil
+	}
+	c, err := parseInput(raw)
+	if err != nil {
+		m.cur().add(localEntry(entryError, err.Error(), m.now()))
+		m.follow()
+		return nil // the input keeps the text so it can be fixed
+	}
+	m.resetInput()
+	switch c.name {
+	case "":
+		return m.send(c.arg, chat.KindText)
+	case "me":
+		return m.send(c.arg, chat.KindAction)
+	case "join":
+		return m.join(c.arg)
+	case "part":
+		return m.part(c.arg)
+	case "topic":
+		r := m.cur()
+		if c.arg == "" {
+			t := r.topic
+			if t == "" {
+				t = "(no topic)"
+			}
+			m.notify(r, "topic of #"+r.name+": "+t)
+			return nil
+		}
+		if err := chat.ValidateTopic(c.arg); err != nil {
+			m.fail(r, err)
+			return nil
+		}
+		return m.topicCmd(r.name, c.arg)
+	case "who":
+		return m.membersCmd(m.cur().name)
+	case "help":
+		for _, h := range commandHelp {
+			m.notify(m.cur(), fmt.Sprintf("%-14s %s", h.usage, h.what))
+		}
+		return nil
+	case "quit":
+		m.quitting = true
+		return tea.Quit
+	}
+	return nil
+}
+
+func (m *Model) resetInput() {
+	m.input.Reset()
+	m.lastInput = ""
+	m.fitInput()
+}
+
+// follow scrolls the current room to the newest line.
+func (m *Model) follow() {
+	m.cur().offset = 0
+	m.cur().newCount = 0
+}
+
+func (m *Model) notify(r *room, text string) {
+	r.add(localEntry(entryNotice, text, m.now()))
+	if r == m.cur() {
+		m.follow()
+	}
+}
+
+func (m *Model) fail(r *room, err error) {
+	var ve *chat.ValidationError
+	text := errText(err)
+	if errors.As(err, &ve) {
+		text = ve.Message
+	}
+	r.add(localEntry(entryError, text, m.now()))
+	if r == m.cur() {
+		m.follow()
+	}
+}
+
+func (m *Model) send(text, kind string) tea.Cmd {
+	r := m.cur()
+	norm, err := chat.NormalizeText(text)
+	if err != nil {
+		m.fail(r, err)
+		return nil
+	}
+	post := chat.PostMessage{Text: norm, Kind: kind, ClientID: client.NewClientID()}
+	r.add(&entry{
+		kind: entryMessage, clientID: post.ClientID, nick: safeLine(m.nick),
+		text: safeText(norm), action: kind == chat.KindAction, ts: m.now(),
+		state: statePending, post: post,
+	})
+	m.follow()
+	return m.sendCmd(r.name, post)
+}
+
+func (m *Model) retry() tea.Cmd {
+	r := m.cur()
+	e := r.lastFailed()
+	if e == nil {
+		m.setNotice("no failed message to retry in #" + r.name)
+		return nil
+	}
+	e.state = statePending
+	e.reason = ""
+	e.invalidate()
+	return m.sendCmd(r.name, e.post)
+}
+
+func (m *Model) join(name string) tea.Cmd {
+	if err := chat.ValidateRoom(name); err != nil {
+		m.fail(m.cur(), err)
+		return nil
+	}
+	if i := m.roomIndex(name); i >= 0 {
+		return m.switchRoom(i)
+	}
+	r := newRoom(name)
+	m.rooms = append(m.rooms, r)
+	m.active = len(m.rooms) - 1
+	m.notify(r, "joining #"+name+" ...")
+	return tea.Batch(m.joinCmd(name), m.saveRoomsCmd())
+}
+
+func (m *Model) part(name string) tea.Cmd {
+	if name == "" {
+		name = m.cur().name
+	}
+	i := m.roomIndex(name)
+	if i < 0 {
+		m.notify(m.cur(), "you are not in #"+safeLine(name))
+		return nil
+	}
+	if len(m.rooms) == 1 {
+		m.notify(m.cur(), "#"+name+" is the only room you are in: /join another first, or /quit")
+		return nil
+	}
+	m.subs.stop(name)
+	m.rooms = append(m.rooms[:i], m.rooms[i+1:]...)
+	if m.active >= i && m.active > 0 {
+		m.active--
+	}
+	m.cur().unread = 0
+	return tea.Batch(m.saveRoomsCmd(), m.afterScroll())
+}
