@@ -2,12 +2,14 @@ package tui
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -46,9 +48,69 @@ func msgAt(id int, nick, text string, ts time.Time) chat.Message {
 // t0 is the pinned "now" of the model tests: 23 Nov 2026, 09:30 UTC.
 var t0 = time.Date(2026, 11, 23, 9, 30, 0, 0, time.UTC)
 
-// deadServer is an address nothing listens on: unit tests never run the
-// network commands, and streams started by the model only fail quietly.
-const deadServer = "http://127.0.0.1:1"
+// testServer is the server the unit tests' configs name. It is shown on
+// the login screen and keys the saved state, and is never dialled: the unit
+// tests use an offline Backend.
+const testServer = "http://127.0.0.1:8080"
+
+// errOffline is every answer of an offline Backend.
+var errOffline = errors.New("offline: the unit tests make no requests")
+
+// offline is the Backend of the unit tests. They drive Update by hand and
+// run none of the commands it returns, except a few they run on purpose, so
+// it answers every request with errOffline. It records the streams asked
+// for: Update must ask for none itself (I/O belongs in a tea.Cmd).
+type offline struct {
+	token string
+
+	mu      sync.Mutex
+	streams []stream
+}
+
+// stream is one Subscribe call made to an offline Backend.
+type stream struct {
+	room, lastID string
+	ctx          context.Context
+}
+
+func (o *offline) Token() string { return o.token }
+func (o *offline) Login(context.Context, string, string) (chat.SessionInfo, error) {
+	return chat.SessionInfo{}, errOffline
+}
+func (o *offline) Me(context.Context) (string, error) { return "", errOffline }
+func (o *offline) CreateRoom(context.Context, string, *string) (bool, error) {
+	return false, errOffline
+}
+func (o *offline) Rooms(context.Context) ([]chat.Room, error)        { return nil, errOffline }
+func (o *offline) Members(context.Context, string) ([]string, error) { return nil, errOffline }
+func (o *offline) Typing(context.Context, string) error              { return errOffline }
+func (o *offline) History(context.Context, string, client.HistoryQuery) (chat.MessagePage, error) {
+	return chat.MessagePage{}, errOffline
+}
+func (o *offline) Send(context.Context, string, chat.PostMessage) (chat.Message, error) {
+	return chat.Message{}, errOffline
+}
+
+// Subscribe records the call and returns a stream that sends nothing and
+// closes when ctx ends, as the client's does.
+func (o *offline) Subscribe(ctx context.Context, room, lastID string) <-chan client.Event {
+	o.mu.Lock()
+	o.streams = append(o.streams, stream{room: room, lastID: lastID, ctx: ctx})
+	o.mu.Unlock()
+	ch := make(chan client.Event)
+	go func() {
+		<-ctx.Done()
+		close(ch)
+	}()
+	return ch
+}
+
+// subscribed returns the Subscribe calls made so far.
+func (o *offline) subscribed() []stream {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return append([]stream(nil), o.streams...)
+}
 
 // newChatModel returns a model logged in as alice, in #general, with the
 // given first page of history, at w×h cells.
@@ -56,8 +118,8 @@ func newChatModel(t testing.TB, w, h int, page []chat.Message, hasMore bool) (*M
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	clk := newClock()
-	cfg := Config{Server: deadServer, Nick: "alice", Room: "general"}
-	m := New(ctx, cfg, client.New(deadServer, client.WithToken("tok")), WithClock(clk.now), WithLocation(time.UTC))
+	cfg := Config{Server: testServer, Nick: "alice", Room: "general"}
+	m := New(ctx, cfg, &offline{token: "tok"}, WithClock(clk.now), WithLocation(time.UTC))
 	t.Cleanup(func() { cancel(); m.Close() })
 	m.Update(tea.WindowSizeMsg{Width: w, Height: h})
 	m.Update(meMsg{nick: "alice"})

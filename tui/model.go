@@ -73,6 +73,7 @@ type Model struct {
 	lastInput  string
 	quitting   bool
 	reading    bool // the one command reading events is outstanding
+	lastGen    int  // the newest subscription generation handed out, for any room
 }
 
 // Option changes a Model made by New.
@@ -222,7 +223,7 @@ func (m *Model) startChat() tea.Cmd {
 	cmds := []tea.Cmd{m.input.Focus(), m.nextEvent(), m.roomsCmd(), m.saveRoomsCmd()}
 	for _, r := range m.rooms {
 		if r.loaded {
-			m.subscribe(r)
+			cmds = append(cmds, m.subscribe(r))
 			continue
 		}
 		cmds = append(cmds, m.joinCmd(r.name))
@@ -230,16 +231,19 @@ func (m *Model) startChat() tea.Cmd {
 	return tea.Batch(cmds...)
 }
 
-// subscribe starts the room's event stream from the newest message held.
-func (m *Model) subscribe(r *room) {
-	r.gen++
+// subscribe returns the command that starts the room's event stream from
+// the newest message held, as a new generation: events of the stream it
+// replaces are ignored from now on.
+func (m *Model) subscribe(r *room) tea.Cmd {
+	m.lastGen++
+	r.gen = m.lastGen
 	r.hasCon = false
-	m.subs.start(r.name, r.gen, r.newest)
+	return m.subs.startCmd(r.name, r.gen, r.newest)
 }
 
 // sessionExpired goes back to the password prompt and stops the streams.
 func (m *Model) sessionExpired(why string) {
-	m.subs.stopAll()
+	m.subs.stopAll(m.lastGen)
 	m.phase = phasePassword
 	m.loginErr = why
 	m.input.Blur()

@@ -536,8 +536,8 @@ func TestConnectionStateInStatusBar(t *testing.T) {
 
 func TestLoginPrompt(t *testing.T) {
 	ctx := t.Context()
-	cfg := Config{Server: deadServer, Nick: "alice", Room: "general"}
-	m := New(ctx, cfg, client.New(deadServer))
+	cfg := Config{Server: testServer, Nick: "alice", Room: "general"}
+	m := New(ctx, cfg, &offline{})
 	t.Cleanup(m.Close)
 	m.Update(tea.WindowSizeMsg{Width: 60, Height: 12})
 	if m.phase != phasePassword {
@@ -572,8 +572,8 @@ func TestLoginPrompt(t *testing.T) {
 }
 
 func TestExpiredSavedTokenAsksForPassword(t *testing.T) {
-	cfg := Config{Server: deadServer, Nick: "alice", Room: "general"}
-	m := New(t.Context(), cfg, client.New(deadServer, client.WithToken("old")))
+	cfg := Config{Server: testServer, Nick: "alice", Room: "general"}
+	m := New(t.Context(), cfg, &offline{token: "old"})
 	t.Cleanup(m.Close)
 	if m.phase != phaseCheck {
 		t.Fatalf("with a token: phase %v, want the check", m.phase)
@@ -585,8 +585,8 @@ func TestExpiredSavedTokenAsksForPassword(t *testing.T) {
 }
 
 func TestServerDownAtStartRetries(t *testing.T) {
-	cfg := Config{Server: deadServer, Nick: "alice", Room: "general"}
-	m := New(t.Context(), cfg, client.New(deadServer, client.WithToken("tok")))
+	cfg := Config{Server: testServer, Nick: "alice", Room: "general"}
+	m := New(t.Context(), cfg, &offline{token: "tok"})
 	t.Cleanup(m.Close)
 	_, cmd := m.Update(meMsg{err: errors.New("dial tcp: connection refused")})
 	if m.phase != phaseCheck || cmd == nil || !strings.Contains(m.View(), "cannot reach the server (connection refused)") {
@@ -663,7 +663,7 @@ func TestKeyNamesTypedAsTextStayText(t *testing.T) {
 		t.Fatal("typed words acted as keys")
 	}
 
-	pw := New(t.Context(), Config{Server: deadServer, Nick: "alice", Room: "general"}, client.New(deadServer))
+	pw := New(t.Context(), Config{Server: testServer, Nick: "alice", Room: "general"}, &offline{})
 	t.Cleanup(pw.Close)
 	pw.Update(keyRunes("left-end-home"))
 	if got := pw.password.Value(); got != "left-end-home" {

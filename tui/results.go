@@ -84,11 +84,11 @@ func (m *Model) onJoined(msg joinedMsg) tea.Cmd {
 	}
 	r.hasMore = msg.page.HasMore
 	r.loaded = true
-	m.subscribe(r)
+	sub := m.subscribe(r)
 	if r == m.cur() {
-		return m.afterScroll()
+		return tea.Batch(sub, m.afterScroll())
 	}
-	return nil
+	return sub
 }
 
 func (m *Model) onPage(msg pageMsg) tea.Cmd {
@@ -102,6 +102,7 @@ func (m *Model) onPage(msg pageMsg) tea.Cmd {
 		m.setNotice("history of #" + r.name + ": " + errText(msg.err))
 		return nil
 	}
+	var sub tea.Cmd
 	switch msg.kind {
 	case pageOlder:
 		r.loading = false
@@ -127,12 +128,12 @@ func (m *Model) onPage(msg pageMsg) tea.Cmd {
 		m.notify(r, "history reloaded")
 		// The old stream would resume from a point the server no longer
 		// replays: follow from the newest message now held instead.
-		m.subscribe(r)
+		sub = m.subscribe(r)
 	}
 	if r == m.cur() {
-		return m.afterScroll()
+		return tea.Batch(sub, m.afterScroll())
 	}
-	return nil
+	return sub
 }
 
 func (m *Model) onRooms(msg roomsMsg) {

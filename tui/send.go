@@ -152,7 +152,7 @@ func (m *Model) part(name string) tea.Cmd {
 		m.notify(m.cur(), "#"+name+" is the only room you are in: /join another first, or /quit")
 		return nil
 	}
-	m.subs.stop(name)
+	m.subs.stop(name, m.rooms[i].gen)
 	m.rooms = append(m.rooms[:i], m.rooms[i+1:]...)
 	if m.active >= i && m.active > 0 {
 		m.active--

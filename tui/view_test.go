@@ -72,7 +72,7 @@ func TestHelpGolden(t *testing.T) {
 
 func TestLoginGolden(t *testing.T) {
 	cfg := Config{Server: "http://127.0.0.1:8080", Nick: "alice", Room: "general"}
-	m := New(t.Context(), cfg, client.New(deadServer))
+	m := New(t.Context(), cfg, &offline{})
 	t.Cleanup(m.Close)
 	m.Update(tea.WindowSizeMsg{Width: 60, Height: 12})
 	typeText(m, "secret")
