@@ -262,7 +262,7 @@ func TestParseInput(t *testing.T) {
 			}
 			continue
 		}
-		if err != nil || c.name != tc.name || c.arg != tc.arg {
+		if err != nil || c.name() != tc.name || c.arg(0) != tc.arg {
 			t.Errorf("parseInput(%q) = %+v, %v; want name %q arg %q", tc.in, c, err, tc.name, tc.arg)
 		}
 	}

@@ -25,42 +25,35 @@ func (m *Model) submit() tea.Cmd {
 		return nil // the input keeps the text so it can be fixed
 	}
 	m.resetInput()
-	switch c.name {
-	case "":
-		return m.send(c.arg, chat.KindText)
-	case "me":
-		return m.send(c.arg, chat.KindAction)
-	case "join":
-		return m.join(c.arg)
-	case "part":
-		return m.part(c.arg)
-	case "topic":
-		r := m.cur()
-		if c.arg == "" {
-			t := r.topic
-			if t == "" {
-				t = "(no topic)"
-			}
-			m.notify(r, "topic of #"+r.name+": "+t)
-			return nil
-		}
-		if err := chat.ValidateTopic(c.arg); err != nil {
-			m.fail(r, err)
-			return nil
-		}
-		return m.topicCmd(r.name, c.arg)
-	case "who":
-		return m.membersCmd(m.cur().name)
-	case "help":
-		for _, h := range commandHelp {
-			m.notify(m.cur(), fmt.Sprintf("%-14s %s", h.usage, h.what))
-		}
-		return nil
-	case "quit":
-		m.quitting = true
-		return tea.Quit
+	if c.def == nil {
+		return m.send(c.arg(0), chat.KindText)
 	}
-	return nil
+	return c.def.run(m, c.args)
+}
+
+// topic shows the current room's topic (text "") or sets it.
+func (m *Model) topic(text string) tea.Cmd {
+	r := m.cur()
+	if text == "" {
+		t := r.topic
+		if t == "" {
+			t = "(no topic)"
+		}
+		m.notify(r, "topic of #"+r.name+": "+t)
+		return nil
+	}
+	if err := chat.ValidateTopic(text); err != nil {
+		m.fail(r, err)
+		return nil
+	}
+	return m.topicCmd(r.name, text)
+}
+
+// listCommands answers /help in the current room.
+func (m *Model) listCommands() {
+	for _, h := range commandHelp() {
+		m.notify(m.cur(), fmt.Sprintf("%-14s %s", h.usage, h.what))
+	}
 }
 
 func (m *Model) resetInput() {

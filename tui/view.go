@@ -140,7 +140,7 @@ func (m *Model) helpLines() []string {
 		out = append(out, keys...)
 	}
 	out = append(out, "", m.st.header.Render("Commands"))
-	for _, c := range commandHelp {
+	for _, c := range commandHelp() {
 		out = append(out, fmt.Sprintf("  %-17s %s", c.usage, c.what))
 	}
 	return out
