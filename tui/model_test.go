@@ -79,6 +79,9 @@ func TestFailedSendIsMarkedAndCtrlRRetriesWithSameClientID(t *testing.T) {
 	typeText(m, "try me")
 	m.Update(keyType(tea.KeyEnter))
 	e := pendingEntries(m.cur())[0]
+	if v := m.View(); !strings.Contains(v, " ... ") || !strings.Contains(v, "alice │ try me") { // its lines are cached now
+		t.Fatalf("the view does not show the message on its way:\n%s", v)
+	}
 	m.Update(sentMsg{room: "general", clientID: e.clientID, err: &client.APIError{Status: 503, Code: "unavailable", Message: "The store is unavailable."}})
 	if e.state != stateFailed {
 		t.Fatalf("state %v after an error, want failed", e.state)
@@ -89,6 +92,9 @@ func TestFailedSendIsMarkedAndCtrlRRetriesWithSameClientID(t *testing.T) {
 	_, cmd := m.Update(keyType(tea.KeyCtrlR))
 	if cmd == nil || e.state != statePending {
 		t.Fatalf("Ctrl+R: cmd %v, state %v; want a send and pending", cmd != nil, e.state)
+	}
+	if v := m.View(); strings.Contains(v, "not sent") || !strings.Contains(v, " ... ") {
+		t.Errorf("the retried message is not shown on its way again:\n%s", v)
 	}
 	if e.post.ClientID != e.clientID || e.post.Text != "try me" {
 		t.Errorf("retry posts %+v, want the same text and client_id %s", e.post, e.clientID)

@@ -5,81 +5,7 @@ import (
 	"time"
 
 	"github.com/charmbracelet/x/ansi"
-	"github.com/ssechat/chat/chat"
 )
-
-type entryKind int
-
-const (
-	entryMessage entryKind = iota // a chat message: from the server, or ours being sent
-	entryJoin                     // someone joined
-	entryLeave                    // someone left
-	entryNotice                   // a local line: command output, history reloaded ...
-	entryError                    // a local error line
-	entryTopic                    // someone else changed the topic (a room event)
-)
-
-type sendState int
-
-const (
-	stateSent    sendState = iota // the server holds it (it has an id)
-	statePending                  // ours, on its way
-	stateFailed                   // ours, not accepted; Ctrl+R retries
-)
-
-// entry is one item of a room's scrollback. Its text fields are already
-// sanitized; its lines are cached for one width and redone only when the
-// width (or its day-break flag, or its state) changes.
-type entry struct {
-	kind     entryKind
-	id       string // server id; "" for our unsent messages and local lines
-	clientID string
-	nick     string // sanitized
-	text     string // sanitized, tabs expanded, newlines kept
-	action   bool
-	ts       time.Time
-	state    sendState
-	reason   string           // why sending failed (sanitized)
-	post     chat.PostMessage // what to send again on retry
-
-	cacheWidth int
-	cacheDay   bool
-	lines      []string
-	day        int            // calendar day of ts in dayLoc, cached: walking
-	dayLoc     *time.Location // 20 000 entries must not convert 40 000 times
-}
-
-// safeText makes text from another user safe for the terminal: no escape
-// sequence, control or bidi character survives; tabs become spaces.
-func safeText(s string) string {
-	s = chat.TerminalSafe(s, true)
-	if strings.Contains(s, "\t") {
-		s = strings.ReplaceAll(s, "\t", "    ")
-	}
-	return s
-}
-
-// safeLine is safeText for one-line fields: nicks, topics, room names, errors.
-func safeLine(s string) string { return chat.TerminalSafe(s, false) }
-
-func messageEntry(m chat.Message) *entry {
-	return &entry{
-		kind:     entryMessage,
-		id:       m.ID,
-		clientID: m.ClientID,
-		nick:     safeLine(m.Nick),
-		text:     safeText(m.Text),
-		action:   m.Kind == chat.KindAction,
-		ts:       m.TS,
-	}
-}
-
-func localEntry(kind entryKind, text string, ts time.Time) *entry {
-	return &entry{kind: kind, text: safeText(text), ts: ts}
-}
-
-// invalidate drops the cached lines after the entry changed.
-func (e *entry) invalidate() { e.lines = nil }
 
 // renderer turns entries into screen lines for one pane width.
 type renderer struct {
@@ -88,26 +14,11 @@ type renderer struct {
 	st    *styles
 }
 
-func (rd *renderer) dayOf(e *entry) int {
-	if e.dayLoc != rd.loc {
-		y, m, d := e.ts.In(rd.loc).Date()
-		e.day, e.dayLoc = y*10000+int(m)*100+d, rd.loc
-	}
-	return e.day
-}
-
 // nickWidth is the nick column: 10 cells, less on narrow screens.
 func (rd *renderer) nickWidth() int { return min(10, max(4, rd.width/5)) }
 
-func (e *entry) render(rd *renderer, dayBreak bool) []string {
-	if e.lines != nil && e.cacheWidth == rd.width && e.cacheDay == dayBreak {
-		return e.lines
-	}
-	e.lines = e.layout(rd, dayBreak)
-	e.cacheWidth, e.cacheDay = rd.width, dayBreak
-	return e.lines
-}
-
+// layout wraps the entry for rd's width, behind a day separator when
+// dayBreak; entry.lines caches what it returns.
 func (e *entry) layout(rd *renderer, dayBreak bool) []string {
 	st := rd.st
 	var out []string

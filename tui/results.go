@@ -159,9 +159,7 @@ func (m *Model) onSent(msg sentMsg) {
 	}
 	m.log.Warn("send", "room", r.name, "err", msg.err)
 	if e := r.findPending(msg.clientID); e != nil {
-		e.state = stateFailed
-		e.reason = errText(msg.err)
-		e.invalidate()
+		e.markFailed(errText(msg.err))
 	}
 	if errors.Is(msg.err, client.ErrUnauthorized) {
 		m.sessionExpired("the session has expired: enter the password again")
@@ -212,7 +210,7 @@ func (m *Model) addLive(r *room, mm chat.Message) {
 		return
 	}
 	if r.offset > 0 {
-		r.offset += len(e.render(m.renderer(), false))
+		r.offset += len(e.lines(m.renderer(), false))
 		if !mine {
 			r.newCount++
 		}

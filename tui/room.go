@@ -205,8 +205,8 @@ func (r *room) entryLines(i int, rd *renderer) []string {
 	e := r.entries[i]
 	// The first entry held starts a day only when nothing older exists;
 	// otherwise the next older page decides, and the view does not jump.
-	dayBreak := (i == 0 && !r.hasMore) || (i > 0 && rd.dayOf(r.entries[i-1]) != rd.dayOf(e))
-	return e.render(rd, dayBreak)
+	dayBreak := (i == 0 && !r.hasMore) || (i > 0 && r.entries[i-1].dayIn(rd.loc) != e.dayIn(rd.loc))
+	return e.lines(rd, dayBreak)
 }
 
 // window returns the pane's lines: height lines ending offset lines above

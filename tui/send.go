@@ -95,11 +95,7 @@ func (m *Model) send(text, kind string) tea.Cmd {
 		return nil
 	}
 	post := chat.PostMessage{Text: norm, Kind: kind, ClientID: client.NewClientID()}
-	r.add(&entry{
-		kind: entryMessage, clientID: post.ClientID, nick: safeLine(m.nick),
-		text: safeText(norm), action: kind == chat.KindAction, ts: m.now(),
-		state: statePending, post: post,
-	})
+	r.add(pendingEntry(m.nick, post, m.now()))
 	m.follow()
 	return m.sendCmd(r.name, post)
 }
@@ -111,9 +107,7 @@ func (m *Model) retry() tea.Cmd {
 		m.setNotice("no failed message to retry in #" + r.name)
 		return nil
 	}
-	e.state = statePending
-	e.reason = ""
-	e.invalidate()
+	e.markPending()
 	return m.sendCmd(r.name, e.post)
 }
 

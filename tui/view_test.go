@@ -94,7 +94,7 @@ func TestWrapByCellsAndCache(t *testing.T) {
 	rd := &renderer{width: 40, loc: time.UTC, st: new(styles)}
 	*rd.st = defaultStyles()
 	e := messageEntry(chat.Message{ID: "1", Nick: "bob", Text: strings.Repeat("漢字🎉", 20) + " " + strings.Repeat("x", 70), TS: t0})
-	lines := e.render(rd, false)
+	lines := e.lines(rd, false)
 	if len(lines) < 4 {
 		t.Fatalf("%d lines, want the text wrapped", len(lines))
 	}
@@ -103,12 +103,12 @@ func TestWrapByCellsAndCache(t *testing.T) {
 			t.Errorf("line %q is %d cells, more than 40", l, w)
 		}
 	}
-	again := e.render(rd, false)
+	again := e.lines(rd, false)
 	if &again[0] != &lines[0] {
 		t.Error("a second render at the same width did not use the cache")
 	}
 	rd.width = 60
-	wider := e.render(rd, false)
+	wider := e.lines(rd, false)
 	if &wider[0] == &lines[0] || len(wider) >= len(lines) {
 		t.Errorf("a new width did not rewrap: %d lines, were %d", len(wider), len(lines))
 	}
