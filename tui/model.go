@@ -41,17 +41,17 @@ const (
 // Model is the root Bubble Tea model of chat-tui. Use it through a
 // *Model: Update changes it in place and returns it.
 type Model struct {
-	cfg   Config
-	be    Backend
-	state *State // nil: remember nothing (tests)
-	log   *slog.Logger
-	ctx   context.Context
-	subs  *subscriptions
-	now   func() time.Time
-	loc   *time.Location
-	keys  keyMap
-	st    styles
-	help  help.Model
+	cfg    Config
+	be     Backend
+	state  *State // nil: remember nothing (tests)
+	log    *slog.Logger
+	ctx    context.Context
+	subs   *subscriptions
+	now    func() time.Time
+	loc    *time.Location
+	keys   keyMap
+	styles styles
+	help   help.Model
 
 	phase    phase
 	password textinput.Model
@@ -107,17 +107,17 @@ func WithRooms(rooms []string) Option {
 // it (or call Close) when the program ends.
 func New(ctx context.Context, cfg Config, be Backend, opts ...Option) *Model {
 	m := &Model{
-		cfg:   cfg,
-		be:    be,
-		log:   slog.New(slog.NewTextHandler(io.Discard, nil)),
-		ctx:   ctx,
-		now:   time.Now,
-		loc:   time.Local,
-		keys:  defaultKeyMap(),
-		st:    defaultStyles(),
-		help:  help.New(),
-		nick:  cfg.Nick,
-		width: 80, height: 24,
+		cfg:    cfg,
+		be:     be,
+		log:    slog.New(slog.NewTextHandler(io.Discard, nil)),
+		ctx:    ctx,
+		now:    time.Now,
+		loc:    time.Local,
+		keys:   defaultKeyMap(),
+		styles: defaultStyles(),
+		help:   help.New(),
+		nick:   cfg.Nick,
+		width:  80, height: 24,
 	}
 	for _, o := range opts {
 		o(m)
@@ -186,7 +186,7 @@ func (m *Model) room(name string) *room {
 func (m *Model) cur() *room { return m.rooms[m.active] }
 
 func (m *Model) renderer() *renderer {
-	return &renderer{width: m.width, loc: m.loc, st: &m.st}
+	return &renderer{width: m.width, loc: m.loc, styles: &m.styles}
 }
 
 // paneHeight is the number of message rows: all but the header, the room

@@ -97,12 +97,12 @@ func (m *Model) loginCmd(nick, password string) tea.Cmd {
 }
 
 func (m *Model) saveTokenCmd(token string) tea.Cmd {
-	st, server, nick := m.state, m.cfg.Server, m.cfg.Nick
+	state, server, nick := m.state, m.cfg.Server, m.cfg.Nick
 	return func() tea.Msg {
-		if st == nil {
+		if state == nil {
 			return savedMsg{}
 		}
-		return savedMsg{err: st.SaveToken(server, nick, token)}
+		return savedMsg{err: state.SaveToken(server, nick, token)}
 	}
 }
 
@@ -111,12 +111,12 @@ func (m *Model) saveRoomsCmd() tea.Cmd {
 	for i, r := range m.rooms {
 		names[i] = r.name
 	}
-	st, server, nick := m.state, m.cfg.Server, m.cfg.Nick
+	state, server, nick := m.state, m.cfg.Server, m.cfg.Nick
 	return func() tea.Msg {
-		if st == nil {
+		if state == nil {
 			return savedMsg{}
 		}
-		return savedMsg{err: st.SaveRooms(server, nick, names)}
+		return savedMsg{err: state.SaveRooms(server, nick, names)}
 	}
 }
 

@@ -9,9 +9,9 @@ import (
 
 // renderer turns entries into screen lines for one pane width.
 type renderer struct {
-	width int
-	loc   *time.Location
-	st    *styles
+	width  int
+	loc    *time.Location
+	styles *styles
 }
 
 // nickWidth is the nick column: 10 cells, less on narrow screens.
@@ -20,7 +20,6 @@ func (rd *renderer) nickWidth() int { return min(10, max(4, rd.width/5)) }
 // layout wraps the entry for rd's width, behind a day separator when
 // dayBreak; entry.lines caches what it returns.
 func (e *entry) layout(rd *renderer, dayBreak bool) []string {
-	st := rd.st
 	var out []string
 	if dayBreak {
 		out = append(out, daySeparator(rd, e.ts))
@@ -31,15 +30,15 @@ func (e *entry) layout(rd *renderer, dayBreak bool) []string {
 
 	clock := e.ts.In(rd.loc).Format("15:04")
 	var tag string
-	tagStyle := st.system
-	textStyle := st.text
+	tagStyle := rd.styles.system
+	textStyle := rd.styles.text
 	body := e.text
 	switch e.kind {
 	case entryMessage:
 		if e.action {
 			tag = "*"
-			tagStyle = st.action
-			textStyle = st.action
+			tagStyle = rd.styles.action
+			textStyle = rd.styles.action
 			body = e.nick + " " + e.text
 		} else {
 			tag = e.nick
@@ -48,21 +47,21 @@ func (e *entry) layout(rd *renderer, dayBreak bool) []string {
 		switch e.state {
 		case statePending:
 			clock = " ... "
-			textStyle = st.pending
+			textStyle = rd.styles.pending
 		case stateFailed:
 			clock = "  !  "
-			textStyle = st.failed
+			textStyle = rd.styles.failed
 		}
 	case entryJoin:
-		tag, textStyle = "-->", st.system
+		tag, textStyle = "-->", rd.styles.system
 	case entryLeave:
-		tag, textStyle = "<--", st.system
+		tag, textStyle = "<--", rd.styles.system
 	case entryNotice:
-		tag, textStyle = "--", st.notice
+		tag, textStyle = "--", rd.styles.notice
 	case entryTopic:
-		tag, textStyle = "--", st.system
+		tag, textStyle = "--", rd.styles.system
 	case entryError:
-		tag, tagStyle, textStyle = "!!", st.errorLine, st.errorLine
+		tag, tagStyle, textStyle = "!!", rd.styles.errorLine, rd.styles.errorLine
 	}
 	if ansi.StringWidth(tag) > nw {
 		tag = ansi.Truncate(tag, nw, "…")
@@ -74,11 +73,11 @@ func (e *entry) layout(rd *renderer, dayBreak bool) []string {
 		wrapped = append(wrapped, strings.Split(ansi.Wrap("not sent: "+e.reason+" (Ctrl+R retries)", textW, ""), "\n")...)
 	}
 	indent := strings.Repeat(" ", prefixW-3)
-	bar := st.system.Render(" │ ")
+	bar := rd.styles.system.Render(" │ ")
 	for i, l := range wrapped {
 		l = strings.TrimRight(l, " ")
 		if i == 0 {
-			out = append(out, st.time.Render(clock)+" "+tagStyle.Render(tag)+bar+textStyle.Render(l))
+			out = append(out, rd.styles.time.Render(clock)+" "+tagStyle.Render(tag)+bar+textStyle.Render(l))
 		} else {
 			out = append(out, indent+bar+textStyle.Render(l))
 		}
@@ -90,9 +89,9 @@ func daySeparator(rd *renderer, t time.Time) string {
 	label := " " + t.In(rd.loc).Format("Mon 2 Jan 2006") + " "
 	w := ansi.StringWidth(label)
 	if w >= rd.width {
-		return rd.st.daySep.Render(ansi.Truncate(label, rd.width, ""))
+		return rd.styles.daySep.Render(ansi.Truncate(label, rd.width, ""))
 	}
 	left := (rd.width - w) / 2
 	right := rd.width - w - left
-	return rd.st.daySep.Render(strings.Repeat("─", left) + label + strings.Repeat("─", right))
+	return rd.styles.daySep.Render(strings.Repeat("─", left) + label + strings.Repeat("─", right))
 }

@@ -43,19 +43,19 @@ func (m *Model) fit(s string) string {
 func (m *Model) headerView() string {
 	r := m.cur()
 	right := fmt.Sprintf("%d online", len(r.online))
-	left := m.st.header.Render("#" + r.name)
+	left := m.styles.header.Render("#" + r.name)
 	if r.topic != "" {
 		room := ansi.StringWidth(left) + 3
 		avail := m.width - room - ansi.StringWidth(right) - 1
 		if avail > 1 {
-			left += "   " + m.st.topic.Render(ansi.Truncate(r.topic, avail, "…"))
+			left += "   " + m.styles.topic.Render(ansi.Truncate(r.topic, avail, "…"))
 		}
 	}
 	gap := m.width - ansi.StringWidth(left) - ansi.StringWidth(right)
 	if gap < 1 {
 		return m.fit(left)
 	}
-	return left + strings.Repeat(" ", gap) + m.st.topic.Render(right)
+	return left + strings.Repeat(" ", gap) + m.styles.topic.Render(right)
 }
 
 func (m *Model) roomBarView() string {
@@ -67,11 +67,11 @@ func (m *Model) roomBarView() string {
 		}
 		switch {
 		case i == m.active:
-			parts[i] = m.st.roomOn.Render(" " + label + " ")
+			parts[i] = m.styles.roomOn.Render(" " + label + " ")
 		case r.unread > 0:
-			parts[i] = " " + label + m.st.unread.Render(fmt.Sprintf(" (%d)", r.unread)) + " "
+			parts[i] = " " + label + m.styles.unread.Render(fmt.Sprintf(" (%d)", r.unread)) + " "
 		default:
-			parts[i] = m.st.roomOff.Render(" " + label + " ")
+			parts[i] = m.styles.roomOff.Render(" " + label + " ")
 		}
 	}
 	return m.fit(strings.Join(parts, " "))
@@ -107,9 +107,9 @@ func (m *Model) paneView() string {
 func (m *Model) marker(label string) string {
 	w := ansi.StringWidth(label)
 	if w >= m.width {
-		return m.st.newMarker.Render(ansi.Truncate(label, m.width, ""))
+		return m.styles.newMarker.Render(ansi.Truncate(label, m.width, ""))
 	}
-	return strings.Repeat(" ", m.width-w) + m.st.newMarker.Render(label)
+	return strings.Repeat(" ", m.width-w) + m.styles.newMarker.Render(label)
 }
 
 // helpLines is the F1 screen: every key, in two columns when they fit,
@@ -126,7 +126,7 @@ func (m *Model) helpLines() []string {
 	for _, k := range keys {
 		colW = max(colW, ansi.StringWidth(k))
 	}
-	out := []string{m.st.header.Render("Keys") + "  (F1 or Esc closes)"}
+	out := []string{m.styles.header.Render("Keys") + "  (F1 or Esc closes)"}
 	if 2*colW+2 <= m.width {
 		half := (len(keys) + 1) / 2
 		for i := 0; i < half; i++ {
@@ -139,7 +139,7 @@ func (m *Model) helpLines() []string {
 	} else {
 		out = append(out, keys...)
 	}
-	out = append(out, "", m.st.header.Render("Commands"))
+	out = append(out, "", m.styles.header.Render("Commands"))
 	for _, c := range commandHelp() {
 		out = append(out, fmt.Sprintf("  %-17s %s", c.usage, c.what))
 	}
@@ -171,11 +171,11 @@ func (m *Model) statusView() string {
 	} else if r.offset > 0 {
 		parts = append(parts, "scrolled up")
 	}
-	left := strings.Join(parts, m.st.status.Render(" · "))
+	left := strings.Join(parts, m.styles.status.Render(" · "))
 	// The key hints when they fit, else just the way to the full help.
 	right := m.help.ShortHelpView(m.keys.ShortHelp())
 	if ansi.StringWidth(left)+ansi.StringWidth(right)+2 > m.width {
-		right = m.st.status.Render("F1 help")
+		right = m.styles.status.Render("F1 help")
 	}
 	gap := m.width - ansi.StringWidth(left) - ansi.StringWidth(right)
 	if gap < 1 {
@@ -188,33 +188,33 @@ func (m *Model) statusView() string {
 func (m *Model) connView() string {
 	c, ok := m.conn()
 	if !ok {
-		return m.st.status.Render("connecting…")
+		return m.styles.status.Render("connecting…")
 	}
 	switch c.State {
 	case client.StateConnected:
-		return m.st.statusOK.Render("● connected")
+		return m.styles.statusOK.Render("● connected")
 	case client.StateReconnecting:
 		secs := int(math.Ceil(c.NextTry.Sub(m.now()).Seconds()))
 		s := fmt.Sprintf("reconnecting in %d s", max(0, secs))
 		if c.Err != nil {
 			s += " (" + errText(c.Err) + ")"
 		}
-		return m.st.statusBad.Render(s)
+		return m.styles.statusBad.Render(s)
 	case client.StateUnauthorized:
-		return m.st.statusBad.Render("unauthorized")
+		return m.styles.statusBad.Render("unauthorized")
 	case client.StateClosed:
 		s := "closed"
 		if c.Err != nil {
 			s += " (" + errText(c.Err) + ")"
 		}
-		return m.st.statusBad.Render(s)
+		return m.styles.statusBad.Render(s)
 	}
-	return m.st.status.Render("connecting…")
+	return m.styles.status.Render("connecting…")
 }
 
 func (m *Model) loginView() string {
 	lines := []string{
-		m.st.header.Render("chat-tui"),
+		m.styles.header.Render("chat-tui"),
 		"",
 		"server  " + safeLine(m.cfg.Server),
 		"nick    " + safeLine(m.cfg.Nick),
@@ -230,9 +230,9 @@ func (m *Model) loginView() string {
 	}
 	lines = append(lines, "")
 	if m.loginErr != "" {
-		lines = append(lines, m.st.errorLine.Render(m.loginErr))
+		lines = append(lines, m.styles.errorLine.Render(m.loginErr))
 	}
-	lines = append(lines, m.st.status.Render("Enter logs in (a new nick registers) · Ctrl+C quits"))
+	lines = append(lines, m.styles.status.Render("Enter logs in (a new nick registers) · Ctrl+C quits"))
 	for i, l := range lines {
 		lines[i] = m.fit(l)
 	}

@@ -91,8 +91,8 @@ func TestResizeReflows(t *testing.T) {
 }
 
 func TestWrapByCellsAndCache(t *testing.T) {
-	rd := &renderer{width: 40, loc: time.UTC, st: new(styles)}
-	*rd.st = defaultStyles()
+	styles := defaultStyles()
+	rd := &renderer{width: 40, loc: time.UTC, styles: &styles}
 	e := messageEntry(chat.Message{ID: "1", Nick: "bob", Text: strings.Repeat("漢字🎉", 20) + " " + strings.Repeat("x", 70), TS: t0})
 	lines := e.lines(rd, false)
 	if len(lines) < 4 {
