@@ -1,5 +1,3 @@
-// Events: what Update does with each event of a room's stream.
-
 package tui
 
 import (
@@ -8,6 +6,8 @@ import (
 	"github.com/ssechat/chat/client"
 )
 
+// event takes one event of a room's stream (subs.go), or a change of the
+// stream's state, and drops those of rooms left and streams replaced.
 func (m *Model) event(msg eventMsg) tea.Cmd {
 	ev := msg.ev
 	r := m.room(ev.Room)

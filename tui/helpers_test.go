@@ -78,6 +78,12 @@ func (o *offline) Login(context.Context, string, string) (chat.SessionInfo, erro
 	return chat.SessionInfo{}, errOffline
 }
 func (o *offline) Me(context.Context) (string, error) { return "", errOffline }
+
+// Limits is here for the Backend that asks the server's limits (the
+// page-size work of issue 11, item 3); until then it is unused.
+func (o *offline) Limits(context.Context) (chat.ServerLimits, error) {
+	return chat.ServerLimits{}, errOffline
+}
 func (o *offline) CreateRoom(context.Context, string, *string) (bool, error) {
 	return false, errOffline
 }

@@ -1,6 +1,3 @@
-// What each key and the mouse do: the chat's own bindings, scrolling,
-// switching rooms, the password prompt; every other key edits the input.
-
 package tui
 
 import (
@@ -12,6 +9,9 @@ import (
 	"github.com/ssechat/chat/chat"
 )
 
+// key does what a key press means: the chat's own bindings (keys.go),
+// scrolling and switching rooms here, the password prompt before the chat;
+// every other key edits the input.
 func (m *Model) key(msg tea.KeyMsg) tea.Cmd {
 	if msg.Type == tea.KeyRunes && !msg.Paste && len(msg.Runes) > 1 {
 		// Bubble Tea hands runes read together (fast typing, tmux

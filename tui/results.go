@@ -1,6 +1,3 @@
-// Results of commands: what Update does when a request made by a tea.Cmd
-// answers (session check, login, join, history pages, sends, /who, /topic).
-
 package tui
 
 import (
@@ -14,6 +11,10 @@ import (
 	"github.com/ssechat/chat/client"
 )
 
+// The on* functions take the answers of the requests net.go's commands
+// make: the session check, login, join, history pages, sends, /who, /topic.
+
+// onMe takes the answer of the saved session's check.
 func (m *Model) onMe(msg meMsg) tea.Cmd {
 	if m.phase != phaseCheck {
 		return nil
@@ -166,13 +167,24 @@ func (m *Model) onSent(msg sentMsg) {
 	}
 }
 
-func (m *Model) onMembers(msg membersMsg) {
-	r := m.room(msg.room)
+// answered returns the room a /command's answer is for, or nil when there
+// is nothing more to do: the room was left meanwhile, or the answer is an
+// error, which it shows in the room.
+func (m *Model) answered(room string, err error) *room {
+	r := m.room(room)
 	if r == nil {
-		return
+		return nil
 	}
-	if msg.err != nil {
-		m.fail(r, msg.err)
+	if err != nil {
+		m.fail(r, err)
+		return nil
+	}
+	return r
+}
+
+func (m *Model) onMembers(msg membersMsg) {
+	r := m.answered(msg.room, msg.err)
+	if r == nil {
 		return
 	}
 	nicks := make([]string, len(msg.nicks))
@@ -183,12 +195,8 @@ func (m *Model) onMembers(msg membersMsg) {
 }
 
 func (m *Model) onTopic(msg topicMsg) {
-	r := m.room(msg.room)
+	r := m.answered(msg.room, msg.err)
 	if r == nil {
-		return
-	}
-	if msg.err != nil {
-		m.fail(r, msg.err)
 		return
 	}
 	r.topic = safeLine(msg.topic)

@@ -1,6 +1,3 @@
-// Sending: the input line as a message or a /command, retries, and the
-// local lines (notices, errors) that answer them.
-
 package tui
 
 import (
@@ -13,6 +10,9 @@ import (
 	"github.com/ssechat/chat/client"
 )
 
+// submit sends the input line (Enter): as a message, or as the /command
+// of commands.go it names. A line that does not parse stays in the input
+// and an error line says why.
 func (m *Model) submit() tea.Cmd {
 	raw := m.input.Value()
 	if strings.TrimSpace(raw) == "" {

@@ -2,8 +2,9 @@ package tui
 
 import tea "github.com/charmbracelet/bubbletea"
 
-// Update handles one message. It never blocks and does no I/O: requests go
-// out as the returned commands and come back as messages.
+// Update handles one message. It never blocks, does no I/O and starts no
+// goroutine: requests and streams go out as the returned commands, and
+// their answers and events come back as messages.
 func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	switch msg := msg.(type) {
 	case tea.WindowSizeMsg:
