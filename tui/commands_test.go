@@ -11,7 +11,8 @@ import (
 
 // TestCommandTableIsTheOnlyList adds a command by adding one entry to the
 // table, as version 2's commands will be added, and checks that the parser,
-// Enter, /help and the F1 screen all know it from that entry alone.
+// Enter, /help and the F1 screen all know it from that entry alone. It
+// changes the package's table, so it must not run in parallel with others.
 func TestCommandTableIsTheOnlyList(t *testing.T) {
 	var got []string
 	echo := &slashCommand{name: "echo", args: "NICK TEXT", help: "say TEXT to NICK",
