@@ -23,6 +23,12 @@ var emptyIDPrefix = []byte(`{"id":""`)
 // script. The reply comes after Redis executed it; whether it is on disk by
 // then is Redis's appendfsync setting (docs/deploy.md).
 func (s *Store) Append(ctx context.Context, m store.NewMessage) (chat.Message, bool, error) {
+	return s.appendMessage(ctx, m, nil)
+}
+
+// appendMessage is Append, taking a token from lim's bucket first when lim
+// is not nil (AppendLimited).
+func (s *Store) appendMessage(ctx context.Context, m store.NewMessage, lim *limitArgs) (chat.Message, bool, error) {
 	done, err := s.begin()
 	if err != nil {
 		return chat.Message{}, false, err
@@ -46,8 +52,12 @@ func (s *Store) Append(ctx context.Context, m store.NewMessage) (chat.Message, b
 	if m.ClientID != "" {
 		keys = append(keys, s.keys.clientID(m.Room, m.Nick, m.ClientID))
 	}
-	res, err := appendScript.Run(ctx, s.rdb, keys,
-		s.keys.channel(m.Room), s.opts.HistoryMax, s.opts.IdempotencyTTL.Milliseconds(), body).Slice()
+	args := []any{s.keys.channel(m.Room), s.opts.HistoryMax, s.opts.IdempotencyTTL.Milliseconds(), body}
+	if lim != nil {
+		keys = append(keys, lim.key)
+		args = append(args, lim.step, lim.burst)
+	}
+	res, err := appendScript.Run(ctx, s.rdb, keys, args...).Slice()
 	if err != nil {
 		return chat.Message{}, false, s.wrap("append message", err)
 	}
@@ -65,6 +75,9 @@ func (s *Store) Append(ctx context.Context, m store.NewMessage) (chat.Message, b
 			return chat.Message{}, false, fmt.Errorf("decode remembered message: %w", err)
 		}
 		return first, false, nil
+	case 3:
+		wait, _ := res[1].(int64)
+		return chat.Message{}, false, &store.LimitedError{RetryAfter: time.Duration(wait) * time.Microsecond}
 	}
 	return chat.Message{}, false, fmt.Errorf("append message: unexpected reply %v", res)
 }

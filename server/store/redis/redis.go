@@ -105,6 +105,7 @@ type Store struct {
 	health health
 	relay  *relay
 	pres   *presence
+	places places // stream places held by this node (limits.go)
 
 	ctx    context.Context // ended by Close; owns the background goroutines
 	cancel context.CancelFunc

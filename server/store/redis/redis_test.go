@@ -49,3 +49,11 @@ func TestConformanceReopen(t *testing.T) {
 		}
 	})
 }
+
+func TestLimiter(t *testing.T) {
+	rd := clustertest.StartRedis(t, clustertest.RedisOptions{})
+	storetest.RunLimiter(t, func(t *testing.T) (store.Store, store.Store) {
+		prefix := newPrefix()
+		return open(t, rd.URL(0), redis.Options{Prefix: prefix}), open(t, rd.URL(0), redis.Options{Prefix: prefix})
+	})
+}

@@ -9,21 +9,33 @@ import goredis "github.com/redis/go-redis/v9"
 
 // appendScript adds a message to a room's stream and publishes it.
 //
-//	KEYS[1] room hash, KEYS[2] stream, KEYS[3] (optional) client_id key
+//	KEYS[1] room hash, KEYS[2] stream, KEYS[3] (optional) client_id key,
+//	last (with ARGV[5]) the sender's message bucket
 //	ARGV[1] channel, ARGV[2] history max (0: keep all),
-//	ARGV[3] client_id ttl (ms), ARGV[4] message JSON starting {"id":""
+//	ARGV[3] client_id ttl (ms), ARGV[4] message JSON starting {"id":"",
+//	ARGV[5] and ARGV[6] (optional) the bucket's emission interval (µs) and
+//	burst (AppendLimited)
 //
 // Returns {0} for an unknown room, {1, id} for a new message, {2, json} for
-// a repeated client_id (the first message, nothing published).
+// a repeated client_id (the first message, nothing published), {3, µs to
+// wait} when the bucket is empty (nothing stored). The token is taken first,
+// so every call costs one whatever follows, as the separate check of a
+// single node does.
 //
 // Retention deletes the oldest entries with XDEL rather than XADD MAXLEN:
 // in Redis 7 only XDEL advances the stream's max-deleted-entry-id, which is
 // what tells Since exactly whether a resume point fell into the trimmed
 // part. In steady state that is one entry per append; a lowered limit is
 // reached 100 entries per append.
-var appendScript = goredis.NewScript(`
+var appendScript = goredis.NewScript(gcraTake + `
+local nkeys = #KEYS
+if ARGV[5] then
+  local wait = take(KEYS[nkeys], tonumber(ARGV[5]), tonumber(ARGV[6]))
+  if wait > 0 then return {3, wait} end
+  nkeys = nkeys - 1
+end
 if redis.call('EXISTS', KEYS[1]) == 0 then return {0} end
-if #KEYS == 3 then
+if nkeys == 3 then
   local first = redis.call('GET', KEYS[3])
   if first then return {2, first} end
 end
@@ -40,7 +52,7 @@ end
 local id = redis.call('XADD', KEYS[2], '*', 'm', ARGV[4])
 local msg = '{"id":"' .. id .. '"' .. string.sub(ARGV[4], 9)
 redis.call('HSET', KEYS[1], 'last_id', id)
-if #KEYS == 3 then redis.call('SET', KEYS[3], msg, 'PX', ARGV[3]) end
+if nkeys == 3 then redis.call('SET', KEYS[3], msg, 'PX', ARGV[3]) end
 redis.call('PUBLISH', ARGV[1], 'm' .. msg)
 return {1, id}
 `)
