@@ -1,8 +1,10 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/netip"
 	"sync"
@@ -13,6 +15,7 @@ import (
 
 	"github.com/ssechat/chat/chat"
 	"github.com/ssechat/chat/server/limit"
+	"github.com/ssechat/chat/server/store"
 )
 
 // Limits holds the server's limits. The per-account and per-address ones
@@ -124,6 +127,17 @@ type limiter struct {
 
 	streams atomic.Int64
 	conns   *limit.ConnCap
+
+	// shared is the store's limits when it serves a cluster (Redis): then
+	// login failures, registrations, the message bucket and streams per
+	// account are counted over every node (limits_shared.go), and the
+	// in-memory structures above serve only typing, streams per address and
+	// a fallback. nil on one node, and when the limits are off.
+	shared store.Limiter
+	log    *slog.Logger
+	// sharedDownLogged is when the last "shared stream count unavailable"
+	// line was logged (unix ns), so an outage logs once a minute.
+	sharedDownLogged atomic.Int64
 }
 
 func newLimiter(cfg Limits, proxies []netip.Prefix) *limiter {
@@ -169,12 +183,17 @@ func tooMany(code, message string, wait time.Duration) error {
 type loginAttempt struct {
 	nick, addr limit.Attempt
 	failed     bool
+	shared     *sharedAttempt // in a cluster instead of nick and addr
 }
 
 // fail marks the attempt as a failed login (wrong password, unknown nick).
 func (a *loginAttempt) fail() { a.failed = true }
 
 func (a *loginAttempt) end() {
+	if a.shared != nil {
+		a.endShared()
+		return
+	}
 	a.nick.End(a.failed)
 	a.addr.End(a.failed)
 }
@@ -183,34 +202,88 @@ func (a *loginAttempt) end() {
 // the attempt without checking it. Attempts under way count as failures
 // until they end, so parallel guesses cannot overshoot the limit.
 func (l *limiter) allowLogin(r *http.Request, nick string) (*loginAttempt, error) {
+	if l.shared != nil {
+		return l.allowLoginShared(r, nick)
+	}
 	an, ok, wait := l.loginNick.Begin(chat.NickKey(nick))
 	if !ok {
-		return nil, tooMany("too_many_logins", "Too many failed logins for this nick; try again later.", wait)
+		return nil, errLoginsNick(wait)
 	}
 	aa, ok, wait := l.loginAddr.Begin(l.addrKey(r))
 	if !ok {
 		an.End(false)
-		return nil, tooMany("too_many_logins", "Too many failed logins from this address; try again later.", wait)
+		return nil, errLoginsAddr(wait)
 	}
 	return &loginAttempt{nick: an, addr: aa}, nil
 }
 
+func errLoginsNick(wait time.Duration) error {
+	return tooMany("too_many_logins", "Too many failed logins for this nick; try again later.", wait)
+}
+
+func errLoginsAddr(wait time.Duration) error {
+	return tooMany("too_many_logins", "Too many failed logins from this address; try again later.", wait)
+}
+
 // allowRegistration is asked before an account is created.
 func (l *limiter) allowRegistration(r *http.Request) error {
+	if l.shared != nil {
+		return l.takeShared(r.Context(), registrationKey(l.addrKey(r)), l.registrationBucket(), errRegistrations)
+	}
 	if ok, wait := l.registrations.Allow(l.addrKey(r)); !ok {
-		return tooMany("too_many_registrations", "Too many new accounts from this address; try again later.", wait)
+		return errRegistrations(wait)
 	}
 	return nil
+}
+
+func errRegistrations(wait time.Duration) error {
+	return tooMany("too_many_registrations", "Too many new accounts from this address; try again later.", wait)
 }
 
 // allowPost is asked before a message is stored or a room created or
 // changed: one bucket per account for everything others keep. An error
 // (429 with Retry-After) refuses it and nothing is stored.
 func (l *limiter) allowPost(r *http.Request, nick string) error {
+	if l.shared != nil {
+		return l.takeShared(r.Context(), messageKey(nick), l.messageBucket(), errRateLimited)
+	}
 	if ok, wait := l.messages.Allow(chat.NickKey(nick)); !ok {
-		return tooMany("rate_limited", "You are sending too fast; wait a moment.", wait)
+		return errRateLimited(wait)
 	}
 	return nil
+}
+
+// allowMessage is allowPost for a message, whose token a cluster store
+// takes in the append itself (appendMessage): then it allows everything.
+func (l *limiter) allowMessage(r *http.Request, nick string) error {
+	if l.shared != nil {
+		return nil
+	}
+	return l.allowPost(r, nick)
+}
+
+func errRateLimited(wait time.Duration) error {
+	return tooMany("rate_limited", "You are sending too fast; wait a moment.", wait)
+}
+
+// appendMessage appends m under its sender's message bucket: on one node
+// allowMessage checked the bucket already; in a cluster the store takes the
+// token in the append's own round trip, and an empty bucket is an error
+// wrapping store.ErrLimited (refusedMessage renders it).
+func (l *limiter) appendMessage(ctx context.Context, st store.Store, m store.NewMessage) (chat.Message, bool, error) {
+	if l.shared == nil {
+		return st.Append(ctx, m)
+	}
+	return l.shared.AppendLimited(ctx, m, messageKey(m.Nick), l.messageBucket())
+}
+
+// refusedMessage is the 429 of an append refused by the shared bucket.
+func refusedMessage(err error) error {
+	var le *store.LimitedError
+	if !errors.As(err, &le) {
+		return errRateLimited(0)
+	}
+	return errRateLimited(le.RetryAfter)
 }
 
 // allowTyping reports whether a typing notice of nick may be relayed. It
@@ -236,6 +309,16 @@ func (l *limiter) acquireStream(r *http.Request, nick string) (release func(), e
 		limit.Hold{Counter: l.streamsPerAccount, Key: chat.NickKey(nick)},
 		limit.Hold{Counter: l.streamsPerAddr, Key: l.addrKey(r)},
 	)
+	if ok && l.shared != nil {
+		var heldShared func()
+		if heldShared, ok = l.acquireStreamShared(r.Context(), nick); ok {
+			heldLocal := held
+			held = func() { heldShared(); heldLocal() }
+		} else {
+			held()
+			which = 0
+		}
+	}
 	if !ok {
 		l.streams.Add(-1)
 		msg := fmt.Sprintf("This account has %d event streams open; close one first.", l.cfg.StreamsPerAccount)

@@ -46,7 +46,7 @@ func (s *Server) handlePost(w http.ResponseWriter, r *http.Request) error {
 	if pm.Kind == "" {
 		pm.Kind = chat.KindText
 	}
-	if err := s.limits.allowPost(r, sess.Nick); err != nil {
+	if err := s.limits.allowMessage(r, sess.Nick); err != nil {
 		s.stats.messageRefused("rate_limited")
 		return err
 	}
@@ -56,7 +56,7 @@ func (s *Server) handlePost(w http.ResponseWriter, r *http.Request) error {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	start := time.Now()
-	msg, created, err := s.st.Append(ctx, store.NewMessage{
+	msg, created, err := s.limits.appendMessage(ctx, s.st, store.NewMessage{
 		Room: name, Nick: sess.Nick, Kind: pm.Kind, Text: text, ClientID: pm.ClientID, TS: start.UTC(),
 	})
 	s.stats.appended(time.Since(start))
@@ -64,6 +64,9 @@ func (s *Server) handlePost(w http.ResponseWriter, r *http.Request) error {
 	case errors.Is(err, store.ErrNotFound):
 		s.stats.messageRefused("room_not_found")
 		return errRoomNotFound
+	case errors.Is(err, store.ErrLimited):
+		s.stats.messageRefused("rate_limited")
+		return refusedMessage(err)
 	case err != nil:
 		s.stats.messageRefused("store")
 		return fmt.Errorf("append message: %w", err)

@@ -86,6 +86,7 @@ func New(cfg Config, st store.Store, log *slog.Logger) (*Server, error) {
 		hashSem:  make(chan struct{}, max(2, runtime.GOMAXPROCS(0))),
 	}
 	s.limits = newLimiter(cfg.Limits, cfg.TrustedProxies)
+	s.limits.useStore(st, log)
 	s.sessions = newSessionCache(cfg.SessionCache)
 	if cfg.TLSCertFile != "" {
 		cert, err := tls.LoadX509KeyPair(cfg.TLSCertFile, cfg.TLSKeyFile)
