@@ -25,7 +25,11 @@ import (
 func twoNodes(t *testing.T, fn func(*server.Limits)) (a, b *servertest.Server) {
 	t.Helper()
 	testenv.SkipShort(t, "runs redis-server")
-	rd := clustertest.StartRedis(t, clustertest.RedisOptions{})
+	return twoNodesOn(t, clustertest.StartRedis(t, clustertest.RedisOptions{}), fn)
+}
+
+func twoNodesOn(t *testing.T, rd *clustertest.Redis, fn func(*server.Limits)) (a, b *servertest.Server) {
+	t.Helper()
 	open := servertest.WithStore(func(string) (store.Store, error) {
 		return redis.Open(context.Background(), rd.URL(0), redis.Options{})
 	})
@@ -181,4 +185,38 @@ func wantStreamRefused(t *testing.T, err error) {
 	if !errors.As(err, &se) || se.Status != http.StatusTooManyRequests || !strings.Contains(string(se.Body), "too_many_streams") {
 		t.Fatalf("stream error %v; want 429 too_many_streams", err)
 	}
+}
+
+// TestClusterLimitsWhileRedisDown: without Redis a login is 503 with
+// Retry-After (the limits fail closed, never open), and once Redis is back
+// the counts go on.
+func TestClusterLimitsWhileRedisDown(t *testing.T) {
+	testenv.SkipShort(t, "runs redis-server")
+	rd := clustertest.StartRedis(t, clustertest.RedisOptions{Durable: true})
+	a, b := twoNodesOn(t, rd, func(l *server.Limits) { l.LoginWindow = 1000 * time.Hour })
+	a.Login(t, "alice")
+	tok := a.Login(t, "bob")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	st, err := b.Subscribe(ctx, tok, chat.DefaultRoom, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(st.Close)
+	for range 5 {
+		a.LoginPassword(t, "alice", "wrong password")
+	}
+	rd.Stop()
+	r := b.LoginPassword(t, "alice", servertest.Password("alice"))
+	if r.Status != http.StatusServiceUnavailable || r.Error().Code != "unavailable" || r.Header.Get("Retry-After") == "" {
+		t.Fatalf("login without Redis: %d %s; want 503 unavailable with Retry-After", r.Status, r.Body)
+	}
+	rd.Start()
+	testenv.Eventually(t, 10*time.Second, "logins to work again", func() bool {
+		return b.LoginPassword(t, "alice", "wrong password").Status == http.StatusUnauthorized
+	})
+	for range 4 {
+		b.LoginPassword(t, "alice", "wrong password")
+	}
+	want429(t, a.LoginPassword(t, "alice", servertest.Password("alice")), "too_many_logins", 60)
 }
