@@ -21,7 +21,10 @@ import (
 // Limits holds the server's limits. The per-account and per-address ones
 // (message rate, login failures, registrations, streams per account and per
 // address) are switched by Enabled; the total stream and connection caps
-// hold either way.
+// hold either way. On a store shared by several nodes (one that offers
+// store.Limiter: Redis) the login, registration, message and
+// streams-per-account limits hold for all the nodes together; the others
+// are per node (limits_shared.go).
 type Limits struct {
 	// Enabled turns the per-account and per-address limits on. Defaults
 	// to true; --rate-limits=false turns them off for benchmarks. Sizes,
@@ -310,13 +313,15 @@ func (l *limiter) acquireStream(r *http.Request, nick string) (release func(), e
 		limit.Hold{Counter: l.streamsPerAddr, Key: l.addrKey(r)},
 	)
 	if ok && l.shared != nil {
-		var heldShared func()
-		if heldShared, ok = l.acquireStreamShared(r.Context(), nick); ok {
-			heldLocal := held
-			held = func() { heldShared(); heldLocal() }
+		// The node's own count is taken too: it is what holds when the
+		// shared one cannot be reached (limits_shared.go).
+		local := held
+		var shared func()
+		if shared, ok = l.acquireStreamShared(r.Context(), nick); ok {
+			held = func() { shared(); local() }
 		} else {
-			held()
-			which = 0
+			local()
+			which = 0 // the account's streams over the cluster
 		}
 	}
 	if !ok {
