@@ -12,7 +12,9 @@ import goredis "github.com/redis/go-redis/v9"
 // gcraTake defines take(key, step, burst): it takes one token from the
 // bucket at key, whose emission interval is step µs, and returns 0, or the
 // µs until a token is back (then it takes nothing). It is prepended to the
-// scripts that take tokens, the append script included.
+// scripts that take tokens, the append script included. The key lives at
+// least 1 ms: a step below the clock's resolution (a huge rate) leaves the
+// time where it was, and SET refuses an expiry of 0.
 const gcraTake = `
 local function take(key, step, burst)
   local t = redis.call('TIME')
@@ -21,7 +23,8 @@ local function take(key, step, burst)
   if tat < now then tat = now end
   local wait = tat + step - now - burst * step
   if wait > 0 then return wait end
-  redis.call('SET', key, string.format('%.0f', tat + step), 'PX', string.format('%.0f', math.ceil((tat + step - now) / 1000)))
+  local ttl = math.max(1, math.ceil((tat + step - now) / 1000))
+  redis.call('SET', key, string.format('%.0f', tat + step), 'PX', string.format('%.0f', ttl))
   return 0
 end
 `

@@ -69,6 +69,10 @@ func testTakeShared(t *testing.T, a, b store.Limiter, _ store.Store) {
 	take(t, "5th token on a", a, "k1", hourly(4), false)
 	take(t, "5th token on b", b, "k1", hourly(4), false)
 	take(t, "another key", b, "k2", hourly(4), true)
+	// A rate beyond the clock's resolution never refuses.
+	for i := range 3 {
+		take(t, fmt.Sprintf("fast token %d", i+1), a, "fast", store.Bucket{Rate: 1e12, Burst: 1}, true)
+	}
 }
 
 // testRefund: a refunded token can be taken again, on the other store, and
