@@ -15,11 +15,16 @@ import (
 	"unicode/utf8"
 
 	"github.com/ssechat/chat/chat"
+	"github.com/ssechat/chat/server/limit"
 	"github.com/ssechat/chat/server/store"
 )
 
 // errHTTP is an error with the status and the JSON error body it is answered
-// with. Handlers return it (or any error: see writeError).
+// with. Handlers return it (or any error: see writeError). Every code the
+// server answers is one of the catalogue's values below; a site that needs
+// its own sentence or a Retry-After derives it with with or after, so the
+// code and its status are written once and docs/api.md can be checked
+// against this list (TestAPIDocListsEveryErrorCode).
 type errHTTP struct {
 	Status     int
 	Code       string
@@ -31,23 +36,76 @@ func (e *errHTTP) Error() string {
 	return fmt.Sprintf("%d %s: %s", e.Status, e.Code, e.Message)
 }
 
-func newErr(status int, code, format string, args ...any) *errHTTP {
-	return &errHTTP{Status: status, Code: code, Message: fmt.Sprintf(format, args...)}
+// with returns a copy of e whose message is format filled in with args; the
+// status and the code stay the catalogue's.
+func (e *errHTTP) with(format string, args ...any) *errHTTP {
+	c := *e
+	c.Message = fmt.Sprintf(format, args...)
+	return &c
 }
 
-// Errors answered in several places.
+// after returns a copy of e that tells the client to wait d (Retry-After,
+// in whole seconds rounded up, at least 1) before it tries again.
+func (e *errHTTP) after(d time.Duration) *errHTTP {
+	c := *e
+	c.RetryAfter = time.Duration(limit.RetryAfterSeconds(d)) * time.Second
+	return &c
+}
+
+// The catalogue: every error code the server answers, with its status and
+// its usual message. docs/api.md lists the same codes in its table of errors.
 var (
-	errUnauthorized  = newErr(http.StatusUnauthorized, "unauthorized", "Log in first: send Authorization: Bearer <token> or the chat_session cookie.")
-	errBadCreds      = newErr(http.StatusUnauthorized, "bad_credentials", "The nick or the password is wrong.")
-	errCrossOrigin   = newErr(http.StatusForbidden, "cross_origin", "A request authenticated by cookie must come from this server's own page (Origin header).")
-	errRoomNotFound  = newErr(http.StatusNotFound, "room_not_found", "No room of that name; create it with PUT /api/rooms/{room}.")
-	errNotFound      = newErr(http.StatusNotFound, "not_found", "No such endpoint.")
-	errShuttingDown  = &errHTTP{Status: http.StatusServiceUnavailable, Code: "shutting_down", Message: "The server is shutting down; try again shortly.", RetryAfter: 5 * time.Second}
-	errStoreDown     = &errHTTP{Status: http.StatusServiceUnavailable, Code: "unavailable", Message: "The server cannot reach its storage; try again shortly.", RetryAfter: 5 * time.Second}
-	errInternal      = newErr(http.StatusInternalServerError, "internal", "Something went wrong on the server; it has been logged.")
-	errBodyNotUTF8   = newErr(http.StatusBadRequest, "bad_json", "The body is not valid UTF-8.")
-	errUnsupportedCT = newErr(http.StatusUnsupportedMediaType, "unsupported_media_type", "Send the body as JSON with Content-Type: application/json.")
+	// Requests in general.
+	errNotFound         = &errHTTP{Status: http.StatusNotFound, Code: "not_found", Message: "No such endpoint."}
+	errMethodNotAllowed = &errHTTP{Status: http.StatusMethodNotAllowed, Code: "method_not_allowed", Message: "This endpoint does not answer that method."}
+	errInternal         = &errHTTP{Status: http.StatusInternalServerError, Code: "internal", Message: "Something went wrong on the server; it has been logged."}
+	errShuttingDown     = &errHTTP{Status: http.StatusServiceUnavailable, Code: "shutting_down", Message: "The server is shutting down; try again shortly.", RetryAfter: 5 * time.Second}
+	errStoreDown        = &errHTTP{Status: http.StatusServiceUnavailable, Code: "unavailable", Message: "The server cannot reach its storage; try again shortly.", RetryAfter: 5 * time.Second}
+
+	// Request bodies.
+	errUnsupportedCT = &errHTTP{Status: http.StatusUnsupportedMediaType, Code: "unsupported_media_type", Message: "Send the body as JSON with Content-Type: application/json."}
+	errBodyTooLarge  = &errHTTP{Status: http.StatusRequestEntityTooLarge, Code: "body_too_large", Message: "The body is too large."}
+	errBodyTimeout   = &errHTTP{Status: http.StatusRequestTimeout, Code: "body_timeout", Message: "The body took too long to arrive."}
+	errBadJSON       = &errHTTP{Status: http.StatusBadRequest, Code: "bad_json", Message: "The body could not be read as JSON."}
+	errBodyNotUTF8   = errBadJSON.with("The body is not valid UTF-8.")
+	errUnknownField  = &errHTTP{Status: http.StatusBadRequest, Code: "unknown_field", Message: "The body holds a field that is not part of this request."}
+	// errTextNotUTF8 answers a message whose body is not UTF-8 as text
+	// validation would (chat's text_invalid_utf8): the text is a message's
+	// only free-form field.
+	errTextNotUTF8 = &errHTTP{Status: http.StatusUnprocessableEntity, Code: "text_invalid_utf8", Message: "The text is not valid UTF-8."}
+
+	// Sessions.
+	errUnauthorized = &errHTTP{Status: http.StatusUnauthorized, Code: "unauthorized", Message: "Log in first: send Authorization: Bearer <token> or the chat_session cookie."}
+	errBadCreds     = &errHTTP{Status: http.StatusUnauthorized, Code: "bad_credentials", Message: "The nick or the password is wrong."}
+	errCrossOrigin  = &errHTTP{Status: http.StatusForbidden, Code: "cross_origin", Message: "A request authenticated by cookie must come from this server's own page (Origin header)."}
+
+	// Rooms, history and streams.
+	errRoomNotFound   = &errHTTP{Status: http.StatusNotFound, Code: "room_not_found", Message: "No room of that name; create it with PUT /api/rooms/{room}."}
+	errBadQuery       = &errHTTP{Status: http.StatusBadRequest, Code: "bad_query", Message: "The query is not one this endpoint answers."}
+	errBadLastEventID = &errHTTP{Status: http.StatusBadRequest, Code: "bad_last_event_id", Message: "The resume point is not a message id of this server."}
+
+	// Limits (limits.go adds the wait with after).
+	errRateLimited          = &errHTTP{Status: http.StatusTooManyRequests, Code: "rate_limited", Message: "You are sending too fast; wait a moment."}
+	errTooManyLogins        = &errHTTP{Status: http.StatusTooManyRequests, Code: "too_many_logins", Message: "Too many failed logins; try again later."}
+	errTooManyRegistrations = &errHTTP{Status: http.StatusTooManyRequests, Code: "too_many_registrations", Message: "Too many new accounts from this address; try again later."}
+	errTooManyStreams       = &errHTTP{Status: http.StatusTooManyRequests, Code: "too_many_streams", Message: "Too many event streams are open; close one first."}
+	// errServerFull is too_many_streams for the process as a whole: a 503,
+	// since no client of this one can help it.
+	errServerFull = &errHTTP{Status: http.StatusServiceUnavailable, Code: "too_many_streams", Message: "The server has as many open streams as it serves; try again later."}
 )
+
+// errBadField answers a body field of the wrong JSON type with the code
+// bad_<field>, so a client can tell which field to fix without parsing the
+// message.
+func errBadField(field, kind string) *errHTTP {
+	return &errHTTP{Status: http.StatusBadRequest, Code: "bad_" + field, Message: fmt.Sprintf("The field %q must be a JSON %s.", field, kind)}
+}
+
+// errValidation answers a failed rule of package chat (bad_nick,
+// text_empty ...): the code is chat's, the status always 422.
+func errValidation(ve *chat.ValidationError) *errHTTP {
+	return &errHTTP{Status: http.StatusUnprocessableEntity, Code: ve.Code, Message: ve.Message}
+}
 
 // handlerFunc is an HTTP handler that returns its error instead of writing it.
 type handlerFunc func(w http.ResponseWriter, r *http.Request) error
@@ -70,7 +128,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	switch {
 	case errors.As(err, &he):
 	case errors.As(err, &ve):
-		he = &errHTTP{Status: http.StatusUnprocessableEntity, Code: ve.Code, Message: ve.Message}
+		he = errValidation(ve)
 	case errors.Is(err, store.ErrUnavailable):
 		// Debug: during an outage every request fails alike; the store
 		// logs the outage itself, once when it starts and once when it ends.
@@ -149,7 +207,7 @@ func (s *Server) decodeJSON(w http.ResponseWriter, r *http.Request, dst any) err
 		if err != nil {
 			return jsonError(err)
 		}
-		return newErr(http.StatusBadRequest, "bad_json", "The body holds more than one JSON value.")
+		return errBadJSON.with("The body holds more than one JSON value.")
 	}
 	return nil
 }
@@ -161,27 +219,27 @@ func jsonError(err error) error {
 	var syntaxErr *json.SyntaxError
 	switch {
 	case errors.As(err, &maxErr):
-		return newErr(http.StatusRequestEntityTooLarge, "body_too_large", "The body is over %d bytes.", maxErr.Limit)
+		return errBodyTooLarge.with("The body is over %d bytes.", maxErr.Limit)
 	case errors.As(err, &typeErr):
 		field := typeErr.Field
 		if field == "" {
-			return newErr(http.StatusBadRequest, "bad_json", "The body must be a JSON object.")
+			return errBadJSON.with("The body must be a JSON object.")
 		}
-		return newErr(http.StatusBadRequest, "bad_"+field, "The field %q must be a JSON %s.", field, jsonKind(typeErr.Type.Kind().String()))
+		return errBadField(field, jsonKind(typeErr.Type.Kind().String()))
 	case errors.As(err, &syntaxErr), errors.Is(err, io.ErrUnexpectedEOF):
-		return newErr(http.StatusBadRequest, "bad_json", "The body is not valid JSON.")
+		return errBadJSON.with("The body is not valid JSON.")
 	case errors.Is(err, io.EOF):
-		return newErr(http.StatusBadRequest, "bad_json", "The body is empty; send a JSON object.")
+		return errBadJSON.with("The body is empty; send a JSON object.")
 	}
 	// encoding/json reports unknown fields only as text.
 	if name, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
-		return newErr(http.StatusBadRequest, "unknown_field", "The field %s is not part of this request.", name)
+		return errUnknownField.with("The field %s is not part of this request.", name)
 	}
 	var netErr interface{ Timeout() bool }
 	if errors.As(err, &netErr) && netErr.Timeout() {
-		return newErr(http.StatusRequestTimeout, "body_timeout", "The body took too long to arrive.")
+		return errBodyTimeout
 	}
-	return newErr(http.StatusBadRequest, "bad_json", "The body could not be read as JSON.")
+	return errBadJSON
 }
 
 func jsonKind(goKind string) string {

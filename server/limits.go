@@ -177,11 +177,6 @@ func (l *limiter) forwardedTLS(r *http.Request) bool {
 	return r.Header.Get("X-Forwarded-Proto") == "https" && limit.FromTrustedProxy(r, l.proxies)
 }
 
-func tooMany(code, message string, wait time.Duration) error {
-	return &errHTTP{Status: http.StatusTooManyRequests, Code: code, Message: message,
-		RetryAfter: time.Duration(limit.RetryAfterSeconds(wait)) * time.Second}
-}
-
 // loginAttempt is one login under the failure limits; end it exactly once.
 type loginAttempt struct {
 	nick, addr limit.Attempt
@@ -221,11 +216,11 @@ func (l *limiter) allowLogin(r *http.Request, nick string) (*loginAttempt, error
 }
 
 func errLoginsNick(wait time.Duration) error {
-	return tooMany("too_many_logins", "Too many failed logins for this nick; try again later.", wait)
+	return errTooManyLogins.with("Too many failed logins for this nick; try again later.").after(wait)
 }
 
 func errLoginsAddr(wait time.Duration) error {
-	return tooMany("too_many_logins", "Too many failed logins from this address; try again later.", wait)
+	return errTooManyLogins.with("Too many failed logins from this address; try again later.").after(wait)
 }
 
 // allowRegistration is asked before an account is created.
@@ -239,19 +234,17 @@ func (l *limiter) allowRegistration(r *http.Request) error {
 	return nil
 }
 
-func errRegistrations(wait time.Duration) error {
-	return tooMany("too_many_registrations", "Too many new accounts from this address; try again later.", wait)
-}
+func errRegistrations(wait time.Duration) error { return errTooManyRegistrations.after(wait) }
 
 // allowPost is asked before a message is stored or a room created or
 // changed: one bucket per account for everything others keep. An error
 // (429 with Retry-After) refuses it and nothing is stored.
 func (l *limiter) allowPost(r *http.Request, nick string) error {
 	if l.shared != nil {
-		return l.takeShared(r.Context(), messageKey(nick), l.messageBucket(), errRateLimited)
+		return l.takeShared(r.Context(), messageKey(nick), l.messageBucket(), errSendingTooFast)
 	}
 	if ok, wait := l.messages.Allow(chat.NickKey(nick)); !ok {
-		return errRateLimited(wait)
+		return errRateLimited.after(wait)
 	}
 	return nil
 }
@@ -265,9 +258,7 @@ func (l *limiter) allowMessage(r *http.Request, nick string) error {
 	return l.allowPost(r, nick)
 }
 
-func errRateLimited(wait time.Duration) error {
-	return tooMany("rate_limited", "You are sending too fast; wait a moment.", wait)
-}
+func errSendingTooFast(wait time.Duration) error { return errRateLimited.after(wait) }
 
 // appendMessage appends m under its sender's message bucket: on one node
 // allowMessage checked the bucket already; in a cluster the store takes the
@@ -284,9 +275,9 @@ func (l *limiter) appendMessage(ctx context.Context, st store.Store, m store.New
 func refusedMessage(err error) error {
 	var le *store.LimitedError
 	if !errors.As(err, &le) {
-		return errRateLimited(0)
+		return errRateLimited
 	}
-	return errRateLimited(le.RetryAfter)
+	return errRateLimited.after(le.RetryAfter)
 }
 
 // allowTyping reports whether a typing notice of nick may be relayed. It
@@ -305,8 +296,7 @@ const streamRetry = 10 * time.Second
 func (l *limiter) acquireStream(r *http.Request, nick string) (release func(), err error) {
 	if l.streams.Add(1) > int64(l.cfg.MaxStreams) {
 		l.streams.Add(-1)
-		return nil, &errHTTP{Status: http.StatusServiceUnavailable, Code: "too_many_streams",
-			Message: "The server has as many open streams as it serves; try again later.", RetryAfter: streamRetry}
+		return nil, errServerFull.after(streamRetry)
 	}
 	held, which, ok := limit.AcquireAll(
 		limit.Hold{Counter: l.streamsPerAccount, Key: chat.NickKey(nick)},
@@ -326,11 +316,11 @@ func (l *limiter) acquireStream(r *http.Request, nick string) (release func(), e
 	}
 	if !ok {
 		l.streams.Add(-1)
-		msg := fmt.Sprintf("This account has %d event streams open; close one first.", l.cfg.StreamsPerAccount)
+		err := errTooManyStreams.with("This account has %d event streams open; close one first.", l.cfg.StreamsPerAccount)
 		if which == 1 {
-			msg = fmt.Sprintf("This address has %d event streams open; close one first.", l.cfg.StreamsPerAddr)
+			err = errTooManyStreams.with("This address has %d event streams open; close one first.", l.cfg.StreamsPerAddr)
 		}
-		return nil, tooMany("too_many_streams", msg, streamRetry)
+		return nil, err.after(streamRetry)
 	}
 	var once sync.Once
 	return func() {

@@ -5,12 +5,34 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 	"time"
 
 	"github.com/ssechat/chat/chat"
 	"github.com/ssechat/chat/server/store"
 )
+
+// validPost applies package chat's rules to a posted message and fills in
+// the protocol's defaults (kind "text"; the text normalised), so that the
+// store is given complete, valid input and applies no rule of its own.
+func validPost(pm chat.PostMessage) (chat.PostMessage, error) {
+	text, err := chat.NormalizeText(pm.Text)
+	if err != nil {
+		return chat.PostMessage{}, err
+	}
+	if err := chat.ValidateKind(pm.Kind); err != nil {
+		return chat.PostMessage{}, err
+	}
+	if err := chat.ValidateClientID(pm.ClientID); err != nil {
+		return chat.PostMessage{}, err
+	}
+	pm.Text = text
+	if pm.Kind == "" {
+		pm.Kind = chat.KindText
+	}
+	return pm, nil
+}
 
 // handlePost is POST /api/rooms/{room}/messages. The message is durable
 // before the 201; the hub hears of it from the store (Listen), never from
@@ -28,23 +50,14 @@ func (s *Server) handlePost(w http.ResponseWriter, r *http.Request) error {
 		if errors.Is(err, errBodyNotUTF8) {
 			// The text is the only free-form field: name the fault as
 			// text validation does.
-			return newErr(http.StatusUnprocessableEntity, "text_invalid_utf8", "The text is not valid UTF-8.")
+			return errTextNotUTF8
 		}
 		return err
 	}
-	text, err := chat.NormalizeText(pm.Text)
-	if err == nil {
-		err = chat.ValidateKind(pm.Kind)
-	}
-	if err == nil {
-		err = chat.ValidateClientID(pm.ClientID)
-	}
+	pm, err := validPost(pm)
 	if err != nil {
 		s.stats.messageRefused("invalid")
 		return err
-	}
-	if pm.Kind == "" {
-		pm.Kind = chat.KindText
 	}
 	if err := s.limits.allowMessage(r, sess.Nick); err != nil {
 		s.stats.messageRefused("rate_limited")
@@ -57,7 +70,7 @@ func (s *Server) handlePost(w http.ResponseWriter, r *http.Request) error {
 	defer cancel()
 	start := time.Now()
 	msg, created, err := s.limits.appendMessage(ctx, s.st, store.NewMessage{
-		Room: name, Nick: sess.Nick, Kind: pm.Kind, Text: text, ClientID: pm.ClientID, TS: start.UTC(),
+		Room: name, Nick: sess.Nick, Kind: pm.Kind, Text: pm.Text, ClientID: pm.ClientID, TS: start.UTC(),
 	})
 	s.stats.appended(time.Since(start))
 	switch {
@@ -82,28 +95,39 @@ func (s *Server) handlePost(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// handleHistory is GET /api/rooms/{room}/messages?before=&after=&limit=.
-func (s *Server) handleHistory(w http.ResponseWriter, r *http.Request) error {
-	q := r.URL.Query()
-	pq := store.PageQuery{Before: q.Get("before"), After: q.Get("after"), Limit: chat.DefaultPageSize}
+// pageQuery reads the query of GET .../messages into the complete query a
+// store is given. The handler is the one owner of the paging rules: at most
+// one of before and after, each a message id; limit 1 to --history-page-max,
+// by default chat.DefaultPageSize (or the max, when that is lower). A store
+// is handed a query that already obeys them and applies none of its own.
+func (s *Server) pageQuery(q url.Values) (store.PageQuery, error) {
+	pq := store.PageQuery{Before: q.Get("before"), After: q.Get("after"), Limit: s.announced.HistoryPageDefault}
 	if pq.Before != "" && pq.After != "" {
-		return newErr(http.StatusBadRequest, "bad_query", "Give before or after, not both.")
+		return store.PageQuery{}, errBadQuery.with("Give before or after, not both.")
 	}
 	for _, id := range []string{pq.Before, pq.After} {
 		if id == "" {
 			continue
 		}
 		if _, err := chat.ParseID(id); err != nil {
-			return newErr(http.StatusBadRequest, "bad_query", "%q is not a message id.", id)
+			return store.PageQuery{}, errBadQuery.with("%q is not a message id.", id)
 		}
 	}
-	pq.Limit = min(pq.Limit, s.cfg.HistoryPageMax)
 	if l := q.Get("limit"); l != "" || q.Has("limit") {
 		n, err := strconv.Atoi(l)
 		if err != nil || n < 1 || n > s.cfg.HistoryPageMax {
-			return newErr(http.StatusBadRequest, "bad_query", "limit is a number from 1 to %d.", s.cfg.HistoryPageMax)
+			return store.PageQuery{}, errBadQuery.with("limit is a number from 1 to %d.", s.cfg.HistoryPageMax)
 		}
 		pq.Limit = n
+	}
+	return pq, nil
+}
+
+// handleHistory is GET /api/rooms/{room}/messages?before=&after=&limit=.
+func (s *Server) handleHistory(w http.ResponseWriter, r *http.Request) error {
+	pq, err := s.pageQuery(r.URL.Query())
+	if err != nil {
+		return err
 	}
 	room, err := s.roomOf(r.Context(), r)
 	if err != nil {
@@ -116,7 +140,7 @@ func (s *Server) handleHistory(w http.ResponseWriter, r *http.Request) error {
 	if errors.Is(err, chat.ErrBadID) {
 		// Well formed, but not of this store's kind (a stream id given to
 		// SQLite, or past its range): not one of ours.
-		return newErr(http.StatusBadRequest, "bad_query", "That is not a message id of this server.")
+		return errBadQuery.with("That is not a message id of this server.")
 	}
 	if err != nil {
 		return fmt.Errorf("read page: %w", err)

@@ -172,7 +172,7 @@ func (s *Server) handleNoRoute(w http.ResponseWriter, r *http.Request) error {
 	for _, m := range allow {
 		w.Header().Add("Allow", m)
 	}
-	return newErr(http.StatusMethodNotAllowed, "method_not_allowed", "This endpoint does not answer %s.", r.Method)
+	return errMethodNotAllowed.with("This endpoint does not answer %s.", r.Method)
 }
 
 // Handler returns the server's HTTP handler: the API under /api/, /healthz,

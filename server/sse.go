@@ -35,7 +35,7 @@ func resumePoint(r *http.Request) (id string, parsed chat.ID, ok bool, err error
 	}
 	parsed, err = chat.ParseID(id)
 	if err != nil {
-		return "", chat.ID{}, false, newErr(http.StatusBadRequest, "bad_last_event_id", "The resume point %q is not a message id.", truncate(id, 48))
+		return "", chat.ID{}, false, errBadLastEventID.with("The resume point %q is not a message id.", truncate(id, 48))
 	}
 	return id, parsed, true, nil
 }
@@ -313,7 +313,7 @@ func (s *Server) prepareStream(w http.ResponseWriter, r *http.Request) (_ *strea
 		case errors.Is(err, chat.ErrBadID):
 			// Well formed, but not of this store's kind (a stream id given
 			// to SQLite, or past its range): not one of ours.
-			return nil, newErr(http.StatusBadRequest, "bad_last_event_id", "The resume point %q is not a message id of this server.", truncate(resumeID, 48))
+			return nil, errBadLastEventID.with("The resume point %q is not a message id of this server.", truncate(resumeID, 48))
 		case err != nil:
 			return nil, fmt.Errorf("read since %s: %w", resumeID, err)
 		case more:
