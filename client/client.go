@@ -44,8 +44,9 @@ type Client struct {
 	eventBuffer int
 	sendTries   int
 
-	mu    sync.RWMutex
-	token string
+	mu     sync.RWMutex
+	token  string
+	limits *chat.ServerLimits // the server's, once learned (learnLimits)
 }
 
 // Option configures a Client in New.
@@ -272,19 +273,36 @@ func (c *Client) Me(ctx context.Context) (string, error) {
 	return me.Nick, nil
 }
 
-// Limits returns the server's announced limits (GET /api/limits; no
-// session needed). A server too old to announce them answers 404: Limits
-// then returns chat.DefaultServerLimits and no error. Every welcome event
-// carries the same numbers.
+// Limits returns the server's announced limits: the ones the client last
+// learned, from the welcome of any of its subscriptions or an earlier call,
+// or else the answer of GET /api/limits (no session needed). A server too
+// old to announce them answers 404: Limits then returns
+// chat.DefaultServerLimits and no error. Every (re)connected stream's
+// welcome refreshes what the client knows, so a server restarted with other
+// limits is heard of as soon as a subscription resumes.
 func (c *Client) Limits(ctx context.Context) (chat.ServerLimits, error) {
+	c.mu.RLock()
+	known := c.limits
+	c.mu.RUnlock()
+	if known != nil {
+		return *known, nil
+	}
 	l := chat.DefaultServerLimits()
 	if _, err := c.do(ctx, http.MethodGet, "/api/limits", nil, nil, &l); err != nil {
-		if errors.Is(err, ErrNotFound) {
-			return chat.DefaultServerLimits(), nil
+		if !errors.Is(err, ErrNotFound) {
+			return chat.ServerLimits{}, err
 		}
-		return chat.ServerLimits{}, err
+		l = chat.DefaultServerLimits()
 	}
+	c.learnLimits(l)
 	return l, nil
+}
+
+// learnLimits records the server's limits for Limits and for paging.
+func (c *Client) learnLimits(l chat.ServerLimits) {
+	c.mu.Lock()
+	c.limits = &l
+	c.mu.Unlock()
 }
 
 // Rooms lists the server's rooms.
@@ -297,7 +315,8 @@ func (c *Client) Rooms(ctx context.Context) ([]chat.Room, error) {
 }
 
 // CreateRoom creates room, or sets its topic when it exists and topic is
-// not nil. created reports whether the room is new.
+// not nil. created reports whether the room is new. To change the topic of
+// a room, SetTopic says so more plainly.
 func (c *Client) CreateRoom(ctx context.Context, room string, topic *string) (created bool, err error) {
 	var in any
 	if topic != nil {
@@ -308,6 +327,16 @@ func (c *Client) CreateRoom(ctx context.Context, room string, topic *string) (cr
 		return false, err
 	}
 	return status == http.StatusCreated, nil
+}
+
+// SetTopic replaces the topic of room ("" clears it). The room's open
+// streams hear of a change as a room event. Like every PUT of a room it
+// creates the room when it does not exist yet.
+func (c *Client) SetTopic(ctx context.Context, room, topic string) error {
+	if _, err := c.do(ctx, http.MethodPut, roomPath(room, ""), nil, chat.RoomUpdate{Topic: &topic}, nil); err != nil {
+		return fmt.Errorf("set topic of %s: %w", room, err)
+	}
+	return nil
 }
 
 // Members returns the nicks online in room.
@@ -321,7 +350,9 @@ func (c *Client) Members(ctx context.Context, room string) ([]string, error) {
 
 // HistoryQuery selects a page of a room's history. Before pages back from
 // (and excluding) that id; After pages forward from it; neither gives the
-// newest page. Limit 0 means the server's default (50); at most 200.
+// newest page. Limit 0 lets the server choose (its history_page_default);
+// a Limit over the server's history_page_max is refused (bad_query), so a
+// caller that picks one takes it from Limits.
 type HistoryQuery struct {
 	Before, After string
 	Limit         int
@@ -344,6 +375,37 @@ func (c *Client) History(ctx context.Context, room string, q HistoryQuery) (chat
 		return chat.MessagePage{}, err
 	}
 	return p, nil
+}
+
+// HistoryAfter returns up to n messages of room that follow the id after
+// ("0" for the very first), oldest first, and whether more follow them: a
+// gap to fill after a reset, say. It reads pages of the server's largest
+// size (history_page_max, from Limits) until it has n or none are left, so
+// it works against a server of any page size.
+func (c *Client) HistoryAfter(ctx context.Context, room, after string, n int) (msgs []chat.Message, more bool, err error) {
+	if after == "" {
+		return nil, false, errors.New("history after: give an id (\"0\" for the first message)")
+	}
+	l, err := c.Limits(ctx)
+	if err != nil {
+		return nil, false, fmt.Errorf("history after: %w", err)
+	}
+	pageMax := l.HistoryPageMax
+	if pageMax < 1 {
+		pageMax = chat.DefaultServerLimits().HistoryPageMax
+	}
+	for len(msgs) < n {
+		p, err := c.History(ctx, room, HistoryQuery{After: after, Limit: min(n-len(msgs), pageMax)})
+		if err != nil {
+			return msgs, false, fmt.Errorf("history after %s: %w", after, err)
+		}
+		msgs = append(msgs, p.Messages...)
+		if !p.HasMore || len(p.Messages) == 0 {
+			return msgs, false, nil
+		}
+		after = p.Messages[len(p.Messages)-1].ID
+	}
+	return msgs, true, nil
 }
 
 // Typing tells the room's other members that this user is typing.

@@ -342,6 +342,9 @@ func (s *subscription) handle(ev *sse.Event, r *attempt, cancel context.CancelCa
 				s.resume = *w.LastID
 			}
 		}
+		if w.Limits != nil {
+			s.c.learnLimits(*w.Limits)
+		}
 		s.push(Event{Welcome: &w}, pushAlways)
 		r.welcomed = true
 	case chat.EventPresence:
