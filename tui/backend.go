@@ -13,6 +13,7 @@ type Backend interface {
 	Login(ctx context.Context, nick, password string) (chat.SessionInfo, error)
 	Token() string
 	Me(ctx context.Context) (string, error)
+	Limits(ctx context.Context) (chat.ServerLimits, error)
 	CreateRoom(ctx context.Context, room string, topic *string) (bool, error)
 	Rooms(ctx context.Context) ([]chat.Room, error)
 	Members(ctx context.Context, room string) ([]string, error)

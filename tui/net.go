@@ -128,25 +128,47 @@ func (m *Model) joinCmd(room string) tea.Cmd {
 		if err != nil {
 			return joinedMsg{room: room, err: err}
 		}
-		page, err := m.be.History(ctx, room, client.HistoryQuery{Limit: chat.DefaultPageSize})
+		page, err := m.be.History(ctx, room, client.HistoryQuery{Limit: m.pageSize(ctx, chat.DefaultPageSize)})
 		return joinedMsg{room: room, created: created, page: page, err: err}
 	}
 }
 
+// pageCmd asks for one page of history. A gap after the newest message held
+// is asked in the largest pages the server allows; onPage asks for the next
+// one while the server says more follow, so a gap of any length is filled.
 func (m *Model) pageCmd(room string, kind pageKind, id string) tea.Cmd {
 	return func() tea.Msg {
 		ctx, cancel := m.callCtx()
 		defer cancel()
-		q := client.HistoryQuery{Limit: chat.DefaultPageSize}
+		want := chat.DefaultPageSize
+		if kind == pageAfter {
+			want = chat.MaxPageSize
+		}
+		q := client.HistoryQuery{Limit: m.pageSize(ctx, want)}
 		switch kind {
 		case pageOlder:
 			q.Before = id
 		case pageAfter:
-			q.After, q.Limit = id, chat.MaxPageSize
+			q.After = id
 		}
 		page, err := m.be.History(ctx, room, q)
 		return pageMsg{room: room, kind: kind, page: page, err: err, after: id}
 	}
+}
+
+// pageSize is the page to ask for when want messages are wanted: at most
+// the server's announced history_page_max, since the server refuses a
+// larger one (a server run with --history-page-max 20 answers 400 to 50).
+// The client library knows the limits from the stream's welcome, so this
+// seldom costs a request. When even that fails, 0 lets the server choose
+// its default page, which it always accepts.
+func (m *Model) pageSize(ctx context.Context, want int) int {
+	l, err := m.be.Limits(ctx)
+	if err != nil || l.HistoryPageMax < 1 {
+		m.log.Warn("server limits", "err", err)
+		return 0
+	}
+	return min(want, l.HistoryPageMax)
 }
 
 func (m *Model) roomsCmd() tea.Cmd {
