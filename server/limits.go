@@ -14,6 +14,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/ssechat/chat/chat"
+	"github.com/ssechat/chat/server/clientaddr"
 	"github.com/ssechat/chat/server/limit"
 	"github.com/ssechat/chat/server/store"
 )
@@ -162,7 +163,7 @@ func newLimiter(cfg Limits, proxies []netip.Prefix) *limiter {
 // clientAddr is the address per-address limits are keyed by: the peer, or
 // behind a trusted proxy the client it names in X-Forwarded-For.
 func (l *limiter) clientAddr(r *http.Request) netip.Addr {
-	return limit.ClientAddr(r, l.proxies)
+	return clientaddr.Of(r, l.proxies)
 }
 
 // addrKey is clientAddr in the form limits count it (IPv6 by /64).
@@ -174,7 +175,7 @@ func (l *limiter) addrKey(r *http.Request) string {
 // over HTTPS (X-Forwarded-Proto), for the cookie's Secure flag and the
 // Origin check.
 func (l *limiter) forwardedTLS(r *http.Request) bool {
-	return r.Header.Get("X-Forwarded-Proto") == "https" && limit.FromTrustedProxy(r, l.proxies)
+	return r.Header.Get("X-Forwarded-Proto") == "https" && clientaddr.FromTrustedProxy(r, l.proxies)
 }
 
 // loginAttempt is one login under the failure limits; end it exactly once.

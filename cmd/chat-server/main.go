@@ -28,7 +28,7 @@ import (
 	"time"
 
 	"github.com/ssechat/chat/server"
-	"github.com/ssechat/chat/server/limit"
+	"github.com/ssechat/chat/server/clientaddr"
 	"github.com/ssechat/chat/server/store"
 	"github.com/ssechat/chat/server/store/redis"
 	"github.com/ssechat/chat/server/store/sqlite"
@@ -92,7 +92,7 @@ func newFlags(name string, s *settings, out io.Writer) (*flag.FlagSet, []envFlag
 	fs.DurationVar(&c.BodyTimeout, "body-timeout", c.BodyTimeout, "time a client has to send a request body "+envNote(env("body-timeout")))
 	fs.DurationVar(&c.IdleTimeout, "idle-timeout", c.IdleTimeout, "an idle keep-alive connection is closed after this (never a live stream) "+envNote(env("idle-timeout")))
 	fs.Func("trusted-proxy", "comma-separated CIDRs of reverse proxies whose X-Forwarded-For and X-Forwarded-Proto are believed "+envNote(env("trusted-proxy")), func(v string) error {
-		p, err := limit.ParsePrefixes(v)
+		p, err := clientaddr.ParsePrefixes(v)
 		c.TrustedProxies = p
 		return err
 	})
