@@ -5,7 +5,8 @@
 //	chat-server user add|passwd|del NICK [flags]   manage accounts
 //
 // Settings come from defaults, then CHAT_* environment variables, then
-// flags: a flag given on the command line wins over its variable. This file
+// flags: a flag given on the command line wins over its variable
+// (internal/envflag). An empty variable counts as unset. This file
 // only wires things together; the logic lives in package server.
 package main
 
@@ -23,10 +24,10 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"strconv"
-	"strings"
 	"syscall"
 	"time"
 
+	"github.com/ssechat/chat/internal/envflag"
 	"github.com/ssechat/chat/server"
 	"github.com/ssechat/chat/server/clientaddr"
 	"github.com/ssechat/chat/server/store"
@@ -46,72 +47,64 @@ type settings struct {
 	DebugAddr       string
 }
 
-// envFlag ties a flag to its environment variable.
-type envFlag struct{ name, env string }
-
 // newFlags defines every flag on a new FlagSet bound to s, which starts from
-// the defaults. It returns the flag-to-variable table.
-func newFlags(name string, s *settings, out io.Writer) (*flag.FlagSet, []envFlag) {
+// the defaults. Every flag takes its CHAT_* variable (env).
+func newFlags(name string, s *settings, out io.Writer) (*flag.FlagSet, *envflag.Env) {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(out)
-	var table []envFlag
-	env := func(flagName string) string {
-		v := "CHAT_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
-		table = append(table, envFlag{flagName, v})
-		return v
-	}
+	env := &envflag.Env{}
 	c := &s.Server
-	fs.StringVar(&s.Addr, "addr", s.Addr, "address to listen on (host:port) "+envNote(env("addr")))
-	fs.StringVar(&s.Data, "data", s.Data, "directory of the data (SQLite file chat.db) "+envNote(env("data")))
-	fs.StringVar(&s.Redis, "redis", s.Redis, "redis://[user:password@]host:port/db (rediss:// for TLS): keep everything in that Redis instead of --data, so several nodes serve the same rooms "+envNote(env("redis")))
-	fs.StringVar(&c.Registration, "registration", c.Registration, "open: an unknown nick that logs in gets an account; closed: only accounts made with 'chat-server user add' "+envNote(env("registration")))
-	fs.DurationVar(&c.Heartbeat, "heartbeat", c.Heartbeat, "a ': ping' comment after this much silence on a stream "+envNote(env("heartbeat")))
-	fs.IntVar(&c.HistoryPageMax, "history-page-max", c.HistoryPageMax, "the largest page of GET .../messages (1 to 200) "+envNote(env("history-page-max")))
-	fs.IntVar(&c.ReplayMax, "replay-max", c.ReplayMax, "the most messages replayed to a resuming stream; further behind gets a reset "+envNote(env("replay-max")))
-	fs.IntVar(&s.HistoryMax, "history-max", s.HistoryMax, "messages kept per room; older ones are deleted (0 keeps all) "+envNote(env("history-max")))
-	fs.DurationVar(&c.SessionTTL, "session-ttl", c.SessionTTL, "a session ends after this long unused "+envNote(env("session-ttl")))
-	fs.DurationVar(&c.SessionCache, "session-cache", c.SessionCache, "trust a session read from the store for this long (0: ask the store on every request); a logout here ends it at once, but 'chat-server user passwd/del' or another node's revocation takes up to this long to reach this server "+envNote(env("session-cache")))
-	fs.IntVar(&c.QueueMax, "queue-max", c.QueueMax, "events queued per stream before a slow one is closed "+envNote(env("queue-max")))
-	fs.DurationVar(&c.WriteTimeout, "write-timeout", c.WriteTimeout, "a stream whose client reads nothing for this long is closed "+envNote(env("write-timeout")))
-	fs.BoolVar(&c.Limits.Enabled, "rate-limits", c.Limits.Enabled, "per-account and per-address limits (false for benchmarks) "+envNote(env("rate-limits")))
-	fs.IntVar(&c.Limits.MaxStreams, "max-streams", c.Limits.MaxStreams, "open event streams this process serves at most "+envNote(env("max-streams")))
-	fs.IntVar(&c.Limits.MaxConns, "max-conns", c.Limits.MaxConns, "open connections this process accepts at most; more are closed at once "+envNote(env("max-conns")))
-	fs.Float64Var(&c.Limits.MessageRate, "message-rate", c.Limits.MessageRate, "messages (and room changes) per second per account "+envNote(env("message-rate")))
-	fs.IntVar(&c.Limits.MessageBurst, "message-burst", c.Limits.MessageBurst, "burst of messages per account above the rate "+envNote(env("message-burst")))
-	fs.Float64Var(&c.Limits.TypingRate, "typing-rate", c.Limits.TypingRate, "typing notices relayed per second per account; more are answered 204 and dropped "+envNote(env("typing-rate")))
-	fs.IntVar(&c.Limits.TypingBurst, "typing-burst", c.Limits.TypingBurst, "burst of typing notices per account above the rate "+envNote(env("typing-burst")))
-	fs.IntVar(&c.Limits.LoginFailures, "login-failures", c.Limits.LoginFailures, "failed logins per nick and per address within --login-window, then 429 "+envNote(env("login-failures")))
-	fs.DurationVar(&c.Limits.LoginWindow, "login-window", c.Limits.LoginWindow, "the window of --login-failures "+envNote(env("login-window")))
-	fs.IntVar(&c.Limits.Registrations, "registrations", c.Limits.Registrations, "new accounts per address within --registration-window "+envNote(env("registrations")))
-	fs.DurationVar(&c.Limits.RegistrationWindow, "registration-window", c.Limits.RegistrationWindow, "the window of --registrations "+envNote(env("registration-window")))
-	fs.IntVar(&c.Limits.StreamsPerAccount, "streams-per-account", c.Limits.StreamsPerAccount, "open event streams per account "+envNote(env("streams-per-account")))
-	fs.IntVar(&c.Limits.StreamsPerAddr, "streams-per-addr", c.Limits.StreamsPerAddr, "open event streams per client address (IPv6: per /64) "+envNote(env("streams-per-addr")))
-	fs.Int64Var(&c.MaxBodyBytes, "max-body", c.MaxBodyBytes, "largest request body in bytes (413 beyond) "+envNote(env("max-body")))
-	fs.IntVar(&c.MaxHeaderBytes, "max-header-bytes", c.MaxHeaderBytes, "largest request header block in bytes "+envNote(env("max-header-bytes")))
-	fs.DurationVar(&c.ReadHeaderTimeout, "read-header-timeout", c.ReadHeaderTimeout, "time a client has to send its request headers "+envNote(env("read-header-timeout")))
-	fs.DurationVar(&c.BodyTimeout, "body-timeout", c.BodyTimeout, "time a client has to send a request body "+envNote(env("body-timeout")))
-	fs.DurationVar(&c.IdleTimeout, "idle-timeout", c.IdleTimeout, "an idle keep-alive connection is closed after this (never a live stream) "+envNote(env("idle-timeout")))
-	fs.Func("trusted-proxy", "comma-separated CIDRs of reverse proxies whose X-Forwarded-For and X-Forwarded-Proto are believed "+envNote(env("trusted-proxy")), func(v string) error {
+	fs.StringVar(&s.Addr, "addr", s.Addr, env.Usage("addr", "address to listen on (host:port)"))
+	fs.StringVar(&s.Data, "data", s.Data, env.Usage("data", "directory of the data (SQLite file chat.db)"))
+	fs.StringVar(&s.Redis, "redis", s.Redis, env.Usage("redis", "redis://[user:password@]host:port/db (rediss:// for TLS): keep everything in that Redis instead of --data, so several nodes serve the same rooms"))
+	fs.StringVar(&c.Registration, "registration", c.Registration, env.Usage("registration", "open: an unknown nick that logs in gets an account; closed: only accounts made with 'chat-server user add'"))
+	fs.DurationVar(&c.Heartbeat, "heartbeat", c.Heartbeat, env.Usage("heartbeat", "a ': ping' comment after this much silence on a stream"))
+	fs.IntVar(&c.HistoryPageMax, "history-page-max", c.HistoryPageMax, env.Usage("history-page-max", "the largest page of GET .../messages (1 to 200)"))
+	fs.IntVar(&c.ReplayMax, "replay-max", c.ReplayMax, env.Usage("replay-max", "the most messages replayed to a resuming stream; further behind gets a reset"))
+	fs.IntVar(&s.HistoryMax, "history-max", s.HistoryMax, env.Usage("history-max", "messages kept per room; older ones are deleted (0 keeps all)"))
+	fs.DurationVar(&c.SessionTTL, "session-ttl", c.SessionTTL, env.Usage("session-ttl", "a session ends after this long unused"))
+	fs.DurationVar(&c.SessionCache, "session-cache", c.SessionCache, env.Usage("session-cache", "trust a session read from the store for this long (0: ask the store on every request); a logout here ends it at once, but 'chat-server user passwd/del' or another node's revocation takes up to this long to reach this server"))
+	fs.IntVar(&c.QueueMax, "queue-max", c.QueueMax, env.Usage("queue-max", "events queued per stream before a slow one is closed"))
+	fs.DurationVar(&c.WriteTimeout, "write-timeout", c.WriteTimeout, env.Usage("write-timeout", "a stream whose client reads nothing for this long is closed"))
+	fs.BoolVar(&c.Limits.Enabled, "rate-limits", c.Limits.Enabled, env.Usage("rate-limits", "per-account and per-address limits (false for benchmarks)"))
+	fs.IntVar(&c.Limits.MaxStreams, "max-streams", c.Limits.MaxStreams, env.Usage("max-streams", "open event streams this process serves at most"))
+	fs.IntVar(&c.Limits.MaxConns, "max-conns", c.Limits.MaxConns, env.Usage("max-conns", "open connections this process accepts at most; more are closed at once"))
+	fs.Float64Var(&c.Limits.MessageRate, "message-rate", c.Limits.MessageRate, env.Usage("message-rate", "messages (and room changes) per second per account"))
+	fs.IntVar(&c.Limits.MessageBurst, "message-burst", c.Limits.MessageBurst, env.Usage("message-burst", "burst of messages per account above the rate"))
+	fs.Float64Var(&c.Limits.TypingRate, "typing-rate", c.Limits.TypingRate, env.Usage("typing-rate", "typing notices relayed per second per account; more are answered 204 and dropped"))
+	fs.IntVar(&c.Limits.TypingBurst, "typing-burst", c.Limits.TypingBurst, env.Usage("typing-burst", "burst of typing notices per account above the rate"))
+	fs.IntVar(&c.Limits.LoginFailures, "login-failures", c.Limits.LoginFailures, env.Usage("login-failures", "failed logins per nick and per address within --login-window, then 429"))
+	fs.DurationVar(&c.Limits.LoginWindow, "login-window", c.Limits.LoginWindow, env.Usage("login-window", "the window of --login-failures"))
+	fs.IntVar(&c.Limits.Registrations, "registrations", c.Limits.Registrations, env.Usage("registrations", "new accounts per address within --registration-window"))
+	fs.DurationVar(&c.Limits.RegistrationWindow, "registration-window", c.Limits.RegistrationWindow, env.Usage("registration-window", "the window of --registrations"))
+	fs.IntVar(&c.Limits.StreamsPerAccount, "streams-per-account", c.Limits.StreamsPerAccount, env.Usage("streams-per-account", "open event streams per account"))
+	fs.IntVar(&c.Limits.StreamsPerAddr, "streams-per-addr", c.Limits.StreamsPerAddr, env.Usage("streams-per-addr", "open event streams per client address (IPv6: per /64)"))
+	fs.Int64Var(&c.MaxBodyBytes, "max-body", c.MaxBodyBytes, env.Usage("max-body", "largest request body in bytes (413 beyond)"))
+	fs.IntVar(&c.MaxHeaderBytes, "max-header-bytes", c.MaxHeaderBytes, env.Usage("max-header-bytes", "largest request header block in bytes"))
+	fs.DurationVar(&c.ReadHeaderTimeout, "read-header-timeout", c.ReadHeaderTimeout, env.Usage("read-header-timeout", "time a client has to send its request headers"))
+	fs.DurationVar(&c.BodyTimeout, "body-timeout", c.BodyTimeout, env.Usage("body-timeout", "time a client has to send a request body"))
+	fs.DurationVar(&c.IdleTimeout, "idle-timeout", c.IdleTimeout, env.Usage("idle-timeout", "an idle keep-alive connection is closed after this (never a live stream)"))
+	fs.Func("trusted-proxy", env.Usage("trusted-proxy", "comma-separated CIDRs of reverse proxies whose X-Forwarded-For and X-Forwarded-Proto are believed"), func(v string) error {
 		p, err := clientaddr.ParsePrefixes(v)
 		c.TrustedProxies = p
 		return err
 	})
-	fs.StringVar(&c.TLSCertFile, "tls-cert", c.TLSCertFile, "PEM certificate (chain): serve HTTPS with HTTP/2; needs --tls-key "+envNote(env("tls-cert")))
-	fs.StringVar(&c.TLSKeyFile, "tls-key", c.TLSKeyFile, "PEM private key of --tls-cert "+envNote(env("tls-key")))
-	fs.Func("password-memory", "memory of each argon2id password hash in KiB (default "+strconv.Itoa(int(c.Password.MemoryKiB))+") "+envNote(env("password-memory")),
+	fs.StringVar(&c.TLSCertFile, "tls-cert", c.TLSCertFile, env.Usage("tls-cert", "PEM certificate (chain): serve HTTPS with HTTP/2; needs --tls-key"))
+	fs.StringVar(&c.TLSKeyFile, "tls-key", c.TLSKeyFile, env.Usage("tls-key", "PEM private key of --tls-cert"))
+	fs.Func("password-memory", env.Usage("password-memory", "memory of each argon2id password hash in KiB (default "+strconv.Itoa(int(c.Password.MemoryKiB))+")"),
 		func(v string) error { return parseUint32(v, &c.Password.MemoryKiB) })
-	fs.Func("password-passes", "passes of each argon2id password hash (default "+strconv.Itoa(int(c.Password.Time))+") "+envNote(env("password-passes")),
+	fs.Func("password-passes", env.Usage("password-passes", "passes of each argon2id password hash (default "+strconv.Itoa(int(c.Password.Time))+")"),
 		func(v string) error { return parseUint32(v, &c.Password.Time) })
-	fs.DurationVar(&s.ShutdownTimeout, "shutdown-timeout", s.ShutdownTimeout, "how long a graceful shutdown waits for requests in flight "+envNote(env("shutdown-timeout")))
-	fs.StringVar(&s.DebugAddr, "debug-addr", s.DebugAddr, "serve Go's profiler (/debug/pprof/) on this separate address, e.g. 127.0.0.1:6060; off when empty "+envNote(env("debug-addr")))
-	fs.TextVar(&s.LogLevel, "log-level", s.LogLevel, "debug, info, warn or error "+envNote(env("log-level")))
+	fs.DurationVar(&s.ShutdownTimeout, "shutdown-timeout", s.ShutdownTimeout, env.Usage("shutdown-timeout", "how long a graceful shutdown waits for requests in flight"))
+	fs.StringVar(&s.DebugAddr, "debug-addr", s.DebugAddr, env.Usage("debug-addr", "serve Go's profiler (/debug/pprof/) on this separate address, e.g. 127.0.0.1:6060; off when empty"))
+	fs.TextVar(&s.LogLevel, "log-level", s.LogLevel, env.Usage("log-level", "debug, info, warn or error"))
 	fs.Usage = func() {
 		fmt.Fprintf(out, "Usage:\n  %s [flags]\n  %s user add|passwd|del NICK [flags]\n\n"+
 			"Each flag can also be set by its CHAT_* environment variable; a flag on the\n"+
 			"command line wins over the variable.\n\nFlags:\n", name, name)
 		fs.PrintDefaults()
 	}
-	return fs, table
+	return fs, env
 }
 
 func parseUint32(v string, dst *uint32) error {
@@ -123,21 +116,14 @@ func parseUint32(v string, dst *uint32) error {
 	return nil
 }
 
-func envNote(v string) string { return "(env " + v + ")" }
-
-// parse reads the environment, then the flags. It returns the remaining
-// arguments.
+// parse reads the flags, then the CHAT_* variables of the flags the command
+// line left alone. It returns the remaining arguments.
 func parse(name string, args []string, s *settings, out io.Writer) ([]string, error) {
-	fs, table := newFlags(name, s, out)
-	// Variables first, so flags given on the command line override them.
-	for _, e := range table {
-		if v, ok := os.LookupEnv(e.env); ok {
-			if err := fs.Set(e.name, v); err != nil {
-				return nil, fmt.Errorf("read %s=%q: %w", e.env, v, err)
-			}
-		}
-	}
+	fs, env := newFlags(name, s, out)
 	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if err := env.Apply(fs, os.LookupEnv); err != nil {
 		return nil, err
 	}
 	return fs.Args(), nil

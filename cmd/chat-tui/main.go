@@ -2,8 +2,9 @@
 //
 //	chat-tui --server http://127.0.0.1:8080 --nick alice [--room general]
 //
-// Every flag has a CHAT_* environment variable (CHAT_SERVER, CHAT_NICK,
-// CHAT_ROOM, CHAT_MOUSE, CHAT_LOG); a flag given on the command line wins.
+// Every flag but --logout has a CHAT_* environment variable (CHAT_SERVER,
+// CHAT_NICK, CHAT_ROOM, CHAT_MOUSE, CHAT_LOG); a flag given on the command
+// line wins, and an empty variable counts as unset.
 package main
 
 import (
@@ -15,10 +16,10 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"strconv"
 	"syscall"
 	"time"
 
+	"github.com/ssechat/chat/internal/envflag"
 	"github.com/ssechat/chat/tui"
 )
 
@@ -31,17 +32,7 @@ func main() {
 
 func run(args []string) error {
 	cfg := tui.DefaultConfig()
-	if err := fromEnv(&cfg); err != nil {
-		return err
-	}
-	fs := flag.NewFlagSet("chat-tui", flag.ContinueOnError)
-	fs.StringVar(&cfg.Server, "server", cfg.Server, "chat-server base URL (CHAT_SERVER)")
-	fs.StringVar(&cfg.Nick, "nick", cfg.Nick, "nick to log in as; a new one registers (CHAT_NICK)")
-	fs.StringVar(&cfg.Room, "room", cfg.Room, "room to show first (CHAT_ROOM)")
-	fs.BoolVar(&cfg.Mouse, "mouse", cfg.Mouse, "scroll with the mouse wheel; disables terminal text selection (CHAT_MOUSE)")
-	fs.BoolVar(&cfg.Logout, "logout", false, "forget and revoke the saved session, then exit")
-	fs.StringVar(&cfg.LogPath, "log", cfg.LogPath, "log file (CHAT_LOG)")
-	if err := fs.Parse(args); err != nil {
+	if err := parse(args, &cfg); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
 		}
@@ -75,28 +66,22 @@ func run(args []string) error {
 	return err
 }
 
-// fromEnv applies the CHAT_* variables that are set.
-func fromEnv(cfg *tui.Config) error {
-	if v := os.Getenv("CHAT_SERVER"); v != "" {
-		cfg.Server = v
+// parse reads the flags into cfg, then the CHAT_* variables of the flags
+// the command line left alone (internal/envflag). --logout has no variable:
+// it is an action, not a standing setting.
+func parse(args []string, cfg *tui.Config) error {
+	env := &envflag.Env{}
+	fs := flag.NewFlagSet("chat-tui", flag.ContinueOnError)
+	fs.StringVar(&cfg.Server, "server", cfg.Server, env.Usage("server", "chat-server base URL"))
+	fs.StringVar(&cfg.Nick, "nick", cfg.Nick, env.Usage("nick", "nick to log in as; a new one registers"))
+	fs.StringVar(&cfg.Room, "room", cfg.Room, env.Usage("room", "room to show first"))
+	fs.BoolVar(&cfg.Mouse, "mouse", cfg.Mouse, env.Usage("mouse", "scroll with the mouse wheel; disables terminal text selection"))
+	fs.BoolVar(&cfg.Logout, "logout", false, "forget and revoke the saved session, then exit")
+	fs.StringVar(&cfg.LogPath, "log", cfg.LogPath, env.Usage("log", "log file"))
+	if err := fs.Parse(args); err != nil {
+		return err
 	}
-	if v := os.Getenv("CHAT_NICK"); v != "" {
-		cfg.Nick = v
-	}
-	if v := os.Getenv("CHAT_ROOM"); v != "" {
-		cfg.Room = v
-	}
-	if v := os.Getenv("CHAT_LOG"); v != "" {
-		cfg.LogPath = v
-	}
-	if v := os.Getenv("CHAT_MOUSE"); v != "" {
-		b, err := strconv.ParseBool(v)
-		if err != nil {
-			return fmt.Errorf("CHAT_MOUSE=%q: want true or false", v)
-		}
-		cfg.Mouse = b
-	}
-	return nil
+	return env.Apply(fs, os.LookupEnv)
 }
 
 // openLog opens the log file for appending, readable by its owner only.

@@ -13,14 +13,15 @@ func TestEnvironmentAndFlags(t *testing.T) {
 	t.Setenv("CHAT_ROOM", "dev")
 	t.Setenv("CHAT_MOUSE", "true")
 	cfg := tui.DefaultConfig()
-	if err := fromEnv(&cfg); err != nil {
+	if err := parse([]string{"--room", "ops"}, &cfg); err != nil {
 		t.Fatal(err)
 	}
-	if cfg.Server != "http://10.0.0.1:9000" || cfg.Nick != "alice" || cfg.Room != "dev" || !cfg.Mouse {
-		t.Fatalf("config from the environment: %+v", cfg)
+	if cfg.Server != "http://10.0.0.1:9000" || cfg.Nick != "alice" || cfg.Room != "ops" || !cfg.Mouse {
+		t.Fatalf("config from the environment and a flag: %+v", cfg)
 	}
 	t.Setenv("CHAT_MOUSE", "perhaps")
-	if err := fromEnv(&cfg); err == nil || !strings.Contains(err.Error(), "CHAT_MOUSE") {
+	cfg = tui.DefaultConfig()
+	if err := parse(nil, &cfg); err == nil || !strings.Contains(err.Error(), "CHAT_MOUSE") {
 		t.Fatalf("CHAT_MOUSE=perhaps: err %v", err)
 	}
 }

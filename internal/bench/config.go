@@ -8,6 +8,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/ssechat/chat/internal/envflag"
 )
 
 // Scenarios chat-bench runs.
@@ -132,14 +134,14 @@ func ParseArgs(args []string, out io.Writer) (Config, error) {
 	if !ok {
 		return Config{}, fmt.Errorf("unknown scenario %q: want one of %s", c.Scenario, strings.Join(Scenarios, ", "))
 	}
-	set := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	for name, v := range defaults {
-		if !set[name] {
-			if err := fs.Set(name, v); err != nil {
-				return Config{}, fmt.Errorf("default %s: %w", name, err)
-			}
-		}
+	// The scenario's defaults fill the flags the command line left alone,
+	// as the CHAT_* variables do for the other commands.
+	err := envflag.Fill(fs, func(name string) (string, string, bool) {
+		v, ok := defaults[name]
+		return v, "the " + c.Scenario + " default " + name, ok
+	})
+	if err != nil {
+		return Config{}, err
 	}
 	return c, c.Validate()
 }
