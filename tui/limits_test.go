@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -85,7 +86,7 @@ func TestGapFilledInThePagesTheServerAllows(t *testing.T) {
 		srv.Post(t, bob, "general", fmt.Sprintf("gap-%03d", i))
 	}
 	close(be.gapPosted)
-	waitScreen(t, tm, "the end of the gap", func(s string) bool { return regexp.MustCompile(`gap-099`).MatchString(s) })
+	waitScreen(t, tm, "the end of the gap", func(s string) bool { return strings.Contains(s, "gap-099") })
 
 	// Scroll to the top, collecting every message that passes by.
 	seen := map[string]bool{}
