@@ -14,14 +14,14 @@ import (
 	"testing"
 )
 
-// TestAPIDocListsEveryErrorCode keeps docs/api.md's table of error codes and
+// TestAPIDocNamesEveryErrorCode keeps docs/api.md's table of error codes and
 // the code in step, both ways: every code the server can answer (a value of
 // the catalogue in errors.go, or a rule of package chat's validation, always
 // 422) is a row of the table with the same statuses, and every row of the
 // table is a code the server answers. It also checks that the catalogue is
 // the only place an errHTTP is built, so a refusal cannot be invented
 // elsewhere and escape the check.
-func TestAPIDocListsEveryErrorCode(t *testing.T) {
+func TestAPIDocNamesEveryErrorCode(t *testing.T) {
 	answered := map[string]map[int]bool{} // code -> statuses
 	add := func(code string, status int) {
 		if answered[code] == nil {

@@ -24,7 +24,7 @@ import (
 // server answers is one of the catalogue's values below; a site that needs
 // its own sentence or a Retry-After derives it with with or after, so the
 // code and its status are written once and docs/api.md can be checked
-// against this list (TestAPIDocListsEveryErrorCode).
+// against this list (TestAPIDocNamesEveryErrorCode).
 type errHTTP struct {
 	Status     int
 	Code       string
