@@ -51,13 +51,15 @@ type chatServer struct {
 	logs strings.Builder // output of the processes already stopped
 }
 
-func startChatServer(t *testing.T) *chatServer {
+// startChatServer starts the server with the extra flags args.
+func startChatServer(t *testing.T, args ...string) *chatServer {
 	t.Helper()
 	s := &chatServer{
 		t:    t,
 		bin:  testenv.Build(t, "./cmd/chat-server"),
 		data: t.TempDir(),
 		addr: testenv.FreeAddr(t),
+		args: args,
 	}
 	s.URL = "http://" + s.addr
 	t.Cleanup(func() {
@@ -153,7 +155,8 @@ type session struct {
 
 	mu      sync.Mutex
 	dialogs []string
-	loads   map[string]int // requests per URL path and query
+	loads   map[string]int            // requests per URL path and query
+	console []chromedp.ConsoleMessage // errors and exceptions the console showed
 }
 
 func newSession(t *testing.T, browser context.Context, name string, width, height int64) *session {
@@ -186,6 +189,19 @@ func newSession(t *testing.T, browser context.Context, name string, width, heigh
 			_, _ = chromedp.Call(ctx, page.HandleJavaScriptDialog, page.HandleJavaScriptDialogParams{Accept: false})
 		}
 	}()
+	console := chromedp.Console(ctx)
+	go func() {
+		for m, err := range console {
+			if err != nil {
+				return
+			}
+			if m.Type == chromedp.ConsoleError || m.IsException() {
+				s.mu.Lock()
+				s.console = append(s.console, m)
+				s.mu.Unlock()
+			}
+		}
+	}()
 	requests := chromedp.Events(ctx, network.RequestWillBeSent)
 	go func() {
 		for ev, err := range requests {
@@ -200,6 +216,43 @@ func newSession(t *testing.T, browser context.Context, name string, width, heigh
 		}
 	}()
 	return s
+}
+
+// consoleErrors returns the errors and uncaught exceptions the tab's console
+// has shown, except the browser's notes on failed requests (source
+// "network"): a 401 or a refused connection is the page's business, and the
+// tests check how it handles them.
+func (s *session) consoleErrors() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []string
+	for _, m := range s.console {
+		if m.Source != "network" {
+			out = append(out, fmt.Sprintf("%s (%s:%d)", m, m.URL, m.Line))
+		}
+	}
+	return out
+}
+
+// exceptions returns the uncaught exceptions and unhandled rejections the
+// tab's console has shown: each is a defect of the page.
+func (s *session) exceptions() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []string
+	for _, m := range s.console {
+		if m.IsException() {
+			out = append(out, fmt.Sprintf("%s (%s:%d)", m, m.URL, m.Line))
+		}
+	}
+	return out
+}
+
+// requestURIs returns every path?query the tab has requested.
+func (s *session) requestURIs() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Sorted(maps.Keys(s.loads))
 }
 
 // requests returns how many requests the tab has made for path?query.
@@ -224,6 +277,19 @@ func eval[T any](s *session, js string) T {
 	ctx, cancel := context.WithTimeout(s.ctx, waitShort)
 	defer cancel()
 	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](js))
+	if err != nil {
+		s.t.Fatalf("%s: evaluate %s: %v", s.name, js, err)
+	}
+	return v
+}
+
+// evalAwait runs js, whose value is a promise, and decodes what it
+// resolves to.
+func evalAwait[T any](s *session, js string) T {
+	s.t.Helper()
+	ctx, cancel := context.WithTimeout(s.ctx, waitShort)
+	defer cancel()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](js, chromedp.EvalAwaitPromise))
 	if err != nil {
 		s.t.Fatalf("%s: evaluate %s: %v", s.name, js, err)
 	}
@@ -346,13 +412,18 @@ func (s *session) waitText(text string) {
 	testenv.Eventually(s.t, waitShort, s.name+": message "+js(text)+" shown", func() bool { return s.showsText(text) })
 }
 
-// history reads a room's whole history through the API, oldest first.
+// history reads a room's whole history through the API, oldest first, in
+// the largest pages the server allows.
 func history(t *testing.T, c *client.Client, room string) []chat.Message {
 	t.Helper()
+	l, err := c.Limits(context.Background())
+	if err != nil {
+		t.Fatalf("limits: %v", err)
+	}
 	var all []chat.Message
 	before := ""
 	for {
-		p, err := c.History(context.Background(), room, client.HistoryQuery{Before: before, Limit: 200})
+		p, err := c.History(context.Background(), room, client.HistoryQuery{Before: before, Limit: l.HistoryPageMax})
 		if err != nil {
 			t.Fatalf("history of %s: %v", room, err)
 		}
@@ -433,7 +504,7 @@ func TestChatPageEndToEnd(t *testing.T) {
 	t.Logf("screenshots go to %s (kept with go test -artifacts, or under $TEST_ARTIFACTS)", shots)
 
 	step("the page's security headers")
-	for _, p := range []string{"/", "/app.js", "/style.css"} {
+	for _, p := range []string{"/", "/app.js", "/connection.js", "/style.css"} {
 		resp, err := http.Get(base + p)
 		if err != nil {
 			t.Fatal(err)
@@ -453,6 +524,11 @@ func TestChatPageEndToEnd(t *testing.T) {
 	bob.screenshot(shots, "login-360")
 	alice.login(base, "alice")
 	bob.login(base, "bob")
+	for _, s := range []*session{alice, bob} {
+		if e := s.consoleErrors(); len(e) != 0 {
+			t.Errorf("%s: console errors on a fresh load: %q", s.name, e)
+		}
+	}
 	carol := login(t, base, "carol")
 	alice.waitFor(waitShort, "bob in the presence list", `[...document.querySelectorAll("#presence-list li")].some(li => li.textContent === "bob")`)
 	bob.waitFor(waitShort, "alice in the presence list", `[...document.querySelectorAll("#presence-list li")].some(li => li.textContent === "alice")`)
@@ -461,8 +537,8 @@ func TestChatPageEndToEnd(t *testing.T) {
 	ids := []string{"", "x", "01", "1-", "-1", "1-01", "+1", "1.0", "18446744073709551616", "1-18446744073709551616",
 		"0", "1", "2", "9", "10", "42", "9007199254740993", "9007199254740992", "18446744073709551615",
 		"1700000000000-0", "1700000000000-3", "1700000000000-10", "1700000000001-0", "18446744073709551615-18446744073709551615"}
-	order := eval[[][]int](alice, `(ids => ids.map(a => ids.map(b => ChatIDs.compare(a, b))))(`+js(ids)+`)`)
-	valid := eval[[]bool](alice, `(ids => ids.map(a => ChatIDs.parse(a) !== null))(`+js(ids)+`)`)
+	order := evalAwait[[][]int](alice, `import("/ids.js").then(m => (ids => ids.map(a => ids.map(b => m.compare(a, b))))(`+js(ids)+`))`)
+	valid := evalAwait[[]bool](alice, `import("/ids.js").then(m => (ids => ids.map(a => m.parse(a) !== null))(`+js(ids)+`))`)
 	for i, a := range ids {
 		if _, err := chat.ParseID(a); valid[i] != (err == nil) {
 			t.Errorf("page parses %q as valid=%v; chat.ParseID says %v", a, valid[i], err)
@@ -533,6 +609,9 @@ func TestChatPageEndToEnd(t *testing.T) {
 	alice.noViolations("before the probe")
 	eval[chromedp.Void](alice, `document.body.setAttribute("style", "outline: 1px solid red")`)
 	testenv.Eventually(t, waitShort, "the probe violation recorded", func() bool { return len(alice.violations()) == 1 })
+	// The console shows the refusal too: the check of the console after
+	// the first load could have failed.
+	testenv.Eventually(t, waitShort, "the probe violation in the console", func() bool { return len(alice.consoleErrors()) > 0 })
 	eval[chromedp.Void](alice, `document.body.removeAttribute("style"); window.__violations = []`)
 	hostile := `<img src=x onerror=alert(1)> <script>alert(2);window.__pwned=1</script> <b>bold</b> &amp; <a href="javascript:alert(3)">x</a>`
 	send(t, carol, "general", hostile)
@@ -545,7 +624,7 @@ func TestChatPageEndToEnd(t *testing.T) {
 			a: document.querySelectorAll("#messages a").length,
 			pwned: window.__pwned === undefined ? 0 : 1,
 		})`)
-		want := map[string]int{"img": 0, "script": 2, "b": 0, "a": 0, "pwned": 0}
+		want := map[string]int{"img": 0, "script": 1, "b": 0, "a": 0, "pwned": 0} // the one script is app.js
 		if !maps.Equal(counts, want) {
 			t.Errorf("%s: after the hostile message: %v, want %v", s.name, counts, want)
 		}
@@ -779,6 +858,11 @@ func TestChatPageEndToEnd(t *testing.T) {
 
 	alice.noViolations("by the end")
 	bob.noViolations("by the end")
+	for _, s := range []*session{alice, bob} {
+		if e := s.exceptions(); len(e) != 0 {
+			t.Errorf("%s: uncaught exceptions: %q", s.name, e)
+		}
+	}
 
 	step("logout ends the session")
 	alice.do(chromedp.Click(chromedp.ID("logout")))

@@ -4,6 +4,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -65,10 +66,11 @@ func TestHandlerServesFilesWithHeaders(t *testing.T) {
 	for _, tc := range []struct {
 		path, ctype, contains string
 	}{
-		{"/", "text/html; charset=utf-8", `<script src="/app.js"`},
-		{"/ids.js", "text/javascript; charset=utf-8", "const ChatIDs"},
+		{"/", "text/html; charset=utf-8", `<script type="module" src="/app.js">`},
+		{"/ids.js", "text/javascript; charset=utf-8", "export function compare("},
 		{"/index.html", "text/html; charset=utf-8", `<div id="chat-view"`},
-		{"/app.js", "text/javascript; charset=utf-8", "new EventSource("},
+		{"/app.js", "text/javascript; charset=utf-8", `from "./connection.js"`},
+		{"/connection.js", "text/javascript; charset=utf-8", "new EventSource("},
 		{"/style.css", "text/css; charset=utf-8", "prefers-color-scheme"},
 		{"/favicon.svg", "image/svg+xml", "<svg"},
 	} {
@@ -148,12 +150,11 @@ func TestPageHasNoInlineCodeOrForeignOrigins(t *testing.T) {
 			t.Errorf("index.html matches %s at %q", re, html[loc[0]:min(len(html), loc[1]+20)])
 		}
 	}
-	_, app := get(t, srv.URL+"/app.js", nil)
-	_, ids := get(t, srv.URL+"/ids.js", nil)
-	js := app + ids
-	for _, bad := range []string{"innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(", "new Function", "DOMParser", "createContextualFragment", "http://", "https://"} {
-		if strings.Contains(js, bad) {
-			t.Errorf("app.js contains %q", bad)
+	for name, js := range pageModules(t, srv.URL) {
+		for _, bad := range []string{"innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(", "new Function", "DOMParser", "createContextualFragment", "http://", "https://"} {
+			if strings.Contains(js, bad) {
+				t.Errorf("%s contains %q", name, bad)
+			}
 		}
 	}
 	_, css := get(t, srv.URL+"/style.css", nil)
@@ -185,6 +186,143 @@ func TestStyleIsolatesUserText(t *testing.T) {
 	for _, want := range []string{".msg .author", ".msg .text", ".msg .text .nick", ".msg .text .body", ".topic", ".presence-list li", ".me .nick"} {
 		if !isolated[want] {
 			t.Errorf("style.css has no unicode-bidi: isolate for %q (isolated: %v)", want, isolated)
+		}
+	}
+}
+
+var (
+	moduleScriptRE  = regexp.MustCompile(`<script type="module" src="([^"]+)"></script>`)
+	modulePreloadRE = regexp.MustCompile(`<link rel="modulepreload" href="([^"]+)">`)
+	// importRE finds the static imports of a module; the page has no
+	// dynamic ones.
+	importRE = regexp.MustCompile(`(?ms)^(?:import|export)\s[^;]*?\sfrom\s+"([^"]*)";`)
+)
+
+// pageModules loads the page's scripts the way a browser does: the module
+// scripts of index.html, then every module they import. It fails the test
+// unless each is served as JavaScript (a browser refuses a module of
+// another type) and is imported by a same-directory path. It returns each
+// module's text by its path.
+func pageModules(t *testing.T, base string) map[string]string {
+	t.Helper()
+	_, html := get(t, base+"/", nil)
+	var queue []string
+	for _, m := range moduleScriptRE.FindAllStringSubmatch(html, -1) {
+		queue = append(queue, m[1])
+	}
+	if len(queue) == 0 {
+		t.Fatalf("index.html loads no module script")
+	}
+	modules := map[string]string{}
+	for len(queue) > 0 {
+		p := queue[0]
+		queue = queue[1:]
+		if _, ok := modules[p]; ok {
+			continue
+		}
+		resp, body := get(t, base+p, nil)
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("GET %s: status %d", p, resp.StatusCode)
+		}
+		if ct := resp.Header.Get("Content-Type"); ct != "text/javascript; charset=utf-8" {
+			t.Errorf("GET %s: Content-Type %q, which a browser refuses for a module", p, ct)
+		}
+		modules[p] = body
+		for _, m := range importRE.FindAllStringSubmatch(body, -1) {
+			spec := m[1]
+			name, ok := strings.CutPrefix(spec, "./")
+			if !ok || strings.Contains(name, "/") || !strings.HasSuffix(name, ".js") {
+				t.Errorf("%s imports %q; the page's modules import only ./NAME.js", p, spec)
+				continue
+			}
+			queue = append(queue, "/"+name)
+		}
+	}
+	return modules
+}
+
+// importsOf returns the paths a module imports, as served ("/x.js").
+func importsOf(js string) []string {
+	var out []string
+	for _, m := range importRE.FindAllStringSubmatch(js, -1) {
+		out = append(out, "/"+strings.TrimPrefix(m[1], "./"))
+	}
+	return out
+}
+
+// TestPageModules checks the page's ES modules as a whole: every script file
+// in static/ is reached from index.html (nothing dead is shipped), every
+// imported module is preloaded by index.html (so a browser fetches them all
+// at once instead of one import level after another, each a round trip to
+// revalidate), and the imports have no cycle (each module builds on the ones
+// below it; a lower one reaches a higher one only through hooks app.js
+// wires).
+func TestPageModules(t *testing.T) {
+	srv := httptest.NewServer(web.Handler())
+	defer srv.Close()
+	modules := pageModules(t, srv.URL)
+
+	files, err := filepath.Glob("static/*.js")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		if p := "/" + filepath.Base(f); modules[p] == "" {
+			t.Errorf("%s is embedded but no module imports it", p)
+		}
+	}
+
+	_, html := get(t, srv.URL+"/", nil)
+	preloaded := map[string]bool{}
+	for _, m := range modulePreloadRE.FindAllStringSubmatch(html, -1) {
+		preloaded[m[1]] = true
+		if modules[m[1]] == "" {
+			t.Errorf("index.html preloads %s, which no module imports", m[1])
+		}
+	}
+	entries := map[string]bool{}
+	for _, m := range moduleScriptRE.FindAllStringSubmatch(html, -1) {
+		entries[m[1]] = true
+	}
+	for p := range modules {
+		if !entries[p] && !preloaded[p] {
+			t.Errorf("index.html does not preload %s", p)
+		}
+	}
+
+	// Depth-first search for a cycle: state 1 is on the current path.
+	state := map[string]int{}
+	var visit func(p string, path []string)
+	visit = func(p string, path []string) {
+		switch state[p] {
+		case 1:
+			t.Errorf("import cycle: %s", strings.Join(append(path, p), " -> "))
+			return
+		case 2:
+			return
+		}
+		state[p] = 1
+		for _, q := range importsOf(modules[p]) {
+			visit(q, append(path, p))
+		}
+		state[p] = 2
+	}
+	for p := range entries {
+		visit(p, nil)
+	}
+}
+
+// TestModulesRevalidate: each module answers a matching If-None-Match with
+// 304, so a reload costs a round trip per module and no bytes.
+func TestModulesRevalidate(t *testing.T) {
+	srv := httptest.NewServer(web.Handler())
+	defer srv.Close()
+	for p := range pageModules(t, srv.URL) {
+		resp, _ := get(t, srv.URL+p, nil)
+		etag := resp.Header.Get("ETag")
+		resp, body := get(t, srv.URL+p, map[string]string{"If-None-Match": etag})
+		if etag == "" || resp.StatusCode != http.StatusNotModified || body != "" {
+			t.Errorf("GET %s with If-None-Match %s: status %d, %d bytes; want 304 and none", p, etag, resp.StatusCode, len(body))
 		}
 	}
 }
