@@ -103,7 +103,9 @@ func TestHistoryPageMaxEndToEnd(t *testing.T) {
 		})()`)
 	})
 	sameAsHistory(t, alice, carol, "gap")
+	alice.pageDoesNotScroll() // the list scrolled to the top
 	alice.do(chromedp.Evaluate[chromedp.Void](`document.getElementById("scroller").scrollTop = 1e9`))
+	alice.pageDoesNotScroll() // and to the bottom
 	alice.screenshot(shots, "small-pages-1280")
 
 	// A fresh load on a phone-sized screen: the newest page, in order,
@@ -127,6 +129,7 @@ func TestHistoryPageMaxEndToEnd(t *testing.T) {
 		}
 	}
 	phone.screenshot(shots, "small-pages-390")
+	phone.pageDoesNotScroll()
 	phone.do(chromedp.Click(chromedp.ID("rooms-toggle")))
 	phone.waitFor(waitShort, "drawer open", `document.getElementById("sidebar").classList.contains("open")`)
 	phone.screenshot(shots, "rooms-drawer-390")
@@ -150,5 +153,16 @@ func TestHistoryPageMaxEndToEnd(t *testing.T) {
 		if e := s.exceptions(); len(e) != 0 {
 			t.Errorf("%s: uncaught exceptions: %q", s.name, e)
 		}
+	}
+}
+
+// pageDoesNotScroll fails the test if the document is taller than the
+// window: only the message list scrolls, and the header and the composer
+// stay in view. (The names hidden in a run of messages by one nick once
+// stretched the page by the height of the run.)
+func (s *session) pageDoesNotScroll() {
+	s.t.Helper()
+	if d := eval[map[string]float64](s, `({scroll: document.documentElement.scrollHeight, client: document.documentElement.clientHeight})`); d["scroll"] > d["client"] {
+		s.t.Errorf("%s: the page is %v px tall in a window of %v: the whole page scrolls", s.name, d["scroll"], d["client"])
 	}
 }
