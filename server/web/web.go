@@ -1,8 +1,9 @@
 // Package web serves the browser front end of the chat: one page of plain
-// HTML, CSS and JavaScript embedded in the binary, with no build step and
-// nothing loaded from another origin. It must never put user text into the
-// page as markup: the script inserts it with textContent, and the strict
-// Content-Security-Policy set here refuses inline script and style anyway.
+// HTML, CSS and JavaScript ES modules (static/app.js and what it imports)
+// embedded in the binary, with no build step and nothing loaded from another
+// origin. It must never put user text into the page as markup: the modules
+// insert it with textContent, and the strict Content-Security-Policy set here
+// refuses inline script and style anyway.
 package web
 
 import (
@@ -29,7 +30,8 @@ const ContentSecurityPolicy = "default-src 'none'; script-src 'self'; style-src 
 
 // contentTypes is fixed here rather than read from the system's mime tables,
 // so the page is served the same on every machine (nosniff makes a wrong
-// type fatal for scripts and styles).
+// type fatal for scripts and styles, and a browser refuses a module script
+// of any type but JavaScript).
 var contentTypes = map[string]string{
 	".html": "text/html; charset=utf-8",
 	".css":  "text/css; charset=utf-8",
