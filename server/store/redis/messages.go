@@ -34,11 +34,11 @@ func (s *Store) appendMessage(ctx context.Context, m store.NewMessage, lim *limi
 		return chat.Message{}, false, err
 	}
 	defer done()
+	if err := m.Check(); err != nil {
+		return chat.Message{}, false, fmt.Errorf("append message: %w", err)
+	}
 	if m.TS.IsZero() {
 		m.TS = time.Now()
-	}
-	if m.Kind == "" {
-		m.Kind = chat.KindText
 	}
 	msg := chat.Message{Room: m.Room, Nick: m.Nick, Kind: m.Kind, Text: m.Text, ClientID: m.ClientID, TS: m.TS.UTC()}
 	body, err := json.Marshal(msg)
@@ -82,20 +82,22 @@ func (s *Store) appendMessage(ctx context.Context, m store.NewMessage, lim *limi
 	return chat.Message{}, false, fmt.Errorf("append message: unexpected reply %v", res)
 }
 
-// Page returns a page of a room's history, oldest first.
+// Page returns a page of a room's history, oldest first. A query outside
+// store.PageQuery's contract wraps store.ErrInvalid.
+//
+// Like every read of the store it is a plain pipeline, not a MULTI: Redis
+// at maxmemory refuses EXEC with OOM even when it holds only reads, and
+// history must stay readable while appends are refused.
 func (s *Store) Page(ctx context.Context, room string, q store.PageQuery) ([]chat.Message, bool, error) {
 	done, err := s.begin()
 	if err != nil {
 		return nil, false, err
 	}
 	defer done()
+	if err := q.Check(); err != nil {
+		return nil, false, fmt.Errorf("page messages: %w", err)
+	}
 	limit := q.Limit
-	if limit <= 0 {
-		limit = chat.DefaultPageSize
-	}
-	if limit > chat.MaxPageSize {
-		limit = chat.MaxPageSize
-	}
 	for _, id := range []string{q.After, q.Before} {
 		if id != "" {
 			if _, err := chat.ParseID(id); err != nil {
@@ -106,7 +108,7 @@ func (s *Store) Page(ctx context.Context, room string, q store.PageQuery) ([]cha
 	stream := s.keys.stream(room)
 	var exists *goredis.IntCmd
 	var read *goredis.XMessageSliceCmd
-	_, err = s.rdb.TxPipelined(ctx, func(p goredis.Pipeliner) error {
+	_, err = s.rdb.Pipelined(ctx, func(p goredis.Pipeliner) error {
 		exists = p.Exists(ctx, s.keys.room(room))
 		switch {
 		case q.After != "":
@@ -141,8 +143,12 @@ func (s *Store) Page(ctx context.Context, room string, q store.PageQuery) ([]cha
 
 // Since returns up to max messages after the given id ("" or "0": from the
 // start; max 0: all). It answers ErrTrimmed when retention deleted an entry
-// newer than after, so that the replay would have a gap; the test is exact
-// because the store only ever deletes the oldest entries, with XDEL.
+// newer than after, so that the replay would have a gap (the test is exact
+// because the store only ever deletes the oldest entries, with XDEL), and
+// when after lies past the room's newest id: an id from another Redis (one
+// replaced or restored from an older backup) or from a client's clock,
+// which would otherwise hide every new message until Redis's clock passed
+// it.
 func (s *Store) Since(ctx context.Context, room, after string, max int) ([]chat.Message, bool, error) {
 	done, err := s.begin()
 	if err != nil {
@@ -155,36 +161,48 @@ func (s *Store) Since(ctx context.Context, room, after string, max int) ([]chat.
 			return nil, false, fmt.Errorf("read messages since %q: %w", after, err)
 		}
 	}
-	if msgs, more, ok := s.relay.sinceFromTail(ctx, room, afterID, after != "", max); ok {
+	if msgs, more, ok := s.relay.sinceFromTail(ctx, room, afterID, max); ok {
 		return msgs, more, nil
 	}
-	msgs, more, trimmed, err := s.since(ctx, room, after, max)
+	r, err := s.since(ctx, room, after, max)
 	if err != nil {
 		return nil, false, err
 	}
-	if trimmed {
+	if r.trimmed || afterID.Compare(r.last) > 0 {
 		return nil, false, fmt.Errorf("read messages since %q in %q: %w", after, room, store.ErrTrimmed)
 	}
-	return msgs, more, nil
+	return r.msgs, r.more, nil
 }
 
-// since reads the messages after an id and, in the same MULTI, the
-// stream's max-deleted-entry-id (Redis 7), so a trim between the two
-// reads cannot hide a gap: trimmed says whether messages after the id were
-// deleted. A script would do the same atomically but
-// costs several times more here: Lua turns every entry into a table and
-// back.
-func (s *Store) since(ctx context.Context, room, after string, max int) (msgs []chat.Message, more, trimmed bool, err error) {
+// sinceRead is what since read.
+type sinceRead struct {
+	msgs    []chat.Message
+	more    bool
+	trimmed bool    // messages after the id were deleted by retention
+	last    chat.ID // the room's newest id (zero when it has none) as of before the read
+	lastID  string  // last as Redis wrote it, "" for none
+}
+
+// since reads the room's newest id, the messages after an id and the
+// stream's max-deleted-entry-id (Redis 7), in one pipeline and in that
+// order. No MULTI (Redis at maxmemory refuses it, and history must stay
+// readable then), and none needed: retention raises max-deleted-entry-id in
+// the same script that deletes, so an XINFO after the XRANGE sees every
+// deletion the XRANGE missed (a trim in between is reported, never hidden),
+// and last_id read first bounds every id a client could hold before the
+// call. A script would be atomic too but costs several times more here:
+// Lua turns every entry into a table and back.
+func (s *Store) since(ctx context.Context, room, after string, max int) (sinceRead, error) {
 	stream := s.keys.stream(room)
 	start := "-"
 	if after != "" {
 		start = "(" + after
 	}
-	var exists *goredis.IntCmd
+	var head *goredis.SliceCmd
 	var read *goredis.XMessageSliceCmd
 	var info *goredis.XInfoStreamCmd
-	_, err = s.rdb.TxPipelined(ctx, func(p goredis.Pipeliner) error {
-		exists = p.Exists(ctx, s.keys.room(room))
+	_, err := s.rdb.Pipelined(ctx, func(p goredis.Pipeliner) error {
+		head = p.HMGet(ctx, s.keys.room(room), "name", "last_id")
 		if max > 0 {
 			read = p.XRangeN(ctx, stream, start, "+", int64(max+1))
 		} else {
@@ -195,27 +213,33 @@ func (s *Store) since(ctx context.Context, room, after string, max int) (msgs []
 	})
 	// XINFO fails on a stream not created yet (a room without messages);
 	// every other error is the store's.
-	if err != nil && !(info != nil && info.Err() != nil && read.Err() == nil && exists.Err() == nil) {
-		return nil, false, false, s.wrap("read messages since", err)
+	if err != nil && !(info != nil && info.Err() != nil && read.Err() == nil && head.Err() == nil) {
+		return sinceRead{}, s.wrap("read messages since", err)
 	}
 	s.health.up()
-	if exists.Val() == 0 {
-		return nil, false, false, fmt.Errorf("read messages since: room %q: %w", room, store.ErrNotFound)
+	var r sinceRead
+	name, _ := head.Val()[0].(string)
+	if name == "" {
+		return r, fmt.Errorf("read messages since: room %q: %w", room, store.ErrNotFound)
+	}
+	if r.lastID, _ = head.Val()[1].(string); r.lastID != "" {
+		if r.last, err = chat.ParseID(r.lastID); err != nil {
+			return r, fmt.Errorf("read messages since: room %q has last id %q: %w", room, r.lastID, err)
+		}
 	}
 	if info.Err() == nil {
 		afterID, _ := chat.ParseID(after) // "" parses as zero: before everything
 		d, err := chat.ParseID(info.Val().MaxDeletedEntryID)
-		trimmed = err == nil && d.Compare(afterID) > 0
+		r.trimmed = err == nil && d.Compare(afterID) > 0
 	}
-	msgs, err = decodeMessages(read.Val())
-	if err != nil {
-		return nil, false, false, fmt.Errorf("read messages since: %w", err)
+	if r.msgs, err = decodeMessages(read.Val()); err != nil {
+		return r, fmt.Errorf("read messages since: %w", err)
 	}
-	more = max > 0 && len(msgs) > max
-	if more {
-		msgs = msgs[:max]
+	r.more = max > 0 && len(r.msgs) > max
+	if r.more {
+		r.msgs = r.msgs[:max]
 	}
-	return msgs, more, trimmed, nil
+	return r, nil
 }
 
 // decodeMessages turns stream entries into messages.

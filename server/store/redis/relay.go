@@ -14,6 +14,7 @@ import (
 
 	"github.com/ssechat/chat/chat"
 	"github.com/ssechat/chat/server/store"
+	"github.com/ssechat/chat/server/store/tail"
 )
 
 // Payload kinds on a room's channel: the first byte says what follows.
@@ -95,39 +96,42 @@ type relay struct {
 	ps    *goredis.PubSub // the connection of the current epoch; nil between epochs
 }
 
-// watch is one watched room on this node.
+// watch is one watched room on this node. Its fields are guarded by
+// relay.mu.
 type watch struct {
 	room  string
 	refs  int
-	based bool   // last holds the stream's newest id as of before subscribing
-	last  string // the newest id delivered (or the base); "" for none
-	lastP chat.ID
+	based bool          // last holds the stream's newest id as of before subscribing
+	last  string        // the newest id delivered (or the base); "" for none
 	live  bool          // caught up since the latest confirmation: pub/sub may deliver
 	ready chan struct{} // closed at the first catch-up
-	isRdy bool
 
 	linger *time.Timer // set while nobody watches: unsubscribes when it fires
 
-	// tail holds the newest messages relayed, contiguous in the stream, so
-	// that resumes on this node read memory instead of Redis. tailBase is
-	// the id just before tail[0] ("" for the stream's start); hasTail is
-	// false once a gap made the tail unusable.
-	tail     []chat.Message
-	tailBase string
-	hasTail  bool
+	// tail holds the newest messages relayed, contiguous in the stream
+	// from the base on, so that resumes on this node read memory instead
+	// of Redis. A gap (a Reset) drops it for good: it is invalid then.
+	tail *tail.Tail
 }
 
-// tailSize is how many messages a watched room keeps in memory (at most
-// HistoryMax, so the tail never holds what Redis already deleted).
+// isReady reports whether the room has caught up once (ready is closed).
+func (w *watch) isReady() bool {
+	select {
+	case <-w.ready:
+		return true
+	default:
+		return false
+	}
+}
+
+// tailSize is how many messages a watched room keeps in memory: at most
+// HistoryMax, so the tail never holds what Redis already deleted.
 func (r *relay) tailSize() int {
-	if m := r.s.opts.HistoryMax; m > 0 && m < defaultTailSize {
+	if m := r.s.opts.HistoryMax; m > 0 && m < tail.DefaultSize {
 		return m
 	}
-	return defaultTailSize
+	return tail.DefaultSize
 }
-
-// defaultTailSize bounds a watched room's in-memory tail.
-const defaultTailSize = 1024
 
 // emit hands an event to the listener, if one is set.
 func (r *relay) emit(e store.Event) {
@@ -144,7 +148,7 @@ func (r *relay) watch(ctx context.Context, room string) (func(), error) {
 	r.mu.Lock()
 	w := r.rooms[room]
 	if w == nil {
-		w = &watch{room: room, ready: make(chan struct{})}
+		w = &watch{room: room, ready: make(chan struct{}), tail: tail.New(r.tailSize())}
 		r.rooms[room] = w
 		w.refs++
 		r.mu.Unlock()
@@ -157,12 +161,13 @@ func (r *relay) watch(ctx context.Context, room string) (func(), error) {
 			return nil, r.s.wrap("watch room", err)
 		}
 		r.mu.Lock()
+		var base chat.ID // zero: the stream's start
 		if len(last) > 0 {
 			w.last = last[0].ID
-			w.lastP, _ = chat.ParseID(w.last)
+			base, _ = chat.ParseID(w.last)
 		}
 		w.based = true
-		w.tailBase, w.hasTail = w.last, true
+		w.tail.Reset(base)
 		if r.ps != nil {
 			// An error here means the connection is going; the reader's
 			// next epoch subscribes every based room.
@@ -204,7 +209,7 @@ func (r *relay) release(w *watch) {
 	if w.refs > 0 || r.rooms[w.room] != w {
 		return
 	}
-	if d := r.s.opts.WatchLinger; d > 0 && w.isRdy && r.s.ctx.Err() == nil {
+	if d := r.s.opts.WatchLinger; d > 0 && w.isReady() && r.s.ctx.Err() == nil {
 		w.linger = time.AfterFunc(d, func() { r.expire(w) })
 		return
 	}
@@ -358,8 +363,7 @@ func (r *relay) confirmed(ctx context.Context, channel string) error {
 	r.mu.Lock()
 	if r.rooms[room] == w {
 		w.live = true
-		if !w.isRdy {
-			w.isRdy = true
+		if !w.isReady() {
 			close(w.ready)
 		}
 	}
@@ -371,8 +375,12 @@ func (r *relay) confirmed(ctx context.Context, channel string) error {
 // Should retention have deleted some of them meanwhile (a node cut off for
 // longer than the room's history lasts), it relays a Reset before the
 // messages that are left: the streams on this node have a gap that only a
-// reload of history mends. A room whose stream was empty when it was
-// watched (last "") counts too: everything in it came after the base.
+// reload of history mends. So it does when the room's newest id is older
+// than the last one delivered (Redis was replaced or restored from an older
+// backup): it then goes on from Redis's newest, or every new message would
+// be taken for one delivered already until Redis's clock passed the old id.
+// A room whose stream was empty when it was watched (last "") counts too:
+// everything in it came after the base.
 func (r *relay) catchUp(ctx context.Context, w *watch) error {
 	for {
 		r.mu.Lock()
@@ -382,29 +390,45 @@ func (r *relay) catchUp(ctx context.Context, w *watch) error {
 		}
 		after := w.last
 		r.mu.Unlock()
-		msgs, more, trimmed, err := r.s.since(ctx, w.room, after, catchUpPage)
+		rd, err := r.s.since(ctx, w.room, after, catchUpPage)
 		if errors.Is(err, store.ErrNotFound) {
 			return nil // no such room (yet): nothing to catch up
 		}
 		if err != nil {
 			return fmt.Errorf("catch up room %q: %w", w.room, err)
 		}
-		if trimmed {
+		afterID, _ := chat.ParseID(after) // "" parses as zero
+		switch {
+		case afterID.Compare(rd.last) > 0:
+			r.s.log.Warn("redis holds older messages than this node delivered (replaced or restored?); its streams of the room are reset", "room", w.room, "after", after, "redis_last", rd.lastID)
+			r.reset(w, true, rd.lastID)
+			continue
+		case rd.trimmed:
 			r.s.log.Warn("messages this node missed were deleted by retention before it caught up; its streams of the room are reset", "room", w.room, "after", after)
-			r.mu.Lock()
-			w.tail, w.hasTail = nil, false
-			current := r.rooms[w.room] == w
-			r.mu.Unlock()
-			if current {
-				r.emit(store.Event{Room: w.room, Reset: &chat.Reset{Room: w.room, Reason: chat.ResetHistoryTrimmed}})
-			}
+			r.reset(w, false, "")
 		}
-		for _, m := range msgs {
+		for _, m := range rd.msgs {
 			r.offer(w, m)
 		}
-		if !more {
+		if !rd.more {
 			return nil
 		}
+	}
+}
+
+// reset relays a Reset for w's room and drops its tail: the node's streams
+// of the room have a gap. With rewind, the newest id delivered moves back
+// to last, Redis's newest ("" for none).
+func (r *relay) reset(w *watch, rewind bool, last string) {
+	r.mu.Lock()
+	w.tail.Drop()
+	current := r.rooms[w.room] == w
+	if current && rewind {
+		w.last = last
+	}
+	r.mu.Unlock()
+	if current {
+		r.emit(store.Event{Room: w.room, Reset: &chat.Reset{Room: w.room, Reason: chat.ResetHistoryTrimmed}})
 	}
 }
 
@@ -415,18 +439,10 @@ func (r *relay) offer(w *watch, m chat.Message) {
 		return
 	}
 	r.mu.Lock()
-	ok := r.rooms[w.room] == w && (w.last == "" || id.Compare(w.lastP) > 0)
+	ok := r.rooms[w.room] == w && (w.last == "" || chat.CompareIDs(m.ID, w.last) > 0)
 	if ok {
-		w.last, w.lastP = m.ID, id
-		if w.hasTail {
-			w.tail = append(w.tail, m)
-			// Compact with a quarter's slack, so a copy happens once every
-			// n/4 messages rather than on every one.
-			if n := r.tailSize(); len(w.tail) > n+n/4 {
-				w.tailBase = w.tail[len(w.tail)-n-1].ID
-				w.tail = append([]chat.Message(nil), w.tail[len(w.tail)-n:]...)
-			}
-		}
+		w.last = m.ID
+		w.tail.Push(id, m)
 	}
 	r.mu.Unlock()
 	if ok {
@@ -481,10 +497,10 @@ func (r *relay) deliver(pm *goredis.Message) {
 // to after, and the relay has delivered the room's newest message (checked
 // against Redis's last_id, one small read). ok is false when Redis must be
 // asked instead.
-func (r *relay) sinceFromTail(ctx context.Context, room string, after chat.ID, afterSet bool, max int) (msgs []chat.Message, more, ok bool) {
+func (r *relay) sinceFromTail(ctx context.Context, room string, after chat.ID, max int) (msgs []chat.Message, more, ok bool) {
 	r.mu.Lock()
 	w := r.rooms[room]
-	usable := w != nil && w.live && w.hasTail
+	usable := w != nil && w.live && w.tail.Valid()
 	r.mu.Unlock()
 	if !usable {
 		return nil, false, false
@@ -495,36 +511,15 @@ func (r *relay) sinceFromTail(ctx context.Context, room string, after chat.ID, a
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.rooms[room] != w || !w.live || !w.hasTail || w.last != last {
+	if r.rooms[room] != w || !w.live || w.last != last {
 		return nil, false, false
 	}
-	// Only what Redis still keeps: the newest HistoryMax (the tail holds up
-	// to a quarter more than tailSize between compactions).
-	tail, baseID := w.tail, w.tailBase
-	if m := r.s.opts.HistoryMax; m > 0 && len(tail) > m {
-		baseID = tail[len(tail)-m-1].ID
-		tail = tail[len(tail)-m:]
+	// Redis's retention is not the tail's business: the tail holds at most
+	// HistoryMax messages, all of them still in the stream, and says ok
+	// false for a resume point before them.
+	msgs, more, _, ok = w.tail.Since(after, max)
+	if ok {
+		r.tailHits.Add(1)
 	}
-	if baseID != "" {
-		base, _ := chat.ParseID(baseID)
-		if !afterSet || after.Compare(base) < 0 {
-			return nil, false, false
-		}
-	}
-	// The tail is sorted: find the first message after the id from the
-	// end, where resumes usually land.
-	i := len(tail)
-	for i > 0 {
-		id, _ := chat.ParseID(tail[i-1].ID)
-		if afterSet && id.Compare(after) <= 0 {
-			break
-		}
-		i--
-	}
-	rest := tail[i:]
-	if max > 0 && len(rest) > max {
-		rest, more = rest[:max], true
-	}
-	r.tailHits.Add(1)
-	return append([]chat.Message(nil), rest...), more, true
+	return msgs, more, ok
 }

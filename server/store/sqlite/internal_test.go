@@ -100,11 +100,11 @@ func TestForeignIDs(t *testing.T) {
 		if _, _, err := s.Since(t.Context(), "general", id, 10); !errors.Is(err, chat.ErrBadID) {
 			t.Errorf("Since(%q) = %v, want chat.ErrBadID", id, err)
 		}
-		if _, _, err := s.Page(t.Context(), "general", store.PageQuery{Before: id}); !errors.Is(err, chat.ErrBadID) {
+		if _, _, err := s.Page(t.Context(), "general", store.PageQuery{Before: id, Limit: 10}); !errors.Is(err, chat.ErrBadID) {
 			t.Errorf("Page(before %q) = %v, want chat.ErrBadID", id, err)
 		}
 	}
-	if _, _, err := s.Page(t.Context(), "general", store.PageQuery{Before: "2", After: "1"}); err == nil {
+	if _, _, err := s.Page(t.Context(), "general", store.PageQuery{Before: "2", After: "1", Limit: 10}); err == nil {
 		t.Error("Page with both before and after: no error")
 	}
 }

@@ -3,7 +3,6 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -12,19 +11,20 @@ import (
 
 	"github.com/ssechat/chat/chat"
 	"github.com/ssechat/chat/server/store"
+	"github.com/ssechat/chat/server/store/tail"
 )
 
 // Append stores m durably and returns it with its id ("1", "2", ... per
 // room). It waits for the group commit that holds it; the listener has been
 // called with the message before Append returns.
 func (s *Store) Append(ctx context.Context, m store.NewMessage) (chat.Message, bool, error) {
+	if err := m.Check(); err != nil {
+		return chat.Message{}, false, fmt.Errorf("append message: %w", err)
+	}
 	if m.TS.IsZero() {
 		m.TS = s.now()
 	}
 	m.TS = normTime(m.TS)
-	if m.Kind == "" {
-		m.Kind = chat.KindText
-	}
 	r := getRequest()
 	r.m = m
 	r.nickKey = chat.NickKey(m.Nick)
@@ -40,12 +40,9 @@ func (s *Store) Append(ctx context.Context, m store.NewMessage) (chat.Message, b
 	return msg, created, nil
 }
 
-// errBothBounds reports a page query with both Before and After.
-var errBothBounds = errors.New("page query has both before and after")
-
-// Page returns a page of the room's history, oldest first. A Limit outside 1
-// to chat.MaxPageSize is clamped (0 means chat.DefaultPageSize). An id that
-// is not one of this store's wraps chat.ErrBadID.
+// Page returns a page of the room's history, oldest first. A query outside
+// store.PageQuery's contract wraps store.ErrInvalid; an id that is not one
+// of this store's wraps chat.ErrBadID.
 func (s *Store) Page(ctx context.Context, roomName string, q store.PageQuery) ([]chat.Message, bool, error) {
 	if s.isDown.Load() {
 		return nil, false, store.ErrClosed
@@ -54,29 +51,25 @@ func (s *Store) Page(ctx context.Context, roomName string, q store.PageQuery) ([
 	if rm == nil {
 		return nil, false, store.ErrNotFound
 	}
+	if err := q.Check(); err != nil {
+		return nil, false, fmt.Errorf("page messages: %w", err)
+	}
 	limit := q.Limit
-	if limit <= 0 {
-		limit = chat.DefaultPageSize
-	}
-	limit = min(limit, chat.MaxPageSize)
-
-	dir, id := pageNewest, int64(0)
+	dir, id := tail.Newest, int64(0)
 	switch {
-	case q.Before != "" && q.After != "":
-		return nil, false, errBothBounds
 	case q.After != "":
-		dir = pageAfter
+		dir = tail.After
 	case q.Before != "":
-		dir = pageBefore
+		dir = tail.Before
 	}
-	if dir != pageNewest {
+	if dir != tail.Newest {
 		var err error
 		if id, err = parseSeq(q.Before + q.After); err != nil {
 			return nil, false, err
 		}
 	}
 	if !s.noTail {
-		if msgs, more, ok := rm.tail.page(dir, id, limit); ok {
+		if msgs, more, ok := rm.tail.Page(dir, seqID(id), limit); ok {
 			s.stats.tailHits.Add(1)
 			return msgs, more, nil
 		}
@@ -88,9 +81,9 @@ func (s *Store) Page(ctx context.Context, roomName string, q store.PageQuery) ([
 		last = rm.last.Load()
 	)
 	switch dir {
-	case pageAfter:
+	case tail.After:
 		rows, err = s.rs.after.QueryContext(ctx, rm.id, id, last, limit+1)
-	case pageBefore:
+	case tail.Before:
 		rows, err = s.rs.before.QueryContext(ctx, rm.id, min(id, last+1), limit+1)
 	default:
 		rows, err = s.rs.before.QueryContext(ctx, rm.id, last+1, limit+1)
@@ -101,7 +94,7 @@ func (s *Store) Page(ctx context.Context, roomName string, q store.PageQuery) ([
 	}
 	more := len(msgs) > limit
 	msgs = msgs[:min(len(msgs), limit)]
-	if dir != pageAfter {
+	if dir != tail.After {
 		slices.Reverse(msgs)
 	}
 	return msgs, more, nil
@@ -130,7 +123,7 @@ func (s *Store) Since(ctx context.Context, roomName, after string, max int) ([]c
 		}
 	}
 	if !s.noTail {
-		if msgs, more, trimmed, ok := rm.tail.since(seq, max); ok {
+		if msgs, more, trimmed, ok := rm.tail.Since(seqID(seq), max); ok {
 			s.stats.tailHits.Add(1)
 			if trimmed {
 				return nil, false, store.ErrTrimmed

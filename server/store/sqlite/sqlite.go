@@ -22,7 +22,9 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/ssechat/chat/chat"
 	"github.com/ssechat/chat/server/store"
+	"github.com/ssechat/chat/server/store/tail"
 
 	"modernc.org/sqlite" // also registers the "sqlite" driver
 	sqlite3 "modernc.org/sqlite/lib"
@@ -56,6 +58,9 @@ type Options struct {
 	// time.Now.
 	Now func() time.Time
 }
+
+// DefaultTailSize is the default of Options.TailSize.
+const DefaultTailSize = tail.DefaultSize
 
 // DefaultMaxBatch is the default of Options.MaxBatch.
 const DefaultMaxBatch = 256
@@ -128,7 +133,7 @@ type room struct {
 	last    atomic.Int64 // newest committed seq, 0 when none
 	trimmed atomic.Int64 // highest seq ever trimmed; raised before the trim commits
 
-	tail tail // the newest messages committed since Open
+	tail *tail.Tail // the newest messages committed since Open
 
 	next      int64 // writer only: the seq the next message gets
 	sinceTrim int   // writer only: appends since the last trim
@@ -256,7 +261,8 @@ func (s *Store) loadRooms(ctx context.Context) error {
 		last = max(last, trimmed)
 		r.last.Store(last)
 		r.trimmed.Store(trimmed)
-		r.tail.trimmed = trimmed
+		r.tail.Reset(seqID(last))
+		r.tail.Trim(seqID(trimmed))
 		r.next = last + 1
 		s.rooms[r.name] = r
 	}
@@ -376,7 +382,9 @@ func unavailable(err error) error {
 }
 
 func (s *Store) newRoom() *room {
-	return &room{next: 1, tail: tail{max: s.opts.TailSize}}
+	r := &room{next: 1, tail: tail.New(s.opts.TailSize)}
+	r.tail.Reset(seqID(0)) // a new room: every message will be pushed
+	return r
 }
 
 func (s *Store) room(name string) *room {
@@ -385,6 +393,9 @@ func (s *Store) room(name string) *room {
 	s.mu.RUnlock()
 	return r
 }
+
+// seqID is a seq as a chat.ID, the tail's order.
+func seqID(seq int64) chat.ID { return chat.ID{Major: uint64(seq)} }
 
 func toNanos(t time.Time) int64 { return t.UnixNano() }
 

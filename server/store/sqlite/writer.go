@@ -10,6 +10,7 @@ import (
 
 	"github.com/ssechat/chat/chat"
 	"github.com/ssechat/chat/server/store"
+	"github.com/ssechat/chat/server/store/tail"
 )
 
 // request is one write for the writer goroutine: an append when op is nil,
@@ -317,17 +318,11 @@ func (s *Store) appendGroup(g []*request) {
 	for _, r := range g {
 		if r.created {
 			created++
-			t := &r.room.tail
-			t.mu.Lock()
-			t.push(r.seq, r.msg)
-			t.mu.Unlock()
+			pushTail(r.room.tail, r.seq, r.msg)
 		}
 	}
 	for _, u := range touched {
-		t := &u.r.tail
-		t.mu.Lock()
-		t.trimmed = u.r.trimmed.Load()
-		t.mu.Unlock()
+		u.r.tail.Trim(seqID(u.r.trimmed.Load()))
 	}
 	s.stats.commits.Add(1)
 	s.stats.appends.Add(uint64(created))
@@ -349,4 +344,15 @@ func (s *Store) appendGroup(g []*request) {
 	for _, r := range g {
 		r.done <- struct{}{}
 	}
+}
+
+// pushTail adds a committed message to its room's tail. Seqs are committed
+// in order without holes; should one appear all the same (a COMMIT that
+// reported failure but reached the file, see resync), the tail starts
+// afresh rather than answer across it.
+func pushTail(t *tail.Tail, seq int64, m chat.Message) {
+	if last, ok := t.Last(); !ok || last != seqID(seq-1) {
+		t.Reset(seqID(seq - 1))
+	}
+	t.Push(seqID(seq), m)
 }

@@ -1,6 +1,8 @@
 package storetest
 
 import (
+	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/ssechat/chat/chat"
@@ -165,4 +167,66 @@ func testRetention(t *testing.T, open Opener) {
 	got, _, err = s.Since(ctx, "quiet", "", 10)
 	wantNoErr(t, "Since in an untrimmed room", err)
 	checkMessages(t, "the untrimmed room", got, quiet)
+}
+
+// testPageInvalid: a query outside PageQuery's contract (the caller's bug:
+// the server validates first) is refused with store.ErrInvalid, never
+// served with a guessed default.
+func testPageInvalid(t *testing.T, open Opener) {
+	s := open(t, Options{})
+	mustRoom(t, s, "general")
+	all := appendN(t, s, "general", 3)
+	for _, q := range []store.PageQuery{
+		{Limit: 0},
+		{Limit: -1},
+		{Limit: chat.MaxPageSize + 1},
+		{Before: all[2].ID, After: all[0].ID, Limit: 10},
+	} {
+		_, _, err := s.Page(t.Context(), "general", q)
+		wantErr(t, fmt.Sprintf("Page(%+v)", q), err, store.ErrInvalid)
+	}
+}
+
+// testSinceFuture: a resume point past the room's newest message is an id
+// from other data (a restored backup, a replaced Redis, a made-up id), so
+// Since answers store.ErrTrimmed and the client reloads, in a room with
+// messages and in an empty one; the room then goes on as before.
+func testSinceFuture(t *testing.T, open Opener) {
+	s := open(t, Options{})
+	ctx := t.Context()
+	mustRoom(t, s, "general")
+	mustRoom(t, s, "empty")
+	watch(t, s, "general", "empty") // so a store that answers from memory does
+	all := appendN(t, s, "general", 5)
+	last := all[len(all)-1].ID
+	for _, after := range []string{laterID(t, last, 1), laterID(t, last, 1000), laterID(t, last, 3_600_000)} {
+		_, _, err := s.Since(ctx, "general", after, 10)
+		wantErr(t, "Since "+after+", past the newest "+last, err, store.ErrTrimmed)
+		_, _, err = s.Since(ctx, "empty", after, 10)
+		wantErr(t, "Since "+after+" in an empty room", err, store.ErrTrimmed)
+	}
+	// The newest itself is no gap, and the room goes on.
+	got, more, err := s.Since(ctx, "general", last, 10)
+	wantNoErr(t, "Since the newest", err)
+	if len(got) != 0 || more {
+		t.Fatalf("Since the newest = %v, %v; want nothing", ids(got), more)
+	}
+	next := mustAppend(t, s, store.NewMessage{Room: "general", Nick: "alice", Kind: chat.KindText, Text: "next"})
+	got, _, err = s.Since(ctx, "general", last, 10)
+	wantNoErr(t, "Since the newest after one more", err)
+	checkMessages(t, "Since the newest after one more", got, []chat.Message{next})
+}
+
+// laterID returns an id of the same store's kind as id, d steps after it:
+// d sequence numbers for SQLite's "N", d milliseconds for Redis's "ms-seq".
+func laterID(t *testing.T, id string, d uint64) string {
+	t.Helper()
+	v, err := chat.ParseID(id)
+	if err != nil {
+		t.Fatalf("id %q: %v", id, err)
+	}
+	if strings.Contains(id, "-") {
+		return fmt.Sprintf("%d-%d", v.Major+d, v.Minor)
+	}
+	return fmt.Sprint(v.Major + d)
 }

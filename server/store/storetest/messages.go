@@ -7,9 +7,28 @@ import (
 	"time"
 
 	"github.com/ssechat/chat/chat"
-	"github.com/ssechat/chat/internal/testenv"
 	"github.com/ssechat/chat/server/store"
 )
+
+// RunMessageLog runs the MessageLog role's part of the suite: appends,
+// idempotency, pages, resumes and retention. Its tests watch the rooms they
+// append to and some listen, so a store's relay must work too.
+func RunMessageLog(t *testing.T, open Opener) {
+	run(t, open, []test{
+		{"Append", testAppend},
+		{"AppendUnknownRoom", testAppendUnknownRoom},
+		{"AppendIncomplete", testAppendIncomplete},
+		{"AppendConcurrent", testAppendConcurrent},
+		{"ClientID", testClientID},
+		{"ClientIDConcurrent", testClientIDConcurrent},
+		{"Page", testPage},
+		{"PageEmptyRoom", testPageEmpty},
+		{"PageInvalid", testPageInvalid},
+		{"Since", testSince},
+		{"SinceFuture", testSinceFuture},
+		{"Retention", testRetention},
+	})
+}
 
 func testAppend(t *testing.T, open Opener) {
 	s := open(t, Options{})
@@ -74,6 +93,23 @@ func testAppendUnknownRoom(t *testing.T, open Opener) {
 	rec.waitMessage(t, "general", m.ID)
 	if ev := rec.all(); len(ev) != 1 {
 		t.Fatalf("listener got %d events, want only the one message: %+v", len(ev), ev)
+	}
+}
+
+// testAppendIncomplete: a message without a kind (the caller applies the
+// default) is refused with store.ErrInvalid, not stored with a guessed one.
+func testAppendIncomplete(t *testing.T, open Opener) {
+	s := open(t, Options{})
+	mustRoom(t, s, "general")
+	_, created, err := s.Append(t.Context(), store.NewMessage{Room: "general", Nick: "alice", Text: "no kind"})
+	wantErr(t, "Append without a kind", err, store.ErrInvalid)
+	if created {
+		t.Fatal("Append without a kind says created")
+	}
+	msgs, _, err := s.Since(t.Context(), "general", "", 0)
+	wantNoErr(t, "Since", err)
+	if len(msgs) != 0 {
+		t.Fatalf("a refused Append stored %+v", msgs)
 	}
 }
 
@@ -227,95 +263,4 @@ func testClientIDConcurrent(t *testing.T, open Opener) {
 	checkMessages(t, "Page", page, []chat.Message{got[0], sentinel})
 	rec.waitMessage(t, "general", sentinel.ID)
 	checkMessages(t, "listener's messages", rec.messages("general"), []chat.Message{got[0], sentinel})
-}
-
-func testPublish(t *testing.T, open Opener) {
-	s := open(t, Options{})
-	rec := listen(s)
-	ctx := t.Context()
-	mustRoom(t, s, "general")
-	stop, err := s.Watch(ctx, "general")
-	wantNoErr(t, "Watch", err)
-	defer stop()
-	wantNoErr(t, "Publish(typing)", s.Publish(ctx, store.Event{Room: "general", Typing: &chat.Typing{Room: "general", Nick: "alice"}}))
-	wantNoErr(t, "Publish(presence)", s.Publish(ctx, store.Event{Room: "general", Presence: &chat.Presence{Room: "general", Nick: "bob", State: chat.PresenceJoin, Online: []string{"alice", "bob"}}}))
-	wantNoErr(t, "Publish(room)", s.Publish(ctx, store.Event{Room: "general", RoomInfo: &chat.RoomInfo{Room: "general", Topic: "new topic", Nick: "carol"}}))
-	testenv.Eventually(t, waitFor, "the published events at the listener", func() bool { return len(rec.all()) >= 3 })
-	ev := rec.all()
-	if len(ev) != 3 {
-		t.Fatalf("listener got %d events, want 3: %+v", len(ev), ev)
-	}
-	var typing, presence, room bool
-	for _, e := range ev {
-		switch {
-		case e.Typing != nil && e.Room == "general" && e.Typing.Nick == "alice" && e.Presence == nil && e.Message == nil && e.RoomInfo == nil:
-			typing = true
-		case e.Presence != nil && e.Room == "general" && e.Presence.Nick == "bob" && e.Presence.State == chat.PresenceJoin &&
-			len(e.Presence.Online) == 2 && e.Typing == nil && e.Message == nil:
-			presence = true
-		case e.RoomInfo != nil && e.Room == "general" && *e.RoomInfo == (chat.RoomInfo{Room: "general", Topic: "new topic", Nick: "carol"}) &&
-			e.Typing == nil && e.Presence == nil && e.Message == nil:
-			room = true
-		}
-	}
-	if !typing || !presence || !room {
-		t.Fatalf("listener got %+v; want the typing, presence and room events as published", ev)
-	}
-	rec.checkNoOverlap(t)
-}
-
-// testListenerSerial: appends and publishes from many goroutines reach the
-// listener one call at a time, messages in id order, nothing lost.
-func testListenerSerial(t *testing.T, open Opener) {
-	s := open(t, Options{})
-	rec := listen(s)
-	mustRoom(t, s, "general")
-	watch(t, s, "general")
-	const workers, each = 4, 25
-	var (
-		wg   sync.WaitGroup
-		mu   sync.Mutex
-		sent []chat.Message
-		errs []error
-	)
-	for w := range workers {
-		wg.Go(func() {
-			for i := range each {
-				m, _, err := s.Append(t.Context(), store.NewMessage{Room: "general", Nick: "alice", Kind: chat.KindText, Text: fmt.Sprintf("%d/%d", w, i)})
-				mu.Lock()
-				if err != nil {
-					errs = append(errs, err)
-				} else {
-					sent = append(sent, m)
-				}
-				mu.Unlock()
-			}
-		})
-		wg.Go(func() {
-			for range each {
-				if err := s.Publish(t.Context(), store.Event{Room: "general", Typing: &chat.Typing{Room: "general", Nick: fmt.Sprint("u", w)}}); err != nil {
-					mu.Lock()
-					errs = append(errs, err)
-					mu.Unlock()
-				}
-			}
-		})
-	}
-	wg.Wait()
-	if len(errs) > 0 {
-		t.Fatalf("%d errors, first: %v", len(errs), errs[0])
-	}
-	sortByID(sent)
-	rec.waitMessage(t, "general", sent[len(sent)-1].ID)
-	checkMessages(t, "listener's messages", rec.messages("general"), sent)
-	testenv.Eventually(t, waitFor, "every typing event at the listener", func() bool {
-		n := 0
-		for _, e := range rec.all() {
-			if e.Typing != nil {
-				n++
-			}
-		}
-		return n == workers*each
-	})
-	rec.checkNoOverlap(t)
 }

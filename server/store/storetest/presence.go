@@ -3,9 +3,14 @@ package storetest
 import (
 	"slices"
 	"testing"
-
-	"github.com/ssechat/chat/server/store"
 )
+
+// RunPresence runs the Presence role's part of the suite.
+func RunPresence(t *testing.T, open Opener) {
+	run(t, open, []test{
+		{"Presence", testPresence},
+	})
+}
 
 func testPresence(t *testing.T, open Opener) {
 	s := open(t, Options{})
@@ -62,52 +67,4 @@ func testPresence(t *testing.T, open Opener) {
 	wantNoErr(t, "Leave mia", err)
 	step("the list Join mia returned, after more joins and leaves", first, nil, "mia")
 	step("the list Join lea returned, after more joins and leaves", second, nil, "lea", "mia")
-}
-
-func testWatchAndPing(t *testing.T, open Opener) {
-	s := open(t, Options{})
-	ctx := t.Context()
-	mustRoom(t, s, "general")
-	wantNoErr(t, "Ping", s.Ping(ctx))
-	stop1, err := s.Watch(ctx, "general")
-	wantNoErr(t, "Watch", err)
-	stop2, err := s.Watch(ctx, "general")
-	wantNoErr(t, "Watch again (watches nest)", err)
-	stop1()
-	// The inner watch still holds: events flow.
-	rec := listen(s) // nothing appended yet, as Listen requires
-	m := mustAppend(t, s, store.NewMessage{Room: "general", Nick: "alice", Kind: "text", Text: "still watched"})
-	rec.waitMessage(t, "general", m.ID)
-	stop2()
-}
-
-func testClose(t *testing.T, open Opener) {
-	s := open(t, Options{})
-	ctx := t.Context()
-	mustRoom(t, s, "general")
-	wantNoErr(t, "CreateAccount", s.CreateAccount(ctx, store.Account{Nick: "alice", PasswordHash: "h"}))
-	m := mustAppend(t, s, store.NewMessage{Room: "general", Nick: "alice", Kind: "text", Text: "hi"})
-	wantNoErr(t, "Close", s.Close())
-
-	_, _, err := s.Append(ctx, store.NewMessage{Room: "general", Nick: "alice", Kind: "text", Text: "late"})
-	wantErr(t, "Append after Close", err, store.ErrClosed)
-	_, err = s.Account(ctx, "alice")
-	wantErr(t, "Account after Close", err, store.ErrClosed)
-	wantErr(t, "CreateAccount after Close", s.CreateAccount(ctx, store.Account{Nick: "bob", PasswordHash: "h"}), store.ErrClosed)
-	_, err = s.Session(ctx, "t")
-	wantErr(t, "Session after Close", err, store.ErrClosed)
-	_, _, err = s.PutRoom(ctx, "x", nil)
-	wantErr(t, "PutRoom after Close", err, store.ErrClosed)
-	_, err = s.Rooms(ctx)
-	wantErr(t, "Rooms after Close", err, store.ErrClosed)
-	_, _, err = s.Page(ctx, "general", store.PageQuery{Limit: 10})
-	wantErr(t, "Page after Close", err, store.ErrClosed)
-	_, _, err = s.Since(ctx, "general", m.ID, 10)
-	wantErr(t, "Since after Close", err, store.ErrClosed)
-	_, err = s.Join(ctx, "general", "alice", "c")
-	wantErr(t, "Join after Close", err, store.ErrClosed)
-	wantErr(t, "Publish after Close", s.Publish(ctx, store.Event{Room: "general"}), store.ErrClosed)
-	wantErr(t, "Ping after Close", s.Ping(ctx), store.ErrClosed)
-	// A second Close is harmless (the opener's cleanup calls it too).
-	_ = s.Close()
 }

@@ -9,6 +9,14 @@ import (
 	"github.com/ssechat/chat/server/store"
 )
 
+// RunRooms runs the Rooms role's part of the suite.
+func RunRooms(t *testing.T, open Opener) {
+	run(t, open, []test{
+		{"Rooms", testRooms},
+		{"PutConcurrent", testPutRoomConcurrent},
+	})
+}
+
 func testRooms(t *testing.T, open Opener) {
 	s := open(t, Options{})
 	ctx := t.Context()
