@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -24,14 +25,22 @@ func init() { childModes[fullEnv] = fullChild }
 const fullEnv = "CHAT_SQLITE_FULL_CHILD"
 
 // fullChild appends under a 2 MB file size limit until the disk "fills",
-// then reports the error, a read, and Close.
+// then reports the error, Ping, more refused appends, a read; then lifts the
+// limit ("frees the disk") and reports Ping and an append again, and Close.
+// The store logs to path+".log".
 func fullChild(path string) {
 	signal.Ignore(syscall.SIGXFSZ) // a write past the limit fails with EFBIG instead
-	if err := syscall.Setrlimit(syscall.RLIMIT_FSIZE, &syscall.Rlimit{Cur: 2 << 20, Max: 2 << 20}); err != nil {
+	if err := syscall.Setrlimit(syscall.RLIMIT_FSIZE, &syscall.Rlimit{Cur: 2 << 20, Max: rlimInfinity}); err != nil {
 		fmt.Println("setup", err)
 		os.Exit(2)
 	}
-	s, err := sqlite.Open(path, sqlite.Options{})
+	logFile, err := os.Create(path + ".log")
+	if err != nil {
+		fmt.Println("setup", err)
+		os.Exit(2)
+	}
+	log := slog.New(slog.NewTextHandler(logFile, nil))
+	s, err := sqlite.Open(path, sqlite.Options{Logger: log})
 	if err != nil {
 		fmt.Println("setup", err)
 		os.Exit(2)
@@ -50,18 +59,42 @@ func fullChild(path string) {
 		}
 		fmt.Println("ack", m.ID)
 	}
+	err = s.Ping(ctx)
+	fmt.Println("ping_full", err == nil, errors.Is(err, store.ErrUnavailable))
+	refused := 0
+	for i := range fullRefusals {
+		if _, _, err := s.Append(ctx, store.NewMessage{Room: "general", Nick: "a", Kind: chat.KindText, Text: text, ClientID: fmt.Sprint("r", i)}); errors.Is(err, store.ErrUnavailable) {
+			refused++
+		}
+	}
+	fmt.Println("refused", refused)
 	msgs, _, err := s.Page(ctx, "general", store.PageQuery{Limit: 10})
 	fmt.Println("read", len(msgs), err == nil)
+	// The disk has room again.
+	if err := syscall.Setrlimit(syscall.RLIMIT_FSIZE, &syscall.Rlimit{Cur: rlimInfinity, Max: rlimInfinity}); err != nil {
+		fmt.Println("setup", err)
+		os.Exit(2)
+	}
+	fmt.Println("ping_freed", s.Ping(ctx) == nil)
+	_, _, err = s.Append(ctx, store.NewMessage{Room: "general", Nick: "a", Kind: chat.KindText, Text: "after", ClientID: "after"})
+	fmt.Println("append_freed", err == nil)
 	if _, err := s.Account(ctx, "nobody"); !errors.Is(err, store.ErrNotFound) {
 		fmt.Println("account", err)
 	}
 	fmt.Println("close", s.Close() == nil)
+	logFile.Close()
 	os.Exit(0)
 }
 
+// fullRefusals is how many appends the child makes while the disk is full.
+const fullRefusals = 30
+
 // TestDiskFull: when writes fail (here a file size limit), Append returns
-// store.ErrUnavailable, reads keep working, Close is clean, and everything
-// acknowledged before is there after a reopen.
+// store.ErrUnavailable, Ping fails (ready means writable), reads keep
+// working, the refusals are logged one line each at most once a second and
+// without a spurious rollback error, Ping and Append recover once the disk
+// has room, Close is clean, and everything acknowledged before is there
+// after a reopen.
 func TestDiskFull(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "chat.db")
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
@@ -96,6 +129,41 @@ func TestDiskFull(t *testing.T) {
 	if a, ok := result["account"]; ok {
 		t.Fatalf("Account after the failure: %v", a)
 	}
+	if p := result["ping_full"]; len(p) != 2 || p[0] != "false" || p[1] != "true" {
+		t.Fatalf("Ping while the disk is full: ok=%v, want an error wrapping store.ErrUnavailable", p)
+	}
+	if r := result["refused"]; len(r) != 1 || r[0] != fmt.Sprint(fullRefusals) {
+		t.Fatalf("%v of %d appends refused while the disk is full, want all", r, fullRefusals)
+	}
+	if p := result["ping_freed"]; len(p) != 1 || p[0] != "true" {
+		t.Fatalf("Ping after the disk has room again: %v", p)
+	}
+	if a := result["append_freed"]; len(a) != 1 || a[0] != "true" {
+		t.Fatalf("Append after the disk has room again: %v", a)
+	}
+	logged, err := os.ReadFile(path + ".log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var errLines, recovered int
+	for _, line := range strings.Split(strings.TrimSpace(string(logged)), "\n") {
+		switch {
+		case strings.Contains(line, "rollback"):
+			t.Errorf("a refusal logged a rollback error: %s", line)
+		case strings.Contains(line, "level=ERROR"):
+			errLines++
+		case strings.Contains(line, "writable again"):
+			recovered++
+		}
+	}
+	// More than 30 refusals (and the probes of two Pings) in a few
+	// seconds at most: one line for the first, then one a second.
+	if errLines == 0 || errLines > 5 {
+		t.Errorf("%d error lines for %d refused writes, want one a second at most:\n%s", errLines, fullRefusals+1, logged)
+	}
+	if recovered != 1 {
+		t.Errorf("%d lines saying the database is writable again, want 1:\n%s", recovered, logged)
+	}
 	s := openStore(t, path, sqlite.Options{})
 	msgs, _, err := s.Since(t.Context(), "general", "", 0)
 	if err != nil {
@@ -111,3 +179,6 @@ func TestDiskFull(t *testing.T) {
 	}
 	appendText(t, s, "general", "after the disk has room again")
 }
+
+// rlimInfinity is RLIM_INFINITY as the uint64 that syscall.Rlimit holds.
+const rlimInfinity = ^uint64(0)

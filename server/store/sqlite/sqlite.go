@@ -111,6 +111,8 @@ type Store struct {
 
 	sessionCleanup atomic.Uint64
 
+	health writeHealth // whether writes succeed (Ping)
+
 	stats struct {
 		commits  atomic.Uint64
 		appends  atomic.Uint64
@@ -303,7 +305,10 @@ func (s *Store) Stats() Stats {
 	}
 }
 
-// Ping reports whether the database answers.
+// Ping reports whether the database answers and takes writes. After a
+// write failed for the disk's sake (full, I/O error) it probes with a write
+// of its own, so it fails for as long as the disk refuses, and recovers
+// with the first write that succeeds, a probe or an append.
 func (s *Store) Ping(ctx context.Context) error {
 	if s.isDown.Load() {
 		return store.ErrClosed
@@ -311,6 +316,15 @@ func (s *Store) Ping(ctx context.Context) error {
 	var one int
 	if err := s.rdb.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
 		return s.fail("ping", err)
+	}
+	if s.writeErr() == nil {
+		return nil
+	}
+	if err := s.write(ctx, probe); err != nil {
+		if !errors.Is(err, store.ErrUnavailable) && !errors.Is(err, store.ErrClosed) {
+			err = fmt.Errorf("%w: %w", store.ErrUnavailable, err)
+		}
+		return fmt.Errorf("ping: database does not take writes: %w", err)
 	}
 	return nil
 }

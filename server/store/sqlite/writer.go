@@ -3,8 +3,10 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -129,18 +131,24 @@ func (s *Store) runOp(r *request) {
 	tx, err := s.conn.BeginTx(ctx, nil)
 	if err != nil {
 		r.err = fmt.Errorf("begin transaction: %w", unavailable(err))
+		s.writeFailed(r.err, "write failed")
 		return
 	}
 	after, err := r.op(ctx, tx)
 	if err != nil {
 		tx.Rollback()
 		r.err = unavailable(err)
+		if errors.Is(r.err, store.ErrUnavailable) {
+			s.writeFailed(r.err, "write failed")
+		}
 		return
 	}
 	if err := tx.Commit(); err != nil {
 		r.err = fmt.Errorf("commit: %w", unavailable(err))
+		s.writeFailed(r.err, "write failed")
 		return
 	}
+	s.wrote()
 	s.stats.commits.Add(1)
 	if after != nil {
 		after()
@@ -177,173 +185,242 @@ func (s *Store) resync(ctx context.Context, rm *room) {
 	}
 }
 
+// group is one append group on its way through the writer: the requests,
+// the rooms they touched (with what to restore should it fail) and what it
+// did.
+type group struct {
+	reqs    []*request
+	touched []undo
+	created int   // messages created (not duplicates)
+	trimmed int64 // rows deleted by retention
+}
+
+// touch remembers rm's writer state before the group changes it.
+func (g *group) touch(rm *room) {
+	for _, u := range g.touched {
+		if u.r == rm {
+			return
+		}
+	}
+	g.touched = append(g.touched, undo{r: rm, next: rm.next, sinceTrim: rm.sinceTrim, trimmed: rm.trimmed.Load()})
+}
+
 // appendGroup stores a group of appends in one transaction, commits it (one
 // fsync), relays the new messages to the listener in id order, then answers
-// every caller.
-func (s *Store) appendGroup(g []*request) {
+// every caller. Each phase is a method below; the first error fails the
+// whole group.
+func (s *Store) appendGroup(reqs []*request) {
 	ctx := context.Background()
-	var touched []undo
-	touch := func(rm *room) {
-		for _, u := range touched {
-			if u.r == rm {
-				return
-			}
-		}
-		touched = append(touched, undo{r: rm, next: rm.next, sinceTrim: rm.sinceTrim, trimmed: rm.trimmed.Load()})
+	s.stats.requests.Add(uint64(len(reqs)))
+	g := &group{reqs: reqs}
+	err := s.insertGroup(ctx, g)
+	if err == nil {
+		err = s.trimGroup(ctx, g)
 	}
-	fail := func(err error) {
-		if _, rbErr := s.ws.rollback.ExecContext(ctx); rbErr != nil {
-			s.log.Error("roll back append group", "err", rbErr)
-		}
-		for _, u := range touched {
-			u.r.next, u.r.sinceTrim = u.next, u.sinceTrim
-			u.r.trimmed.Store(u.trimmed)
-			s.resync(ctx, u.r)
-		}
-		s.log.Error("append group failed", "err", err, "appends", len(g))
-		err = unavailable(err)
-		for _, r := range g {
-			if r.err == nil {
-				r.err = fmt.Errorf("append message: %w", err)
-			}
-			r.created = false
-			r.msg = chat.Message{}
-			r.done <- struct{}{}
-		}
+	if err == nil {
+		err = s.commitGroup(ctx, g)
 	}
-
-	s.stats.requests.Add(uint64(len(g)))
-	if _, err := s.ws.begin.ExecContext(ctx); err != nil {
-		fail(err)
+	if err != nil {
+		s.failGroup(ctx, g, err)
 		return
 	}
-	for _, r := range g {
+	s.publishGroup(g)
+	s.relayGroup(g)
+	for _, r := range g.reqs {
+		r.done <- struct{}{}
+	}
+}
+
+// insertGroup begins the transaction and inserts every message, giving each
+// its room's next seq; a repeated client_id is answered with the message
+// stored first.
+func (s *Store) insertGroup(ctx context.Context, g *group) error {
+	if _, err := s.ws.begin.ExecContext(ctx); err != nil {
+		return err
+	}
+	for _, r := range g.reqs {
 		rm := s.rooms[r.m.Room] // the writer is the only goroutine changing the map
 		if rm == nil {
 			r.err = store.ErrNotFound
 			continue
 		}
-		touch(rm)
-		var clientID any
-		if r.m.ClientID != "" {
-			clientID = r.m.ClientID
+		g.touch(rm)
+		if err := s.insert(ctx, r, rm); err != nil {
+			return err
 		}
-		res, err := s.ws.insert.ExecContext(ctx, rm.id, rm.next, r.m.Nick, r.nickKey, r.m.Kind, r.m.Text, clientID, toNanos(r.m.TS))
+	}
+	return nil
+}
+
+// insert inserts one message into rm and fills in r's answer.
+func (s *Store) insert(ctx context.Context, r *request, rm *room) error {
+	var clientID any
+	if r.m.ClientID != "" {
+		clientID = r.m.ClientID
+	}
+	res, err := s.ws.insert.ExecContext(ctx, rm.id, rm.next, r.m.Nick, r.nickKey, r.m.Kind, r.m.Text, clientID, toNanos(r.m.TS))
+	if err != nil {
+		return err
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		// The client_id was used before, maybe earlier in this group:
+		// answer with that first message.
+		rows, err := s.ws.byClient.QueryContext(ctx, rm.id, r.nickKey, r.m.ClientID)
+		msgs, err := readMessages(rows, err, rm.name, nil)
 		if err != nil {
-			fail(err)
-			return
+			return err
 		}
-		n, err := res.RowsAffected()
-		if err != nil {
-			fail(err)
-			return
+		if len(msgs) != 1 {
+			return fmt.Errorf("message %d of room %s exists but not client_id %q", rm.next, rm.name, r.m.ClientID)
 		}
-		if n == 0 {
-			// The client_id was used before, maybe earlier in this group:
-			// answer with that first message.
-			rows, err := s.ws.byClient.QueryContext(ctx, rm.id, r.nickKey, r.m.ClientID)
-			msgs, err := readMessages(rows, err, rm.name, nil)
-			if err != nil {
-				fail(err)
-				return
-			}
-			if len(msgs) != 1 {
-				fail(fmt.Errorf("message %d of room %s exists but not client_id %q", rm.next, rm.name, r.m.ClientID))
-				return
-			}
-			r.msg = msgs[0]
+		r.msg = msgs[0]
+		return nil
+	}
+	r.msg = chat.Message{
+		ID:       strconv.FormatInt(rm.next, 10),
+		Room:     rm.name,
+		Nick:     r.m.Nick,
+		Kind:     r.m.Kind,
+		Text:     r.m.Text,
+		ClientID: r.m.ClientID,
+		TS:       r.m.TS,
+	}
+	r.created = true
+	r.room, r.seq = rm, rm.next
+	rm.next++
+	rm.sinceTrim++
+	return nil
+}
+
+// trimGroup applies retention to the rooms the group touched, every
+// trimEvery appends of a room, in the same transaction.
+func (s *Store) trimGroup(ctx context.Context, g *group) error {
+	if s.opts.HistoryMax <= 0 {
+		return nil
+	}
+	for _, u := range g.touched {
+		rm := u.r
+		if rm.sinceTrim < s.trimEvery {
 			continue
 		}
-		r.msg = chat.Message{
-			ID:       strconv.FormatInt(rm.next, 10),
-			Room:     rm.name,
-			Nick:     r.m.Nick,
-			Kind:     r.m.Kind,
-			Text:     r.m.Text,
-			ClientID: r.m.ClientID,
-			TS:       r.m.TS,
+		rm.sinceTrim = 0
+		cut := rm.next - 1 - int64(s.opts.HistoryMax)
+		if cut <= rm.trimmed.Load() {
+			continue
 		}
-		r.created = true
-		r.room, r.seq = rm, rm.next
-		rm.next++
-		rm.sinceTrim++
-	}
-	var trimmed int64
-	if s.opts.HistoryMax > 0 {
-		for _, u := range touched {
-			rm := u.r
-			if rm.sinceTrim < s.trimEvery {
-				continue
-			}
-			rm.sinceTrim = 0
-			cut := rm.next - 1 - int64(s.opts.HistoryMax)
-			if cut <= rm.trimmed.Load() {
-				continue
-			}
-			res, err := s.ws.trim.ExecContext(ctx, rm.id, cut)
-			if err != nil {
-				fail(err)
-				return
-			}
-			n, _ := res.RowsAffected()
-			trimmed += n
-			if _, err := s.ws.setTrimmed.ExecContext(ctx, cut, rm.id); err != nil {
-				fail(err)
-				return
-			}
-			// Raised before the commit: a reader that already sees the
-			// rows gone must also see the mark (Since checks it after
-			// reading).
-			rm.trimmed.Store(cut)
+		res, err := s.ws.trim.ExecContext(ctx, rm.id, cut)
+		if err != nil {
+			return err
 		}
+		n, _ := res.RowsAffected()
+		g.trimmed += n
+		if _, err := s.ws.setTrimmed.ExecContext(ctx, cut, rm.id); err != nil {
+			return err
+		}
+		// Raised before the commit: a reader that already sees the rows
+		// gone must also see the mark (Since checks it after reading).
+		rm.trimmed.Store(cut)
 	}
+	return nil
+}
+
+// commitGroup commits the transaction: the one fsync of the group.
+func (s *Store) commitGroup(ctx context.Context, g *group) error {
 	start := time.Now()
 	if _, err := s.ws.commit.ExecContext(ctx); err != nil {
-		fail(err)
-		return
+		return err
 	}
 	took := time.Since(start)
 	s.stats.commitNs.Add(int64(took))
 	if took > slowCommit {
-		s.log.Warn("slow commit", "took", took, "appends", len(g))
+		s.log.Warn("slow commit", "took", took, "appends", len(g.reqs))
 	}
+	s.wrote()
+	return nil
+}
 
-	// Publish in this order: last (the bound of every read and the judge
-	// of future ids in Since), the tail, then the listener. A client can
-	// then only ever hold ids at or below last.
-	for _, u := range touched {
+// publishGroup makes the committed messages visible to readers, in this
+// order: last (the bound of every read and the judge of future ids in
+// Since), then the tail. A client can then only ever hold ids at or below
+// last.
+func (s *Store) publishGroup(g *group) {
+	for _, u := range g.touched {
 		u.r.last.Store(u.r.next - 1)
 	}
-	created := 0
-	for _, r := range g {
+	for _, r := range g.reqs {
 		if r.created {
-			created++
+			g.created++
 			pushTail(r.room.tail, r.seq, r.msg)
 		}
 	}
-	for _, u := range touched {
+	for _, u := range g.touched {
 		u.r.tail.Trim(seqID(u.r.trimmed.Load()))
 	}
 	s.stats.commits.Add(1)
-	s.stats.appends.Add(uint64(created))
-	s.stats.trimmed.Add(uint64(trimmed))
+	s.stats.appends.Add(uint64(g.created))
+	s.stats.trimmed.Add(uint64(g.trimmed))
+}
 
-	if created > 0 {
-		s.listenMu.Lock()
-		if fn := s.listen; fn != nil {
-			for _, r := range g {
-				if r.created {
-					m := new(chat.Message)
-					*m = r.msg
-					fn(store.Event{Room: m.Room, Message: m})
-				}
-			}
-		}
-		s.listenMu.Unlock()
+// relayGroup hands the created messages to the listener in id order, before
+// any caller is answered.
+func (s *Store) relayGroup(g *group) {
+	if g.created == 0 {
+		return
 	}
-	for _, r := range g {
+	s.listenMu.Lock()
+	defer s.listenMu.Unlock()
+	fn := s.listen
+	if fn == nil {
+		return
+	}
+	for _, r := range g.reqs {
+		if r.created {
+			m := new(chat.Message)
+			*m = r.msg
+			fn(store.Event{Room: m.Room, Message: m})
+		}
+	}
+}
+
+// failGroup rolls the group back, restores the touched rooms' memory (and
+// re-reads it, in case a failed COMMIT reached the file), logs the failure
+// once (rate-limited) and answers every caller with it.
+func (s *Store) failGroup(ctx context.Context, g *group, err error) {
+	// A COMMIT that failed has usually ended the transaction already; the
+	// ROLLBACK then fails too, and says nothing worth a line of its own.
+	var extra []any
+	if rbErr := s.rollback(ctx); rbErr != nil {
+		extra = []any{"rollback_err", rbErr}
+	}
+	for _, u := range g.touched {
+		u.r.next, u.r.sinceTrim = u.next, u.sinceTrim
+		u.r.trimmed.Store(u.trimmed)
+		s.resync(ctx, u.r)
+	}
+	err = unavailable(err)
+	s.writeFailed(err, "append group failed", append(extra, "appends", len(g.reqs))...)
+	for _, r := range g.reqs {
+		if r.err == nil {
+			r.err = fmt.Errorf("append message: %w", err)
+		}
+		r.created = false
+		r.msg = chat.Message{}
 		r.done <- struct{}{}
 	}
+}
+
+// rollback ends a failed transaction. It returns nil when there was none
+// left to roll back (SQLite ends a transaction itself when a COMMIT fails
+// for lack of space or an I/O error).
+func (s *Store) rollback(ctx context.Context) error {
+	if _, err := s.ws.rollback.ExecContext(ctx); err != nil && !strings.Contains(err.Error(), "no transaction is active") {
+		return err
+	}
+	return nil
 }
 
 // pushTail adds a committed message to its room's tail. Seqs are committed
