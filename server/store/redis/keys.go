@@ -46,3 +46,7 @@ func (k keys) session(tokenHash string) string { return k.prefix + "session:" + 
 
 // sessions is the set of a nick's session token hashes.
 func (k keys) sessions(nick string) string { return k.prefix + "sessions:" + chat.NickKey(nick) }
+
+// probe is the short-lived key Ping writes to learn whether Redis takes
+// writes.
+func (k keys) probe() string { return k.prefix + "probe" }

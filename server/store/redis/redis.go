@@ -231,14 +231,17 @@ func (s *Store) warnIfNotDurable(ctx context.Context) {
 	}
 }
 
-// Ping reports whether Redis answers.
+// Ping reports whether Redis takes writes: it writes a short-lived key, so
+// that a Redis that answers but refuses writes (at maxmemory with
+// noeviction, a read-only replica) is not ready. Reads and open streams go
+// on working meanwhile.
 func (s *Store) Ping(ctx context.Context) error {
 	done, err := s.begin()
 	if err != nil {
 		return err
 	}
 	defer done()
-	return s.wrap("ping redis", s.rdb.Ping(ctx).Err())
+	return s.wrap("ping redis", s.rdb.Set(ctx, s.keys.probe(), "1", 10*time.Second).Err())
 }
 
 // Close stops the background goroutines, waits for calls in flight and

@@ -49,6 +49,12 @@ func (c *collector) messages(room string) []chat.Message {
 	return append([]chat.Message(nil), c.msgs[room]...)
 }
 
+func (c *collector) all() []store.Event {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]store.Event(nil), c.events...)
+}
+
 func (c *collector) count(room string) int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
