@@ -101,3 +101,53 @@ func TestResetWhenMissedMessagesTrimmed(t *testing.T) {
 	}
 	checkExactly(t, "node a's listener", relayed, append(want[:1:1], kept...))
 }
+
+// TestResetWhenRedisWentBack: Redis restored from an older backup (here:
+// the room's stream and last id deleted under a watching node) no longer
+// holds messages the node relayed. When the node reconnects, its catch-up
+// relays a Reset, goes on from what Redis has, and relays the next
+// message.
+func TestResetWhenRedisWentBack(t *testing.T) {
+	rd := clustertest.StartRedis(t, clustertest.RedisOptions{})
+	raw := rawClient(t, rd)
+	ctx := t.Context()
+	prefix := newPrefix()
+	s := open(t, rd.URL(0), redis.Options{Prefix: prefix})
+	got := collect(s)
+	if _, _, err := s.PutRoom(ctx, "general", nil); err != nil {
+		t.Fatal(err)
+	}
+	stop, err := s.Watch(ctx, "general")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stop()
+	appendN(t, s, 0, 3)
+	testenv.Eventually(t, waitFor, "the first messages", func() bool { return got.count("general") == 3 })
+
+	if err := raw.Del(ctx, prefix+"stream:{general}").Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := raw.HDel(ctx, prefix+"room:{general}", "last_id").Err(); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := raw.ClientKillByFilter(ctx, "TYPE", "pubsub").Result(); err != nil || n == 0 {
+		t.Fatalf("cut the pub/sub connection: killed %d, %v", n, err)
+	}
+	testenv.Eventually(t, waitFor, "a reset", func() bool {
+		for _, e := range got.all() {
+			if e.Reset != nil && e.Room == "general" {
+				return true
+			}
+		}
+		return false
+	})
+	next := appendN(t, s, 10, 1)
+	testenv.Eventually(t, waitFor, "the message after the reset", func() bool { return got.count("general") == 4 })
+	if m := got.messages("general")[3]; m.ID != next[0] {
+		t.Fatalf("after the reset the listener got %s, want %s", m.ID, next[0])
+	}
+	if n, _, err := s.Since(ctx, "general", next[0], 10); err != nil || len(n) != 0 {
+		t.Fatalf("Since the newest after the reset: %v, %v", n, err)
+	}
+}
