@@ -2,6 +2,13 @@
 // the SQLite store and the Redis store run the same tests, so the server can
 // rely on one behaviour.
 //
+// The suite is cut like store.Store: one RunX per role (RunAccounts,
+// RunSessions, RunRooms, RunMessageLog, RunPresence, RunRelay,
+// RunLifecycle), each in the file of its role, each runnable alone; Run runs
+// them all. A new role brings its own file and one line in roles. Every test
+// passes complete, valid input, as the server does: a store is not asked to
+// guess a default.
+//
 // Message ids are compared with chat.ParseID and chat.CompareIDs only, never
 // as numbers or strings: SQLite ids look like "42", Redis ids like
 // "1700000000000-0".
@@ -14,7 +21,10 @@
 //   - Page and Since of an unknown room return store.ErrNotFound, and an id
 //     that is not an id (or not one of this store's) wraps chat.ErrBadID;
 //   - Since with after "" or "0" reads from the start of the room, and a
-//     trimmed room then returns store.ErrTrimmed;
+//     trimmed room then returns store.ErrTrimmed; so does an id past the
+//     room's newest (SinceFuture);
+//   - a message without a kind, or a page query without a limit in 1 to
+//     chat.MaxPageSize or with both bounds, wraps store.ErrInvalid;
 //   - Append returns exactly what Page and Since return later (times to the
 //     nanosecond the store keeps), and a given TS is kept to the millisecond;
 //   - messages and published events reach the listener only for rooms being
