@@ -7,7 +7,9 @@
 // MessageLog, Presence and Relay, plus Lifecycle (Ping, Close). Each role's
 // doc comment is its contract and storetest has one suite per role. A new
 // capability is a new role: a file here, one in storetest and one in each
-// implementation, and one line in Store.
+// implementation, and one line in Store. A role only some stores offer
+// (Limiter, which only a store shared by several nodes needs) stays out of
+// Store; the server finds it with a type assertion.
 //
 // A store never invents protocol rules: the caller (the server's handlers)
 // validates input with package chat and applies the protocol's defaults
