@@ -56,12 +56,15 @@ type Config struct {
 	// MaxBodyBytes bounds request bodies (413 beyond). Defaults to 64 KiB,
 	// enough for 4000 characters escaped as JSON.
 	MaxBodyBytes int64
-	// BodyTimeout bounds the time to read a request body. Defaults to 10s.
+	// BodyTimeout bounds the time a request body has to arrive, counted
+	// from the end of its headers, whether or not the handler reads it; a
+	// connection whose body is late is answered and closed. Defaults to 10s.
 	BodyTimeout time.Duration
 	// ReadHeaderTimeout, IdleTimeout and MaxHeaderBytes configure the
-	// http.Server made by Serve. Defaults: 10s, 120s, 16 KiB. There is no
-	// write timeout: it would cut streams; WriteTimeout bounds each write
-	// instead.
+	// http.Server made by Serve. Defaults: 10s, 120s, 16 KiB. MaxHeaderBytes
+	// bounds the request line and headers together (431 beyond), at least
+	// 5 KiB. There is no write timeout: it would cut streams; WriteTimeout
+	// bounds each write instead.
 	ReadHeaderTimeout time.Duration
 	IdleTimeout       time.Duration
 	MaxHeaderBytes    int
@@ -155,8 +158,8 @@ func (c Config) Validate() error {
 	if (c.TLSCertFile == "") != (c.TLSKeyFile == "") {
 		bad("give both a TLS certificate and its key, or neither")
 	}
-	if c.MaxHeaderBytes < 1024 {
-		bad("max header bytes %d is under 1024", c.MaxHeaderBytes)
+	if c.MaxHeaderBytes < minHeaderBytes {
+		bad("max header bytes %d is under %d", c.MaxHeaderBytes, minHeaderBytes)
 	}
 	if c.IdleTimeout <= 0 {
 		bad("idle timeout must be positive")

@@ -69,6 +69,8 @@ var (
 	errBadJSON       = &errHTTP{Status: http.StatusBadRequest, Code: "bad_json", Message: "The body could not be read as JSON."}
 	errBodyNotUTF8   = errBadJSON.with("The body is not valid UTF-8.")
 	errUnknownField  = &errHTTP{Status: http.StatusBadRequest, Code: "unknown_field", Message: "The body holds a field that is not part of this request."}
+	// errDuplicateField answers a key given twice in one object (checkKeys).
+	errDuplicateField = &errHTTP{Status: http.StatusBadRequest, Code: "duplicate_field", Message: "The body names a field more than once."}
 	// errTextNotUTF8 answers a message whose body is not UTF-8 as text
 	// validation would (chat's text_invalid_utf8): the text is a message's
 	// only free-form field.
@@ -172,16 +174,14 @@ func hasBody(r *http.Request) bool {
 }
 
 // decodeJSON reads the request body into dst: it must be JSON (415), within
-// MaxBodyBytes (413), one value with no unknown field (400). The body has
-// BodyTimeout to arrive.
+// MaxBodyBytes (413), one value whose keys are exactly dst's, each once
+// (400, see checkKeys). The body has BodyTimeout to arrive (bodyDeadline).
 func (s *Server) decodeJSON(w http.ResponseWriter, r *http.Request, dst any) error {
 	ct := r.Header.Get("Content-Type")
 	mt, _, err := mime.ParseMediaType(ct)
 	if err != nil || mt != "application/json" {
 		return errUnsupportedCT
 	}
-	rc := http.NewResponseController(w)
-	_ = rc.SetReadDeadline(time.Now().Add(s.cfg.BodyTimeout))
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes))
 	if err != nil {
 		// Closing the unfinished body makes net/http close the connection
@@ -190,12 +190,12 @@ func (s *Server) decodeJSON(w http.ResponseWriter, r *http.Request, dst any) err
 		_ = r.Body.Close()
 		return jsonError(err)
 	}
-	// Clear the deadline: net/http keeps watching the connection once the
-	// body is read, and a stale deadline would cancel the request.
-	_ = rc.SetReadDeadline(time.Time{})
 	// encoding/json would quietly turn invalid UTF-8 into U+FFFD; refuse it.
 	if !utf8.Valid(body) {
 		return errBodyNotUTF8
+	}
+	if err := checkKeys(body, dst); err != nil {
+		return err
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()

@@ -63,6 +63,16 @@ type Limits struct {
 	// listeners; one over it is closed at once. Defaults to 60000: room for
 	// MaxStreams streams and the API calls beside them.
 	MaxConns int
+	// ConnsPerAddr caps the open connections from one address (IPv6: one
+	// /64), counted at accept like MaxConns, so that one client cannot
+	// fill MaxConns and lock everyone else out; one over it is closed at
+	// once. It counts the connection's peer: X-Forwarded-For is known only
+	// after the headers, and a trusted proxy (TrustedProxies), which
+	// carries many clients, is not counted. Defaults to 2000: a browser
+	// holds at most six connections to a server over HTTP/1.1 (one over
+	// HTTP/2), so an office behind one NAT reaches StreamsPerAddr (256
+	// users with a stream each) long before it reaches this.
+	ConnsPerAddr int
 }
 
 // DefaultLimits returns the limits documented on each field.
@@ -81,6 +91,7 @@ func DefaultLimits() Limits {
 		StreamsPerAddr:     256,
 		MaxStreams:         50000,
 		MaxConns:           60000,
+		ConnsPerAddr:       2000,
 	}
 }
 
@@ -110,6 +121,9 @@ func (l Limits) validate() error {
 	}
 	if l.StreamsPerAccount < 1 || l.StreamsPerAddr < 1 {
 		bad("streams per account and per address must be at least 1")
+	}
+	if l.ConnsPerAddr < 1 {
+		bad("connections per address must be at least 1")
 	}
 	return errors.Join(errs...)
 }

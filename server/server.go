@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/ssechat/chat/chat"
+	"github.com/ssechat/chat/server/limit"
 	"github.com/ssechat/chat/server/store"
 	"github.com/ssechat/chat/server/web"
 )
@@ -38,6 +39,9 @@ type Server struct {
 	stats   stats
 	metrics *metrics
 	limits  *limiter
+	// addrConns caps connections per client address at accept (nil when
+	// the per-address limits are off).
+	addrConns *limit.AddrConnCap
 	// announced are the limits told to clients (GET /api/limits, welcome).
 	announced chat.ServerLimits
 
@@ -87,6 +91,7 @@ func New(cfg Config, st store.Store, log *slog.Logger) (*Server, error) {
 	}
 	s.limits = newLimiter(cfg.Limits, cfg.TrustedProxies)
 	s.limits.useStore(st, log)
+	s.addrConns = newAddrConnCap(cfg)
 	s.sessions = newSessionCache(cfg.SessionCache)
 	if cfg.TLSCertFile != "" {
 		cert, err := tls.LoadX509KeyPair(cfg.TLSCertFile, cfg.TLSKeyFile)
@@ -137,7 +142,7 @@ func (s *Server) routes() {
 	mux.HandleFunc("GET /readyz", s.handleReady)
 	mux.Handle("GET /metrics", s.metrics.handler())
 	mux.Handle("/", web.Handler())
-	s.handler = s.metrics.instrument(s.refuseUncleanAPIPaths(mux))
+	s.handler = s.bodyDeadline(s.metrics.instrument(s.refuseUncleanAPIPaths(mux)))
 }
 
 // refuseUncleanAPIPaths answers a JSON 404 for an API path with "..", "."
@@ -183,17 +188,18 @@ func (s *Server) Handler() http.Handler { return s.handler }
 func (s *Server) Stats() Stats { return s.stats.snapshot() }
 
 // Serve accepts connections on ln until Shutdown, and then returns nil.
-// It may be called for several listeners; Limits.MaxConns caps their
-// connections together. With a TLS certificate configured it speaks HTTPS,
-// with HTTP/2.
+// It may be called for several listeners; Limits.MaxConns and
+// Limits.ConnsPerAddr cap their connections together. With a TLS
+// certificate configured it speaks HTTPS, with HTTP/2.
 func (s *Server) Serve(ln net.Listener) error {
-	ln = s.limits.conns.Listener(ln)
+	ln = s.capListener(ln)
 	hs := &http.Server{
 		Handler:           s.handler,
 		ReadHeaderTimeout: s.cfg.ReadHeaderTimeout,
 		IdleTimeout:       s.cfg.IdleTimeout,
-		MaxHeaderBytes:    s.cfg.MaxHeaderBytes,
-		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+		// net/http reads headerSlack bytes past its MaxHeaderBytes.
+		MaxHeaderBytes: s.cfg.MaxHeaderBytes - headerSlack,
+		ErrorLog:       slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
 		// No WriteTimeout: it would cut event streams. Each stream write
 		// has its own deadline instead (Config.WriteTimeout).
 	}

@@ -69,6 +69,7 @@ func newFlags(name string, s *settings, out io.Writer) (*flag.FlagSet, *envflag.
 	fs.BoolVar(&c.Limits.Enabled, "rate-limits", c.Limits.Enabled, env.Usage("rate-limits", "per-account and per-address limits (false for benchmarks)"))
 	fs.IntVar(&c.Limits.MaxStreams, "max-streams", c.Limits.MaxStreams, env.Usage("max-streams", "open event streams this process serves at most"))
 	fs.IntVar(&c.Limits.MaxConns, "max-conns", c.Limits.MaxConns, env.Usage("max-conns", "open connections this process accepts at most; more are closed at once"))
+	fs.IntVar(&c.Limits.ConnsPerAddr, "conns-per-addr", c.Limits.ConnsPerAddr, env.Usage("conns-per-addr", "open connections per client address (IPv6: per /64; a trusted proxy is not counted); more are closed at once"))
 	fs.Float64Var(&c.Limits.MessageRate, "message-rate", c.Limits.MessageRate, env.Usage("message-rate", "messages (and room changes) per second per account"))
 	fs.IntVar(&c.Limits.MessageBurst, "message-burst", c.Limits.MessageBurst, env.Usage("message-burst", "burst of messages per account above the rate"))
 	fs.Float64Var(&c.Limits.TypingRate, "typing-rate", c.Limits.TypingRate, env.Usage("typing-rate", "typing notices relayed per second per account; more are answered 204 and dropped"))

@@ -71,6 +71,10 @@ type countedConn struct {
 	once sync.Once
 }
 
+// CloseWrite passes a half-close down (net/http uses it to end an answer
+// before closing, so the client reads the answer rather than a reset).
+func (c *countedConn) CloseWrite() error { return closeWrite(c.Conn) }
+
 func (c *countedConn) Close() error {
 	err := c.Conn.Close()
 	c.once.Do(func() { c.c.open.Add(-1) })

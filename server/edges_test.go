@@ -1,0 +1,219 @@
+package server_test
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/netip"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ssechat/chat/chat"
+	"github.com/ssechat/chat/internal/testenv"
+	"github.com/ssechat/chat/server"
+	"github.com/ssechat/chat/server/servertest"
+)
+
+// rawRequest sends raw bytes on a new connection to addr and reads one
+// answer. It returns the status, or 0 when the server closed the connection
+// without answering; when nothing happened within limit it marks the test
+// failed and returns -1. It may be called from any goroutine.
+func rawRequest(t *testing.T, addr, raw string, limit time.Duration) int {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Errorf("dial: %v", err)
+		return -1
+	}
+	defer c.Close()
+	return rawExchange(t, c, raw, limit)
+}
+
+func rawExchange(t *testing.T, c net.Conn, raw string, limit time.Duration) int {
+	t.Helper()
+	_ = c.SetDeadline(time.Now().Add(limit))
+	if _, err := io.WriteString(c, raw); err != nil {
+		return 0 // refused at accept: closed before the request was written
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	var ne net.Error
+	switch {
+	case errors.As(err, &ne) && ne.Timeout():
+		t.Errorf("no answer and no close within %v to %q", limit, firstLine(raw))
+		return -1
+	case err != nil:
+		return 0
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+func firstLine(raw string) string {
+	line, _, _ := strings.Cut(raw, "\r\n")
+	return line
+}
+
+// TestSilentBodiesAreAnswered: requests that announce a body (a length or
+// chunked) and never send it are each answered, or their connection closed,
+// once BodyTimeout has passed, whatever the handler does with the body; their
+// connections do not keep the server full (issue 19, item 2).
+func TestSilentBodiesAreAnswered(t *testing.T) {
+	const conns = 60
+	srv := servertest.Start(t, servertest.WithConfig(func(c *server.Config) {
+		c.BodyTimeout = 300 * time.Millisecond
+		c.Limits.MaxConns = conns
+	}))
+	tok := srv.Login(t, "quiet")
+	srv.Client.CloseIdleConnections()
+
+	auth := "Authorization: Bearer " + tok + "\r\n"
+	requests := []string{
+		"POST /api/rooms/general/messages HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n", // 401, never reads
+		"GET /healthz HTTP/1.1\r\nHost: x\r\n",
+		"GET /api/nowhere HTTP/1.1\r\nHost: x\r\n",
+		"POST /api/rooms/general/typing HTTP/1.1\r\nHost: x\r\n" + auth, // never reads its body
+		"POST /api/rooms/general/messages HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n" + auth,
+		"POST /api/session HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n",
+		"GET /api/rooms/general/messages HTTP/1.1\r\nHost: x\r\n" + auth,
+		"PUT /api/rooms/quiet HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n" + auth,
+		"GET / HTTP/1.1\r\nHost: x\r\n",
+	}
+	framings := []string{"Content-Length: 100\r\n\r\n", "Content-Length: 100\r\n\r\n{\"te", "Transfer-Encoding: chunked\r\n\r\n", "Transfer-Encoding: chunked\r\n\r\n10\r\n{\"te"}
+
+	var wg sync.WaitGroup
+	for i := range conns {
+		raw := requests[i%len(requests)] + framings[(i/len(requests))%len(framings)]
+		wg.Go(func() { rawRequest(t, srv.Addr, raw, 10*time.Second) })
+	}
+	wg.Wait()
+	if t.Failed() {
+		return
+	}
+	// Every silent connection has been answered or closed: the server takes
+	// new ones again.
+	testenv.Eventually(t, 10*time.Second, "a new connection to be served", func() bool {
+		return rawRequest(t, srv.Addr, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n", 10*time.Second) == http.StatusOK
+	})
+	if p := srv.History(t, tok, chat.DefaultRoom, nil); len(p.Messages) != 0 {
+		t.Fatalf("bodies that never came stored %d messages", len(p.Messages))
+	}
+}
+
+// TestBodyDeadlineSparesPromptBodies: a body that arrives in time is read,
+// answered and the connection kept for the next request, even when the
+// handler ignored the body, and an answer that needs its whole time to be
+// worked out is not cut by the body's deadline.
+func TestBodyDeadlineSparesPromptBodies(t *testing.T) {
+	srv := servertest.Start(t, servertest.WithConfig(func(c *server.Config) { c.BodyTimeout = 300 * time.Millisecond }))
+	c, err := net.Dial("tcp", srv.Addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	br := bufio.NewReader(c)
+	exchange := func(raw string) int {
+		_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+		if _, err := io.WriteString(c, raw); err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatalf("%s: %v", firstLine(raw), err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	// The body comes after the deadline would have expired had it been
+	// set per connection rather than per body: the keep-alive connection
+	// serves request after request.
+	for range 3 {
+		if got := exchange("GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}"); got != http.StatusOK {
+			t.Fatalf("healthz with a body: %d", got)
+		}
+		time.Sleep(200 * time.Millisecond) // longer than half the body timeout, twice over
+	}
+	body := `{"nick":"prompt","password":"` + servertest.Password("prompt") + `"}`
+	if got := exchange(fmt.Sprintf("POST /api/session HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", len(body), body)); got != http.StatusCreated && got != http.StatusOK {
+		t.Fatalf("login on the kept connection: %d", got)
+	}
+}
+
+// TestConnsPerAddr: connections from one address beyond ConnsPerAddr are
+// closed at accept; once the silent ones close, a new one gets in.
+func TestConnsPerAddr(t *testing.T) {
+	cfg := servertest.Config()
+	cfg.Limits.Enabled = true
+	cfg.Limits.ConnsPerAddr = 3
+	_, addr := startServer(t, cfg)
+	var silent []net.Conn
+	for range 3 {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		silent = append(silent, c)
+	}
+	// The three are accepted; the fourth is closed. Ask on one of the
+	// three that it was served, which also shows the cap has counted them.
+	if got := rawExchange(t, silent[0], "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n", 10*time.Second); got != http.StatusOK {
+		t.Fatalf("a connection under the cap: %d", got)
+	}
+	testenv.Eventually(t, 10*time.Second, "all three counted", func() bool {
+		return rawRequest(t, addr, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n", 10*time.Second) == 0
+	})
+	for _, c := range silent {
+		c.Close()
+	}
+	testenv.Eventually(t, 10*time.Second, "a place after the silent ones closed", func() bool {
+		return rawRequest(t, addr, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n", 10*time.Second) == http.StatusOK
+	})
+}
+
+// TestConnsPerAddrSparesTrustedProxies: a trusted proxy carries many
+// clients on its connections; the per-address cap does not count it.
+func TestConnsPerAddrSparesTrustedProxies(t *testing.T) {
+	cfg := servertest.Config()
+	cfg.Limits.Enabled = true
+	cfg.Limits.ConnsPerAddr = 2
+	cfg.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}
+	_, addr := startServer(t, cfg)
+	for range 4 {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		if got := rawExchange(t, c, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n", 10*time.Second); got != http.StatusOK {
+			t.Fatalf("a connection from the trusted proxy: %d", got)
+		}
+	}
+}
+
+// TestHeaderLimit: the header block may hold MaxHeaderBytes (16 KiB by
+// default), as documented, and not the 4 KiB more net/http allows on its
+// own (issue 19, item 10).
+func TestHeaderLimit(t *testing.T) {
+	srv := servertest.Start(t)
+	limit := server.DefaultConfig().MaxHeaderBytes
+	if limit != 16<<10 {
+		t.Fatalf("default MaxHeaderBytes %d; the docs say 16 KiB", limit)
+	}
+	request := func(size int) string {
+		head := "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Padding: "
+		pad := size - len(head) - len("\r\n\r\n")
+		return head + strings.Repeat("x", pad) + "\r\n\r\n"
+	}
+	if got := rawRequest(t, srv.Addr, request(limit-512), 10*time.Second); got != http.StatusOK {
+		t.Fatalf("a header block of 16 KiB less 512 bytes: %d, want 200", got)
+	}
+	if got := rawRequest(t, srv.Addr, request(limit+1024), 10*time.Second); got != http.StatusRequestHeaderFieldsTooLarge {
+		t.Fatalf("a header block of 17 KiB: %d, want 431", got)
+	}
+}
