@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -68,51 +69,57 @@ func (b *deadlineBody) Read(p []byte) (int, error) {
 // ({"TEXT":"x"} fills text) and keeps the last of duplicate keys, both of
 // which let two readers of one body disagree. A key that names a field only
 // in another case is an unknown field (400 unknown_field), a key given twice
-// in one object is 400 duplicate_field, at every level of nesting. Syntax
-// errors are reported as the decoder reports them; type mismatches are left
-// to the decoding that follows. (encoding/json/v2, which is strict about
-// both, needs GOEXPERIMENT=jsonv2 in Go 1.26.)
+// in one object is 400 duplicate_field, at every level of nesting. As with
+// encoding/json, a syntax error anywhere in the value wins over a bad key;
+// type mismatches are left to the decoding that follows. (encoding/json/v2,
+// strict about both, needs GOEXPERIMENT=jsonv2 in Go 1.26.)
 func checkKeys(body []byte, dst any) error {
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber() // numbers stay text: nothing is converted for nothing
-	err := walkValue(dec, reflect.TypeOf(dst))
-	var he *errHTTP
-	if err == nil || errors.As(err, &he) {
-		return err
+	w := keyWalk{dec: json.NewDecoder(bytes.NewReader(body))}
+	w.dec.UseNumber() // numbers stay text: nothing is converted for nothing
+	if err := w.value(reflect.TypeOf(dst)); err != nil {
+		return jsonError(err)
 	}
-	return jsonError(err)
+	return w.bad
 }
 
-// walkValue reads one JSON value from dec; t, when not nil, is the Go type
-// it is decoded into, whose field names the keys must match.
-func walkValue(dec *json.Decoder, t reflect.Type) error {
+// keyWalk reads one JSON value token by token beside the Go type it will
+// be decoded into. bad is the first bad key; the walk goes on to the end of
+// the value so that a syntax error after it is reported instead.
+type keyWalk struct {
+	dec *json.Decoder
+	bad error
+}
+
+// value reads one value; t, when not nil, is the Go type it is decoded
+// into, whose fields the keys must name.
+func (w *keyWalk) value(t reflect.Type) error {
 	for t != nil && t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
-	tok, err := dec.Token()
+	tok, err := w.dec.Token()
 	if err != nil {
 		return err
 	}
 	switch tok {
 	case json.Delim('{'):
-		return walkObject(dec, t)
+		return w.object(t)
 	case json.Delim('['):
 		var elem reflect.Type
 		if t != nil && (t.Kind() == reflect.Slice || t.Kind() == reflect.Array) {
 			elem = t.Elem()
 		}
-		for dec.More() {
-			if err := walkValue(dec, elem); err != nil {
+		for w.dec.More() {
+			if err := w.value(elem); err != nil {
 				return err
 			}
 		}
-		_, err := dec.Token() // ']'
+		_, err := w.dec.Token() // ']'
 		return err
 	}
 	return nil
 }
 
-func walkObject(dec *json.Decoder, t reflect.Type) error {
+func (w *keyWalk) object(t reflect.Type) error {
 	var fields map[string]reflect.Type // nil: any key goes (a map, an interface, a mismatch)
 	var elem reflect.Type
 	if t != nil {
@@ -123,32 +130,30 @@ func walkObject(dec *json.Decoder, t reflect.Type) error {
 			elem = t.Elem()
 		}
 	}
-	var seen []string // objects here hold a handful of keys
-	for dec.More() {
-		tok, err := dec.Token()
+	var seen []string // the objects of requests hold a handful of keys
+	for w.dec.More() {
+		tok, err := w.dec.Token()
 		if err != nil {
 			return err
 		}
 		key, _ := tok.(string)
-		for _, k := range seen {
-			if k == key {
-				return errDuplicateField.with("The field %q appears more than once.", key)
-			}
+		if slices.Contains(seen, key) && w.bad == nil {
+			w.bad = errDuplicateField.with("The field %q appears more than once.", key)
 		}
 		seen = append(seen, key)
 		next := elem
 		if fields != nil {
 			ft, ok := fields[key]
-			if !ok {
-				return errUnknownField.with("The field %q is not part of this request.", key)
+			if !ok && w.bad == nil {
+				w.bad = errUnknownField.with("The field %q is not part of this request.", key)
 			}
 			next = ft
 		}
-		if err := walkValue(dec, next); err != nil {
+		if err := w.value(next); err != nil {
 			return err
 		}
 	}
-	_, err := dec.Token() // '}'
+	_, err := w.dec.Token() // '}'
 	return err
 }
 

@@ -29,6 +29,9 @@ func FuzzPostMessageBody(f *testing.F) {
 		`{"text":5}`, `null`, `{}`, `[]`, `{"text":"\u0000"}`, `{"text":"\ud800"}`, "{\"text\":\"\xff\"}",
 		`{"text":"x"} {}`, `{"text":"x"}   `, `{"text":"\u202e"}`, `{"kind":"html","text":"x"}`,
 		`{"text":"x","client_id":"` + strings.Repeat("c", 65) + `"}`, `{"text":"` + strings.Repeat("é", 4001) + `"}`,
+		`{"text":"lower","TEXT":"upper"}`, `{"TEXT":"upper"}`, `{"text":"a","t\u0065xt":"b"}`, `{"t\u0065xt":"escaped"}`,
+		`{"text":"x","kind":"text","kind":"action"}`, `{"text":"x","Client_ID":"c"}`, `{"text":"x","client_id":"c","client_id":"c"}`,
+		`{"text":{"a":1,"a":2}}`, `{"text":"x","":1}`, `{"text":"x"`, `{"text" "x"}`,
 	} {
 		f.Add([]byte(s))
 	}
@@ -81,6 +84,9 @@ func expectedPost(body []byte, maxBody int64) (status int, code string, want cha
 	if !utf8.Valid(body) {
 		return http.StatusUnprocessableEntity, "text_invalid_utf8", want
 	}
+	if !exactKeys(body) {
+		return http.StatusBadRequest, "", want
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	var pm chat.PostMessage
@@ -106,4 +112,32 @@ func expectedPost(body []byte, maxBody int64) (status int, code string, want cha
 		kind = chat.KindText
 	}
 	return http.StatusCreated, "", chat.Message{Text: text, Kind: kind, ClientID: pm.ClientID}
+}
+
+// exactKeys reports whether body, if it is a JSON object, names each of its
+// keys once and only as PostMessage's json tags spell them (keys are
+// compared after unescaping, as JSON defines them). Anything that is not a
+// well-formed object is left to the decoder.
+func exactKeys(body []byte) bool {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return true
+	}
+	seen := map[string]bool{}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return true
+		}
+		key, _ := tok.(string)
+		if seen[key] || (key != "text" && key != "kind" && key != "client_id") {
+			return false
+		}
+		seen[key] = true
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			return true
+		}
+	}
+	return true
 }

@@ -217,3 +217,47 @@ func TestHeaderLimit(t *testing.T) {
 		t.Fatalf("a header block of 17 KiB: %d, want 431", got)
 	}
 }
+
+// TestJSONKeysExact: a key matches a field only as its json tag spells it,
+// and a key given twice is refused, on every endpoint that reads a body;
+// nothing of such a body is stored (issue 19, item 6).
+func TestJSONKeysExact(t *testing.T) {
+	srv := servertest.Start(t)
+	tok := srv.Login(t, "exact")
+	cases := []struct {
+		method, path, token, body string
+		status                    int
+		code                      string
+	}{
+		{"POST", "/api/rooms/general/messages", tok, `{"text":"lower","TEXT":"upper"}`, 400, "unknown_field"},
+		{"POST", "/api/rooms/general/messages", tok, `{"Text":"upper"}`, 400, "unknown_field"},
+		{"POST", "/api/rooms/general/messages", tok, `{"text":"first","text":"second"}`, 400, "duplicate_field"},
+		{"POST", "/api/rooms/general/messages", tok, `{"text":"first","t\u0065xt":"second"}`, 400, "duplicate_field"},
+		{"POST", "/api/rooms/general/messages", tok, `{"text":"x","client_id":"a","CLIENT_ID":"b"}`, 400, "unknown_field"},
+		{"PUT", "/api/rooms/exact", tok, `{"topic":"one","topic":"two"}`, 400, "duplicate_field"},
+		{"PUT", "/api/rooms/exact", tok, `{"Topic":"one"}`, 400, "unknown_field"},
+		{"POST", "/api/session", "", `{"nick":"other","NICK":"exact","password":"` + servertest.Password("other") + `"}`, 400, "unknown_field"},
+		{"POST", "/api/session", "", `{"nick":"other","nick":"exact","password":"` + servertest.Password("other") + `"}`, 400, "duplicate_field"},
+	}
+	for _, c := range cases {
+		resp := srv.Do(t, c.method, c.path, c.token, c.body)
+		if resp.Status != c.status || resp.Error().Code != c.code {
+			t.Errorf("%s %s %s: %d %s, want %d %s", c.method, c.path, c.body, resp.Status, resp.Body, c.status, c.code)
+		}
+	}
+	if p := srv.History(t, tok, chat.DefaultRoom, nil); len(p.Messages) != 0 {
+		t.Fatalf("refused bodies stored %d messages: %+v", len(p.Messages), p.Messages)
+	}
+	if resp := srv.Do(t, "GET", "/api/rooms/exact/members", tok, nil); resp.Status != http.StatusNotFound {
+		t.Fatalf("a refused PUT created the room: %d", resp.Status)
+	}
+	// Exact keys still work, in any order, with white space and escapes.
+	m := srv.PostMessage(t, tok, chat.DefaultRoom, chat.PostMessage{Text: "fine", ClientID: "c-1"})
+	if m.Text != "fine" {
+		t.Fatalf("stored %+v", m)
+	}
+	resp := srv.Do(t, "POST", "/api/rooms/general/messages", tok, (" {\"client_id\" : \"c-2\",\n \"t\\u0065xt\":\"escaped\"} "))
+	if resp.Status != http.StatusCreated {
+		t.Fatalf("an escaped exact key: %d %s", resp.Status, resp.Body)
+	}
+}
