@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"bufio"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -259,5 +260,130 @@ func TestJSONKeysExact(t *testing.T) {
 	resp := srv.Do(t, "POST", "/api/rooms/general/messages", tok, (" {\"client_id\" : \"c-2\",\n \"t\\u0065xt\":\"escaped\"} "))
 	if resp.Status != http.StatusCreated {
 		t.Fatalf("an escaped exact key: %d %s", resp.Status, resp.Body)
+	}
+}
+
+// TestSmugglingRefused: a request with both Content-Length and
+// Transfer-Encoding is answered 400 bad_framing and its connection closed,
+// so a request hidden after its chunked body never runs (issue 19, item 7).
+// A well-framed pipeline before it on the same connection is served.
+func TestSmugglingRefused(t *testing.T) {
+	srv := servertest.Start(t)
+	tok := srv.Login(t, "smuggler")
+	auth := "Authorization: Bearer " + tok + "\r\n"
+	post := func(text, framing string) string {
+		body := `{"text":"` + text + `"}`
+		head := "POST /api/rooms/general/messages HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n" + auth
+		switch framing {
+		case "length":
+			return head + fmt.Sprintf("Content-Length: %d\r\n\r\n%s", len(body), body)
+		case "chunked":
+			return head + fmt.Sprintf("Transfer-Encoding: chunked\r\n\r\n%x\r\n%s\r\n0\r\n\r\n", len(body), body)
+		}
+		// Both: the length covers the chunked body and what follows it,
+		// as a proxy framing by length would forward it.
+		chunked := fmt.Sprintf("%x\r\n%s\r\n0\r\n\r\n", len(body), body)
+		return head + fmt.Sprintf(framing, len(chunked)+len(smuggled(auth))) + chunked
+	}
+	cases := []struct {
+		name     string
+		before   []int // statuses of well-framed requests ahead of it
+		pipeline string
+	}{
+		{"length then chunked", nil, post("refused", "Content-Length: %d\r\nTransfer-Encoding: chunked\r\n\r\n")},
+		{"chunked then length, odd case", nil, post("refused", "transfer-encoding: Chunked\r\nCONTENT-LENGTH: %d\r\n\r\n")},
+		{"after a well-framed pipeline", []int{201, 201, 200},
+			post("one", "chunked") + post("two", "length") + "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n" +
+				post("refused", "Content-Length: %d\r\nTransfer-Encoding: chunked\r\n\r\n")},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			conn, err := net.Dial("tcp", srv.Addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
+			if _, err := io.WriteString(conn, c.pipeline+smuggled(auth)); err != nil {
+				t.Fatal(err)
+			}
+			br := bufio.NewReader(conn)
+			for i, want := range c.before {
+				resp, err := http.ReadResponse(br, nil)
+				if err != nil {
+					t.Fatalf("answer %d: %v", i, err)
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != want {
+					t.Fatalf("well-framed request %d: %d, want %d", i, resp.StatusCode, want)
+				}
+			}
+			resp, err := http.ReadResponse(br, nil)
+			if err != nil {
+				t.Fatalf("the ambiguous request: %v", err)
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(b), `"bad_framing"`) {
+				t.Fatalf("the ambiguous request: %d %s, want 400 bad_framing", resp.StatusCode, b)
+			}
+			if next, err := http.ReadResponse(br, nil); err == nil {
+				t.Fatalf("the connection stayed open: the smuggled request was answered %d", next.StatusCode)
+			}
+		})
+	}
+	for _, m := range srv.History(t, tok, chat.DefaultRoom, nil).Messages {
+		if m.Text != "one" && m.Text != "two" {
+			t.Errorf("stored %q", m.Text)
+		}
+	}
+	if resp := srv.Do(t, "GET", "/api/rooms/smuggled/members", tok, nil); resp.Status != http.StatusNotFound {
+		t.Fatalf("the smuggled request ran: room smuggled answers %d", resp.Status)
+	}
+}
+
+// smuggled is the request hidden after an ambiguous one: it would create a
+// room.
+func smuggled(auth string) string {
+	return "PUT /api/rooms/smuggled HTTP/1.1\r\nHost: x\r\n" + auth + "\r\n"
+}
+
+// TestChunkedOverTLSHTTP1Closes: over TLS the framing guard cannot read the
+// heads, so an HTTP/1 connection ends after any chunked request (RFC 9112's
+// rule for a request with both framings that is processed): nothing can
+// follow one on its connection.
+func TestChunkedOverTLSHTTP1Closes(t *testing.T) {
+	files := testenv.NewTLSFiles(t, t.TempDir())
+	tlsCfg, err := files.ClientConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := servertest.Config()
+	cfg.TLSCertFile, cfg.TLSKeyFile = files.Cert, files.Key
+	_, addr := startServer(t, cfg)
+	c, err := tls.Dial("tcp", addr, tlsCfg) // no ALPN: HTTP/1.1
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	io.WriteString(c, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"+
+		"GET /healthz HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"+
+		"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+	br := bufio.NewReader(c)
+	for i, wantClose := range []bool{false, true} {
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatalf("answer %d: %v", i, err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || resp.Close != wantClose {
+			t.Fatalf("answer %d: %d, Connection: close %v; want 200, %v", i, resp.StatusCode, resp.Close, wantClose)
+		}
+	}
+	if resp, err := http.ReadResponse(br, nil); err == nil {
+		t.Fatalf("a request after the chunked one was answered %d", resp.StatusCode)
 	}
 }

@@ -71,6 +71,9 @@ var (
 	errUnknownField  = &errHTTP{Status: http.StatusBadRequest, Code: "unknown_field", Message: "The body holds a field that is not part of this request."}
 	// errDuplicateField answers a key given twice in one object (checkKeys).
 	errDuplicateField = &errHTTP{Status: http.StatusBadRequest, Code: "duplicate_field", Message: "The body names a field more than once."}
+	// errBadFraming answers a request with both Content-Length and
+	// Transfer-Encoding (framing.go).
+	errBadFraming = &errHTTP{Status: http.StatusBadRequest, Code: "bad_framing", Message: "The request has both Content-Length and Transfer-Encoding; send one of them."}
 	// errTextNotUTF8 answers a message whose body is not UTF-8 as text
 	// validation would (chat's text_invalid_utf8): the text is a message's
 	// only free-form field.

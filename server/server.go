@@ -142,7 +142,7 @@ func (s *Server) routes() {
 	mux.HandleFunc("GET /readyz", s.handleReady)
 	mux.Handle("GET /metrics", s.metrics.handler())
 	mux.Handle("/", web.Handler())
-	s.handler = s.bodyDeadline(s.metrics.instrument(s.refuseUncleanAPIPaths(mux)))
+	s.handler = s.refuseBadFraming(s.bodyDeadline(s.metrics.instrument(s.refuseUncleanAPIPaths(mux))))
 }
 
 // refuseUncleanAPIPaths answers a JSON 404 for an API path with "..", "."
@@ -214,6 +214,14 @@ func (s *Server) Serve(ln net.Listener) error {
 	s.servers = append(s.servers, hs)
 	s.mu.Unlock()
 	var err error
+	if s.tlsConfig == nil {
+		// Plain HTTP: the guard follows the requests' framing (framing.go)
+		// and counts the requests; every one must reach the handler, so
+		// OPTIONS * is the mux's (400) rather than net/http's own answer.
+		ln = guardListener{ln}
+		hs.ConnContext = guardContext
+		hs.DisableGeneralOptionsHandler = true
+	}
 	if s.tlsConfig != nil {
 		// ServeTLS, unlike Serve with a tls listener, also offers HTTP/2
 		// (ALPN "h2"): browsers then multiplex every stream on one
