@@ -1,8 +1,9 @@
 // Package server is the chat's HTTP server: the JSON API of PROTOCOL.md
 // (sessions, rooms, messages), the Server-Sent Events streams with gap-free
-// resume, and the hub that fans committed messages out to the streams. It
-// keeps no state of its own beyond live streams and presence counts: all of
-// it lives in a store.Store, which also feeds the hub (Listen).
+// resume, fed to the fan-out engine (package fanout) that hands committed
+// messages to the streams. It keeps no state of its own beyond live streams
+// and presence counts: all of it lives in a store.Store, which also feeds
+// the engine (Listen).
 //
 // It must never answer with internals (SQL, paths, stacks), never block the
 // store's listener, and never let one slow stream delay another.
@@ -24,6 +25,8 @@ import (
 	"time"
 
 	"github.com/ssechat/chat/chat"
+	"github.com/ssechat/chat/internal/sse"
+	"github.com/ssechat/chat/server/fanout"
 	"github.com/ssechat/chat/server/limit"
 	"github.com/ssechat/chat/server/store"
 	"github.com/ssechat/chat/server/web"
@@ -32,13 +35,16 @@ import (
 // Server serves the chat API, the event streams and the page. Create it with
 // New; it is safe for concurrent use.
 type Server struct {
-	cfg     Config
-	st      store.Store
-	log     *slog.Logger
-	hub     *hub
-	stats   stats
-	metrics *metrics
-	limits  *limiter
+	cfg Config
+	st  store.Store
+	log *slog.Logger
+	// engine fans events out to the streams open here; presence counts
+	// them per nick and room.
+	engine   *fanout.Engine
+	presence *presence
+	stats    stats
+	metrics  *metrics
+	limits   *limiter
 	// addrConns caps connections per client address at accept (nil when
 	// the per-address limits are off).
 	addrConns *limit.AddrConnCap
@@ -71,7 +77,7 @@ type Server struct {
 	hashSem   chan struct{} // bounds concurrent password hashing (memory)
 }
 
-// New returns a server over st, which it feeds its hub from (st.Listen; call
+// New returns a server over st, which feeds its fan-out engine (st.Listen; call
 // New once per store). The caller owns st and closes it after Shutdown. New
 // makes sure room "general" exists.
 func New(cfg Config, st store.Store, log *slog.Logger) (*Server, error) {
@@ -101,8 +107,15 @@ func New(cfg Config, st store.Store, log *slog.Logger) (*Server, error) {
 		s.tlsConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 	}
 	s.metrics = newMetrics(&s.stats)
-	s.hub = newHub(&s.stats, log)
-	st.Listen(s.hub.dispatch)
+	s.engine = fanout.New(fanout.Options{
+		QueueMax:     cfg.QueueMax,
+		Heartbeat:    cfg.Heartbeat,
+		Ping:         sse.Ping,
+		WriteTimeout: cfg.WriteTimeout,
+		Metrics:      &s.stats,
+	})
+	s.presence = newPresence(st, log)
+	st.Listen(s.dispatch)
 
 	dummy, err := hashPassword(cfg.Password, randomToken())
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"strconv"
@@ -20,6 +21,7 @@ import (
 	"gopkg.in/cenkalti/backoff.v1"
 
 	"github.com/ssechat/chat/chat"
+	chatsse "github.com/ssechat/chat/internal/sse"
 )
 
 // bodyTransport answers every request with 200 and a fixed SSE body, so the
@@ -55,6 +57,29 @@ func readWithR3labs(t *testing.T, stream []byte) []*sse.Event {
 		t.Fatalf("r3labs/sse could not read the stream %q: %v", stream, err)
 	}
 	return got
+}
+
+// standardEvent is an event as a browser's EventSource fires it.
+type standardEvent struct{ Type, Data, LastID string }
+
+// readWithStandard reads stream by the HTML standard's event stream rules
+// (internal/sse) and returns the events a browser would fire.
+func readWithStandard(t *testing.T, stream []byte) []standardEvent {
+	t.Helper()
+	r := chatsse.NewReader(bytes.NewReader(stream), 4096)
+	var out []standardEvent
+	for {
+		b, err := r.Next()
+		if errors.Is(err, io.EOF) {
+			return out
+		}
+		if err != nil {
+			t.Fatalf("read %q: %v", stream, err)
+		}
+		if b.Dispatched() {
+			out = append(out, standardEvent{string(b.Type), string(b.Data), string(b.LastID)})
+		}
+	}
 }
 
 // checkBrowserLines checks a frame against the event-stream line rules of the
@@ -111,21 +136,32 @@ func FuzzSSEFrame(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		checkBrowserLines(t, f1.data, "id", "event", "data")
-		checkBrowserLines(t, f2.data, "id", "event", "data")
-		checkBrowserLines(t, ft.data, "event", "data")
+		checkBrowserLines(t, f1.Data, "id", "event", "data")
+		checkBrowserLines(t, f2.Data, "id", "event", "data")
+		checkBrowserLines(t, ft.Data, "event", "data")
 
 		var stream []byte
 		stream = append(stream, "retry: 2000\n"...)
-		stream = append(stream, f1.data...)
-		stream = append(stream, pingFrame...)
-		stream = append(stream, ft.data...)
-		stream = append(stream, f2.data...)
-		stream = append(stream, pingFrame...)
+		stream = append(stream, f1.Data...)
+		stream = append(stream, chatsse.Ping...)
+		stream = append(stream, ft.Data...)
+		stream = append(stream, f2.Data...)
+		stream = append(stream, chatsse.Ping...)
 
 		got := readWithR3labs(t, stream)
 		if len(got) != 3 {
 			t.Fatalf("stream %q gave %d events, want 3", stream, len(got))
+		}
+		// The browser's rules (internal/sse follows the HTML standard)
+		// read the same events, data and ids as r3labs.
+		browser := readWithStandard(t, stream)
+		if len(browser) != len(got) {
+			t.Fatalf("stream %q: %d events by the standard's rules, %d by r3labs", stream, len(browser), len(got))
+		}
+		for i, e := range got {
+			if b := browser[i]; b.Type != string(e.Event) || b.Data != string(e.Data) || b.LastID != string(e.ID) {
+				t.Fatalf("event %d read by the standard's rules as %+v, by r3labs as %q %q %q", i, b, e.Event, e.Data, e.ID)
+			}
 		}
 		wantEvents := []string{chat.EventMessage, chat.EventTyping, chat.EventMessage}
 		wantIDs := []string{m1.ID, m1.ID, m2.ID} // an event without id: keeps the last one

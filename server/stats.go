@@ -3,6 +3,8 @@ package server
 import (
 	"sync/atomic"
 	"time"
+
+	"github.com/ssechat/chat/server/fanout"
 )
 
 // stats counts what matters for operating the server. Every point that a
@@ -42,10 +44,6 @@ type Stats struct {
 
 func (s *stats) streamOpened()     { s.streamsOpen.Add(1); s.streamsTotal.Add(1) }
 func (s *stats) streamClosed()     { s.streamsOpen.Add(-1) }
-func (s *stats) sent(n int)        { s.eventsSent.Add(uint64(n)) }
-func (s *stats) dropped()          { s.eventsDropped.Add(1) }
-func (s *stats) evictedStream()    { s.evicted.Add(1) }
-func (s *stats) writeFailure()     { s.writeFailed.Add(1) }
 func (s *stats) messageAccepted()  { s.accepted.Add(1) }
 func (s *stats) messageDuplicate() { s.duplicates.Add(1) }
 
@@ -65,10 +63,27 @@ func (s *stats) replayed(n int) {
 	}
 }
 
-func (s *stats) reset(reason string) {
-	s.resets.Add(1)
+// The fan-out engine reports to stats through these four (fanout.Metrics).
+
+func (s *stats) Sent(n int)   { s.eventsSent.Add(uint64(n)) }
+func (s *stats) Dropped()     { s.eventsDropped.Add(1) }
+func (s *stats) Evicted()     { s.evicted.Add(1) }
+func (s *stats) WriteFailed() { s.writeFailed.Add(1) }
+
+var _ fanout.Metrics = (*stats)(nil)
+
+// reset counts one stream told to reload history.
+func (s *stats) reset(reason string) { s.streamsReset(reason, 1) }
+
+// streamsReset counts n streams told to reload history at once (a reset the
+// store relayed to a room).
+func (s *stats) streamsReset(reason string, n int) {
+	if n <= 0 {
+		return
+	}
+	s.resets.Add(uint64(n))
 	if s.m != nil {
-		s.m.resets.WithLabelValues(reason).Inc()
+		s.m.resets.WithLabelValues(reason).Add(float64(n))
 	}
 }
 
