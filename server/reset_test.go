@@ -1,7 +1,9 @@
 package server_test
 
 import (
+	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 
@@ -95,5 +97,79 @@ func TestRelayedResetMidStream(t *testing.T) {
 	inOther := srv.Post(t, tok, "other", "elsewhere").ID
 	if got := messageIDs(t, other, 1); got[0] != inOther {
 		t.Fatalf("other room's stream got %v, want %s", got, inOther)
+	}
+}
+
+// copyDir copies the files of a stopped server's data directory: a backup.
+func copyDir(t *testing.T, from string) string {
+	t.Helper()
+	to := t.TempDir()
+	entries, err := os.ReadDir(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if !e.Type().IsRegular() {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(from, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(to, e.Name()), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return to
+}
+
+// TestResumePastTheNewestThenLive: a data directory restored from an older
+// backup holds messages 1..20 while a client saw up to 30. Its resume from
+// 30 is a reset, and after the reset the stream sends every message posted
+// after it: the new 21..35, none skipped because the client once saw ids
+// up to 30 (issue 19, item 1). The Redis store joins this table once it
+// answers an id in the future with store.ErrTrimmed.
+func TestResumePastTheNewestThenLive(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		open servertest.OpenStore
+	}{
+		{"sqlite", servertest.OpenSQLite},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			first := servertest.Start(t, servertest.WithStore(c.open))
+			tok := first.Login(t, "ida")
+			for i := 0; i < 20; i++ {
+				first.Post(t, tok, "general", "before the backup")
+			}
+			first.Close()
+			backup := copyDir(t, first.Dir)
+
+			// The lost data: 21..30 were posted, and seen, after the backup.
+			lost := servertest.Start(t, servertest.WithStore(c.open), servertest.WithDir(first.Dir))
+			tok = lost.Login(t, "ida")
+			var seen string
+			for i := 0; i < 10; i++ {
+				seen = lost.Post(t, tok, "general", "lost with the disk").ID
+			}
+			lost.Close()
+
+			srv := servertest.Start(t, servertest.WithStore(c.open), servertest.WithDir(backup))
+			tok = srv.Login(t, "ida")
+			st := srv.MustSubscribe(t, tok, "general", seen)
+			nextOf(t, st, chat.EventWelcome)
+			var r chat.Reset
+			decode(t, nextOf(t, st, chat.EventReset), &r)
+			if r.Reason != chat.ResetHistoryTrimmed {
+				t.Fatalf("reset %+v, want history_trimmed", r)
+			}
+			var posted []string
+			for i := 0; i < 15; i++ {
+				posted = append(posted, srv.Post(t, tok, "general", "after the restore").ID)
+			}
+			if got := messageIDs(t, st, 15); !slices.Equal(got, posted) {
+				t.Fatalf("after the reset the stream sent %v, want every message posted since: %v", got, posted)
+			}
+		})
 	}
 }

@@ -108,6 +108,7 @@ func FuzzSSEFrame(f *testing.F) {
 	f.Add(uint64(7), uint64(0), false, "n", "cr\rlf\r\ncrlf\u2028ls\u2029ps\u0085nel", "", "n")
 	f.Add(uint64(8), uint64(0), false, "n\n", "\xff\xfe invalid", "id\n", "\r\r")
 	f.Add(uint64(9), uint64(0), false, "n", "\ufeffbom first", "", "n")
+	f.Add(uint64(11), uint64(2), true, "\u00ad\u200b", "\x01\x7f\u00ad\ufffe\U0001F600\u202e bidi", "c\u2028", "\u0085")
 	f.Add(uint64(10), uint64(1), true, "n", ": comment\nretry: 1", "", ":x")
 	f.Add(uint64(18446744073709551615), uint64(18446744073709551615), true, "n", "<script>\"\\'&", "", "n")
 	f.Fuzz(func(t *testing.T, major, minor uint64, redis bool, nick, text, clientID, typist string) {

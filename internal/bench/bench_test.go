@@ -1,7 +1,6 @@
 package bench
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/xml"
 	"errors"
@@ -122,7 +121,7 @@ func TestEventReaderParsesTheWire(t *testing.T) {
 		"event: typing\ndata: " + long + "\n\n" +
 		"data:nospace\n\n" +
 		"id: 9\nevent: message\ndata: tail" // no blank line: never dispatched
-	er := &eventReader{r: bufio.NewReaderSize(strings.NewReader(stream), 256)}
+	er := newEventReader(strings.NewReader(stream), 256)
 	want := []struct {
 		name, data, id string
 		hasID          bool

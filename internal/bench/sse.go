@@ -1,27 +1,27 @@
 package bench
 
 import (
-	"bufio"
-	"bytes"
-	"errors"
+	"io"
+
+	"github.com/ssechat/chat/internal/sse"
 )
 
-// eventReader parses a Server-Sent Events stream: "event:", "data:" and
-// "id:" fields, comments, and dispatch on a blank line; "retry:" and unknown
-// fields are ignored, as the SSE specification asks. Lines end in LF or
-// CRLF (a lone CR, which the specification also allows, is not sent by the
-// chat server). The slices in an event stay valid until the next call.
+// eventReader reads the events of a Server-Sent Events stream with the
+// project's one SSE parser (internal/sse, the HTML standard's rules): it
+// returns only the events a browser would fire, those with data. The slices
+// in an event stay valid until the next call; nothing is allocated per
+// line.
 type eventReader struct {
-	r     *bufio.Reader
-	long  []byte // a line longer than r's buffer, gathered here
-	name  []byte
-	data  []byte
-	id    []byte
-	hasID bool
+	r *sse.Reader
+}
+
+func newEventReader(r io.Reader, size int) *eventReader {
+	return &eventReader{r: sse.NewReader(r, size)}
 }
 
 // event is one dispatched event. name is empty for an unnamed event
-// ("message" by the specification); hasID says whether an "id:" line came.
+// ("message" by the specification); id and hasID are the event's own id
+// field, if it had one.
 type event struct {
 	name  []byte
 	data  []byte
@@ -29,63 +29,16 @@ type event struct {
 	hasID bool
 }
 
-// next returns the next event that carries data; events without data are
-// dropped, as the specification says.
+// next returns the next event that carries data; blocks without data
+// (comments, a lone id) are skipped, as the specification says.
 func (p *eventReader) next() (event, error) {
-	p.name, p.data, p.id, p.hasID = p.name[:0], p.data[:0], p.id[:0], false
-	hasData := false
 	for {
-		line, err := p.line()
+		b, err := p.r.Next()
 		if err != nil {
 			return event{}, err
 		}
-		if len(line) == 0 {
-			if hasData {
-				return event{name: p.name, data: p.data, id: p.id, hasID: p.hasID}, nil
-			}
-			p.name, p.id, p.hasID = p.name[:0], p.id[:0], false
-			continue
-		}
-		if line[0] == ':' {
-			continue
-		}
-		field, value := line, []byte(nil)
-		if i := bytes.IndexByte(line, ':'); i >= 0 {
-			field, value = line[:i], line[i+1:]
-			value, _ = bytes.CutPrefix(value, []byte(" "))
-		}
-		switch string(field) {
-		case "data":
-			if hasData {
-				p.data = append(p.data, '\n')
-			}
-			p.data = append(p.data, value...)
-			hasData = true
-		case "event":
-			p.name = append(p.name[:0], value...)
-		case "id":
-			if bytes.IndexByte(value, 0) < 0 {
-				p.id, p.hasID = append(p.id[:0], value...), true
-			}
+		if b.Dispatched() {
+			return event{name: b.Type, data: b.Data, id: b.ID, hasID: b.HasID}, nil
 		}
 	}
-}
-
-// line returns one line without its LF or CRLF.
-func (p *eventReader) line() ([]byte, error) {
-	line, err := p.r.ReadSlice('\n')
-	if errors.Is(err, bufio.ErrBufferFull) {
-		p.long = append(p.long[:0], line...)
-		for errors.Is(err, bufio.ErrBufferFull) {
-			line, err = p.r.ReadSlice('\n')
-			p.long = append(p.long, line...)
-		}
-		line = p.long
-	}
-	if err != nil {
-		return nil, err
-	}
-	line = line[:len(line)-1]
-	line, _ = bytes.CutSuffix(line, []byte("\r"))
-	return line, nil
 }

@@ -144,7 +144,7 @@ func (s *subscriber) connect(ctx context.Context, ep endpoint, mark []byte, resu
 		readyOnce(err)
 		return err
 	}
-	er := &eventReader{r: bufio.NewReaderSize(resp.Body, ep.bufSize)}
+	er := newEventReader(resp.Body, ep.bufSize)
 	s.open.Store(true)
 	defer s.open.Store(false)
 	for {

@@ -11,7 +11,7 @@ import (
 // got is a Block copied out of the Reader's buffers, for comparing.
 type got struct {
 	typ, data, id, lastID, comment string
-	hasData, hasID, hasRetry      bool
+	hasData, hasID, hasRetry       bool
 	retry                          int64
 }
 

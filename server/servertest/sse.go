@@ -1,18 +1,19 @@
 package servertest
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"math"
 	"net/url"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/ssechat/chat/internal/sse"
 )
 
 // Event is one Server-Sent Event as a client sees it. A comment block (": ping")
@@ -112,57 +113,30 @@ func (s *Server) MustSubscribe(t interface {
 	return st
 }
 
+// read parses the body by the HTML standard's rules (internal/sse, the
+// parser the load generator uses too) and hands every block over: events,
+// and comment blocks such as the heartbeat.
 func (st *Stream) read() {
 	defer close(st.done)
-	br := bufio.NewReaderSize(st.body, 64<<10)
-	var ev Event
-	var data strings.Builder
-	hasData, hasAny := false, false
+	r := sse.NewReader(st.body, 64<<10)
 	for {
-		line, err := br.ReadString('\n')
+		b, err := r.Next()
 		if err != nil {
-			if errors.Is(err, io.EOF) && line == "" {
-				st.err = io.EOF
-			} else if err != nil {
-				st.err = err
-			}
+			st.err = err
 			return
 		}
-		line = strings.TrimSuffix(strings.TrimSuffix(line, "\n"), "\r")
-		if line == "" {
-			if hasAny {
-				if hasData {
-					ev.Data = data.String()
-				}
-				select {
-				case st.events <- ev:
-				case <-st.quit:
-					st.err = errClosed
-					return
-				}
-			}
-			ev, hasData, hasAny = Event{}, false, false
-			data.Reset()
-			continue
+		ev := Event{Event: string(b.Type), HasID: b.HasID, ID: string(b.ID), Data: string(b.Data)}
+		if b.HasRetry {
+			ev.Retry = int(min(b.Retry, math.MaxInt32))
 		}
-		hasAny = true
-		field, value, _ := strings.Cut(line, ":")
-		value = strings.TrimPrefix(value, " ")
-		switch field {
-		case "":
-			ev.Comment = value
-		case "id":
-			ev.ID, ev.HasID = value, true
-		case "event":
-			ev.Event = value
-		case "data":
-			if hasData {
-				data.WriteByte('\n')
-			}
-			data.WriteString(value)
-			hasData = true
-		case "retry":
-			ev.Retry, _ = strconv.Atoi(value)
+		if b.HasComment {
+			ev.Comment = strings.TrimPrefix(string(b.Comment), " ")
+		}
+		select {
+		case st.events <- ev:
+		case <-st.quit:
+			st.err = errClosed
+			return
 		}
 	}
 }
