@@ -215,19 +215,25 @@ func (s *Server) readReplay(r *http.Request, req streamRequest, ss *streamStart)
 		resetReason = chat.ResetTooFarBehind
 	default:
 		ss.replay = msgs
-		last := req.resumeAt
-		if n := len(msgs); n > 0 {
-			if last, err = chat.ParseID(msgs[n-1].ID); err != nil {
-				return "", fmt.Errorf("read since %s: store returned id %q: %w", req.resumeID, msgs[n-1].ID, err)
-			}
-		}
-		ss.sub.Skip(last)
+		ss.sub.Skip(lastSendable(msgs, req.resumeAt))
 		return "", nil
 	}
 	if newest, err := chat.ParseID(req.room.LastID); err == nil {
 		ss.sub.Skip(newest)
 	}
 	return resetReason, nil
+}
+
+// lastSendable returns the id of the last message of replay that can be
+// sent (writeStart skips, and logs, one whose id does not parse), or from
+// when there is none.
+func lastSendable(replay []chat.Message, from chat.ID) chat.ID {
+	for i := len(replay) - 1; i >= 0; i-- {
+		if id, err := chat.ParseID(replay[i].ID); err == nil {
+			return id
+		}
+	}
+	return from
 }
 
 // streamHead encodes what a stream starts with: the retry field, the

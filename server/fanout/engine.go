@@ -48,7 +48,15 @@ type Engine struct {
 	metrics Metrics
 
 	mu     sync.RWMutex
-	topics map[string][]*Subscription
+	topics map[string][]member
+}
+
+// member is a stream in a topic's list. It holds the stream itself, not
+// only the subscription, so that Publish goes straight to each stream's
+// queue without a second pointer to chase per delivery.
+type member struct {
+	s   *Stream
+	sub *Subscription
 }
 
 // New returns an engine with no streams.
@@ -60,7 +68,7 @@ func New(opt Options) *Engine {
 	if m == nil {
 		m = NopMetrics{}
 	}
-	return &Engine{opt: opt, metrics: m, topics: map[string][]*Subscription{}}
+	return &Engine{opt: opt, metrics: m, topics: map[string][]member{}}
 }
 
 // Subscribed reports whether any stream is subscribed to topic, so that a
@@ -82,8 +90,8 @@ func (e *Engine) Subscribed(topic string) bool {
 func (e *Engine) Publish(topic string, f *Frame) (queued int) {
 	e.mu.RLock()
 	defer e.mu.RUnlock()
-	for _, sub := range e.topics[topic] {
-		dropped, ok := sub.s.push(f, sub)
+	for _, m := range e.topics[topic] {
+		dropped, ok := m.s.push(f, m.sub)
 		if dropped {
 			e.metrics.Dropped()
 		}
@@ -114,7 +122,7 @@ func (s *Stream) Subscribe(topic string) *Subscription {
 	}
 	subs := e.topics[topic]
 	sub := &Subscription{s: s, topic: topic, idx: len(subs)}
-	e.topics[topic] = append(subs, sub)
+	e.topics[topic] = append(subs, member{s, sub})
 	s.subs = append(s.subs, sub)
 	return sub
 }
@@ -168,12 +176,12 @@ func (s *Stream) Topics() []string {
 func (e *Engine) remove(sub *Subscription) {
 	subs := e.topics[sub.topic]
 	last := len(subs) - 1
-	if sub.idx > last || subs[sub.idx] != sub {
+	if sub.idx > last || subs[sub.idx].sub != sub {
 		return
 	}
 	subs[sub.idx] = subs[last]
-	subs[sub.idx].idx = sub.idx
-	subs[last] = nil
+	subs[sub.idx].sub.idx = sub.idx
+	subs[last] = member{}
 	subs = subs[:last]
 	if len(subs) == 0 {
 		delete(e.topics, sub.topic)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -302,5 +303,59 @@ func TestWriterBatchesOverAConnection(t *testing.T) {
 	}
 	if w.buf != nil {
 		t.Fatal("the writer kept its buffer after Flush")
+	}
+}
+
+// TestSubscribeWhilePublishing: streams join and leave topics while frames
+// are published (run with -race); each topic's list stays exact: every
+// stream still subscribed gets the last frame, no stream that left does.
+func TestSubscribeWhilePublishing(t *testing.T) {
+	e := New(Options{QueueMax: 1 << 16})
+	streams := make([]*Stream, 8)
+	for i := range streams {
+		streams[i] = e.NewStream()
+	}
+	var wg sync.WaitGroup
+	for i, s := range streams {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for n := range 200 {
+				topic := fmt.Sprint("t", n%3)
+				s.Subscribe(topic)
+				if (n+i)%2 == 0 {
+					s.Unsubscribe(topic)
+				}
+			}
+		}()
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for n := range 600 {
+			e.Publish(fmt.Sprint("t", n%3), ephemeral("typing"))
+		}
+	}()
+	wg.Wait()
+	for _, s := range streams {
+		s.take(nil)
+	}
+	for _, topic := range []string{"t0", "t1", "t2"} {
+		last := kept(topic)
+		e.Publish(topic, last)
+		for i, s := range streams {
+			frames, _ := s.take(nil)
+			subscribed := slices.Contains(s.Topics(), topic)
+			got := len(frames) == 1 && frames[0].f == last
+			if got != subscribed {
+				t.Fatalf("stream %d, subscribed to %s: %v, got its frame: %v", i, topic, subscribed, got)
+			}
+		}
+	}
+	for _, s := range streams {
+		s.Close()
+	}
+	if e.topicCount() != 0 {
+		t.Fatal("topics left after every stream closed")
 	}
 }
