@@ -1,7 +1,6 @@
 package clustertest
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -18,6 +17,7 @@ import (
 	"time"
 
 	"github.com/ssechat/chat/chat"
+	"github.com/ssechat/chat/internal/sse"
 	"github.com/ssechat/chat/internal/testenv"
 )
 
@@ -277,31 +277,23 @@ func (s *subscriber) stream(ctx context.Context) error {
 	if resp.StatusCode != http.StatusOK {
 		return fmt.Errorf("stream: status %d", resp.StatusCode)
 	}
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	var event, id, data string
-	for sc.Scan() {
-		line := sc.Text()
-		switch {
-		case line == "":
-			if event != "" || data != "" {
-				s.handle(event, id, data)
-			}
-			event, id, data = "", "", ""
-		case strings.HasPrefix(line, ":"):
+	r := sse.NewReader(resp.Body, 64<<10)
+	for {
+		b, err := r.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return err
+		}
+		if b.HasComment {
 			s.mu.Lock()
 			s.pings++
 			s.mu.Unlock()
-		case strings.HasPrefix(line, "event: "):
-			event = line[len("event: "):]
-		case strings.HasPrefix(line, "id: "):
-			id = line[len("id: "):]
-		case strings.HasPrefix(line, "data: "):
-			data = line[len("data: "):]
 		}
-	}
-	if err := sc.Err(); err != nil {
-		return err
+		if len(b.Type) > 0 || len(b.Data) > 0 {
+			s.handle(string(b.Type), string(b.ID), string(b.Data))
+		}
 	}
 	return errors.New("stream ended")
 }
