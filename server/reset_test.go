@@ -1,15 +1,20 @@
 package server_test
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/ssechat/chat/chat"
+	"github.com/ssechat/chat/internal/clustertest"
 	"github.com/ssechat/chat/server/servertest"
 	"github.com/ssechat/chat/server/store"
+	"github.com/ssechat/chat/server/store/redis"
 	"github.com/ssechat/chat/server/store/sqlite"
 )
 
@@ -148,6 +153,28 @@ func restoredBackup(t *testing.T) (*servertest.Server, string, string) {
 	return srv, srv.Login(t, "ida"), seen
 }
 
+// futureOnRedis starts a server on a real redis-server whose room holds 20
+// messages, and a resume point an hour past the newest of them: what a
+// client brings to a Redis restored from an older snapshot. Before the
+// Redis store answered it with ErrTrimmed, such a stream got no reset and
+// dropped every live message until Redis's clock passed the id.
+func futureOnRedis(t *testing.T) (*servertest.Server, string, string) {
+	rd := clustertest.StartRedis(t, clustertest.RedisOptions{})
+	srv := servertest.Start(t, servertest.WithStore(func(string) (store.Store, error) {
+		return redis.Open(context.Background(), rd.URL(0), redis.Options{})
+	}))
+	tok := srv.Login(t, "ida")
+	var newest chat.Message
+	for i := 0; i < 20; i++ {
+		newest = srv.Post(t, tok, "general", "before the snapshot")
+	}
+	id, err := chat.ParseID(newest.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return srv, tok, strconv.FormatUint(id.Major+uint64(time.Hour/time.Millisecond), 10) + "-0"
+}
+
 // TestResumePastTheNewestThenLive: a resume point past the room's newest
 // message (a store restored from an older backup) is a reset, and after
 // the reset the stream sends every message posted after it, none skipped
@@ -158,6 +185,7 @@ func TestResumePastTheNewestThenLive(t *testing.T) {
 		start func(t *testing.T) (srv *servertest.Server, token, resume string)
 	}{
 		{"sqlite restored from an older backup", restoredBackup},
+		{"redis with an id in the future", futureOnRedis},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			srv, tok, resume := c.start(t)
