@@ -120,14 +120,14 @@ func (s *subscription) push(ev Event, mode pushMode) bool {
 	return true
 }
 
-func (s *subscription) state(st State, next time.Time, err error) {
-	s.push(Event{State: &StateChange{State: st, NextTry: next, Err: err}}, pushAlways)
+func (s *subscription) state(state State, next time.Time, err error) {
+	s.push(Event{State: &StateChange{State: state, NextTry: next, Err: err}}, pushAlways)
 }
 
 // finish reports a final state; forward closes the channel once the caller
 // has read everything before it.
-func (s *subscription) finish(st State, err error) {
-	s.state(st, time.Time{}, err)
+func (s *subscription) finish(state State, err error) {
+	s.state(state, time.Time{}, err)
 	s.mu.Lock()
 	s.finished = true
 	s.mu.Unlock()

@@ -47,9 +47,9 @@ type framingGuard struct {
 
 func (g *framingGuard) Read(p []byte) (int, error) {
 	n, err := g.Conn.Read(p)
-	if n > 0 && g.f.st < stDone {
+	if n > 0 && g.f.state < stDone {
 		g.f.scan(p[:n])
-		switch g.f.st {
+		switch g.f.state {
 		case stLost:
 			g.lost.Store(true)
 		case stSmuggle:
@@ -167,7 +167,7 @@ const (
 // continuation line of a framing field, a trailer field, a version other
 // than 1.0 and 1.1), it stops (stLost).
 type framer struct {
-	st    uint8
+	state uint8
 	heads uint32 // heads ended so far, this one included once it has
 	left  uint64 // bytes of body or chunk data still to come
 
@@ -189,25 +189,25 @@ type framer struct {
 	ows                            bool // white space after the chunk size
 }
 
-func (f *framer) lost() { f.st = stLost }
+func (f *framer) lost() { f.state = stLost }
 
 // scan follows p, the next bytes of the connection.
 func (f *framer) scan(p []byte) {
-	for i := 0; i < len(p) && f.st < stDone; i++ {
-		if f.st == stBody || f.st == stChunkData { // skipped whole
+	for i := 0; i < len(p) && f.state < stDone; i++ {
+		if f.state == stBody || f.state == stChunkData { // skipped whole
 			n := min(uint64(len(p)-i), f.left)
 			f.left -= n
 			i += int(n) - 1
 			if f.left == 0 {
-				if f.st == stBody {
+				if f.state == stBody {
 					f.startHead()
 				} else {
-					f.st = stChunkCR
+					f.state = stChunkCR
 				}
 			}
 			continue
 		}
-		if f.st <= stFold {
+		if f.state <= stFold {
 			f.headByte(p[i])
 		} else {
 			f.chunkByte(p[i])
@@ -215,7 +215,7 @@ func (f *framer) scan(p []byte) {
 	}
 }
 
-func (f *framer) startHead() { *f = framer{st: stRequestLine, heads: f.heads} }
+func (f *framer) startHead() { *f = framer{state: stRequestLine, heads: f.heads} }
 
 // headByte takes a byte of the request line or a header line.
 func (f *framer) headByte(b byte) {
@@ -236,7 +236,7 @@ func (f *framer) headByte(b byte) {
 		f.endLine()
 		return
 	}
-	switch f.st {
+	switch f.state {
 	case stRequestLine:
 		f.tail = f.tail<<8 | uint64(b)
 	case stFieldName:
@@ -245,7 +245,7 @@ func (f *framer) headByte(b byte) {
 				f.lost() // a continuation of Content-Length or Transfer-Encoding
 				return
 			}
-			f.st = stFold
+			f.state = stFold
 			return
 		}
 		if b == ':' {
@@ -255,7 +255,7 @@ func (f *framer) headByte(b byte) {
 			} else if int(f.nameTE) == len(nameTE) {
 				f.field = fieldTE
 			}
-			f.st, f.nvalue, f.long = stFieldValue, 0, false
+			f.state, f.nvalue, f.long = stFieldValue, 0, false
 			return
 		}
 		f.nameCL = matchByte(f.nameCL, nameCL, b|0x20)
@@ -276,7 +276,7 @@ func (f *framer) headByte(b byte) {
 
 // endLine ends a head line at its LF.
 func (f *framer) endLine() {
-	switch f.st {
+	switch f.state {
 	case stRequestLine:
 		// The version is the request line's last eight bytes.
 		switch f.tail {
@@ -287,7 +287,7 @@ func (f *framer) endLine() {
 			f.lost()
 			return
 		}
-		f.st = stFieldName
+		f.state = stFieldName
 	case stFieldName:
 		if f.lineLen > 0 {
 			f.lost() // a line without a colon: net/http refuses it
@@ -297,9 +297,9 @@ func (f *framer) endLine() {
 		return
 	case stFieldValue:
 		f.endField()
-		f.st = stFieldName
+		f.state = stFieldName
 	case stFold:
-		f.st = stFieldName
+		f.state = stFieldName
 	}
 	f.lineLen, f.nameCL, f.nameTE = 0, 0, 0
 }
@@ -346,17 +346,17 @@ func (f *framer) endHead() {
 	f.heads++
 	switch {
 	case f.hasCL && f.hasTE:
-		f.st = stSmuggle
+		f.state = stSmuggle
 	case f.hasTE && !f.http10:
 		if !f.teChunked {
 			f.lost() // net/http answers 501 and closes
 			return
 		}
-		f.st, f.left, f.hex, f.ows = stChunkSize, 0, 0, false
+		f.state, f.left, f.hex, f.ows = stChunkSize, 0, 0, false
 	case f.hasCL && f.clBad:
 		f.lost() // net/http answers 400 and closes
 	case f.hasCL && f.cl > 0:
-		f.st, f.left = stBody, f.cl
+		f.state, f.left = stBody, f.cl
 	default:
 		// No body. (net/http ignores Transfer-Encoding in HTTP/1.0.)
 		f.startHead()
@@ -365,7 +365,7 @@ func (f *framer) endHead() {
 
 // chunkByte takes a byte of chunked framing.
 func (f *framer) chunkByte(b byte) {
-	switch f.st {
+	switch f.state {
 	case stChunkSize:
 		switch {
 		case isHex(b) && !f.ows:
@@ -377,16 +377,16 @@ func (f *framer) chunkByte(b byte) {
 		case (b == ' ' || b == '\t') && f.hex > 0:
 			f.ows = true
 		case b == ';' && f.hex > 0 && !f.ows:
-			f.st = stChunkExt
+			f.state = stChunkExt
 		case b == '\r' && f.hex > 0:
-			f.st = stChunkSizeEnd
+			f.state = stChunkSizeEnd
 		default:
 			f.lost()
 		}
 	case stChunkExt:
 		switch b {
 		case '\r':
-			f.st = stChunkSizeEnd
+			f.state = stChunkSizeEnd
 		case '\n':
 			f.lost() // a bare LF ends no chunk line
 		}
@@ -395,22 +395,22 @@ func (f *framer) chunkByte(b byte) {
 		case b != '\n':
 			f.lost()
 		case f.left == 0:
-			f.st = stTrailerCR
+			f.state = stTrailerCR
 		default:
-			f.st = stChunkData
+			f.state = stChunkData
 		}
 	case stChunkCR, stTrailerCR:
 		if b != '\r' {
 			f.lost() // trailer fields: nobody sends them; not followed
 			return
 		}
-		f.st++
+		f.state++
 	case stChunkLF:
 		if b != '\n' {
 			f.lost()
 			return
 		}
-		f.st, f.hex, f.ows = stChunkSize, 0, false
+		f.state, f.hex, f.ows = stChunkSize, 0, false
 	case stTrailerLF:
 		if b != '\n' {
 			f.lost()

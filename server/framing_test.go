@@ -41,17 +41,17 @@ func checkFramer(t *testing.T, stream []byte, step int) {
 	var f framer
 	at := 0
 	for i, end := range ends {
-		for at < end && f.st < stDone {
+		for at < end && f.state < stDone {
 			n := min(step, end-at)
 			f.scan(stream[at : at+n])
 			at += n
 		}
-		if f.st >= stDone {
+		if f.state >= stDone {
 			return
 		}
-		if f.st != stRequestLine || f.lineLen != 0 || f.heads != uint32(i+1) {
+		if f.state != stRequestLine || f.lineLen != 0 || f.heads != uint32(i+1) {
 			t.Fatalf("%q in steps of %d: after net/http's request %d (offset %d) the framer is in state %d with %d heads",
-				stream, step, i+1, end, f.st, f.heads)
+				stream, step, i+1, end, f.state, f.heads)
 		}
 	}
 }
@@ -101,8 +101,8 @@ func TestFramerFindsAmbiguousHeads(t *testing.T) {
 			for i := 0; i < len(stream); i += step {
 				f.scan([]byte(stream[i:min(i+step, len(stream))]))
 			}
-			if f.st != stSmuggle || f.heads != 3 {
-				t.Errorf("%q in steps of %d: state %d at head %d, want the ambiguous head 3", head, step, f.st, f.heads)
+			if f.state != stSmuggle || f.heads != 3 {
+				t.Errorf("%q in steps of %d: state %d at head %d, want the ambiguous head 3", head, step, f.state, f.heads)
 			}
 		}
 		// net/http takes it (as chunked), which is why the guard is needed.

@@ -29,7 +29,7 @@ type metrics struct {
 	routes    sync.Map // route pattern → prometheus.Observer
 }
 
-func newMetrics(st *stats) *metrics {
+func newMetrics(counts *stats) *metrics {
 	m := &metrics{reg: prometheus.NewRegistry()}
 	counter := func(name, help string, v func() uint64) prometheus.Collector {
 		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help}, func() float64 { return float64(v()) })
@@ -59,18 +59,18 @@ func newMetrics(st *stats) *metrics {
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "chat_streams_open", Help: "Event streams open now."},
-			func() float64 { return float64(st.streamsOpen.Load()) }),
-		counter("chat_streams_opened_total", "Event streams opened.", st.streamsTotal.Load),
-		counter("chat_events_sent_total", "Events written to streams (messages, presence, typing, welcome, reset).", st.eventsSent.Load),
-		counter("chat_events_dropped_total", "Typing and presence events dropped from full stream queues.", st.eventsDropped.Load),
-		counter("chat_streams_evicted_total", "Streams closed because a message would have overflowed their queue.", st.evicted.Load),
-		counter("chat_stream_write_failures_total", "Streams closed by a failed or timed-out write.", st.writeFailed.Load),
-		counter("chat_messages_accepted_total", "Messages stored (201).", st.accepted.Load),
-		counter("chat_messages_duplicate_total", "Repeated client_id answered with the first message (200).", st.duplicates.Load),
-		counter("chat_resume_messages_total", "Messages replayed from the store to resuming streams.", st.resumedReplays.Load),
+			func() float64 { return float64(counts.streamsOpen.Load()) }),
+		counter("chat_streams_opened_total", "Event streams opened.", counts.streamsTotal.Load),
+		counter("chat_events_sent_total", "Events written to streams (messages, presence, typing, welcome, reset).", counts.eventsSent.Load),
+		counter("chat_events_dropped_total", "Typing and presence events dropped from full stream queues.", counts.eventsDropped.Load),
+		counter("chat_streams_evicted_total", "Streams closed because a message would have overflowed their queue.", counts.evicted.Load),
+		counter("chat_stream_write_failures_total", "Streams closed by a failed or timed-out write.", counts.writeFailed.Load),
+		counter("chat_messages_accepted_total", "Messages stored (201).", counts.accepted.Load),
+		counter("chat_messages_duplicate_total", "Repeated client_id answered with the first message (200).", counts.duplicates.Load),
+		counter("chat_resume_messages_total", "Messages replayed from the store to resuming streams.", counts.resumedReplays.Load),
 		m.refused, m.resets, m.resumeLen, m.appendDur, m.httpDur,
 	)
-	st.m = m
+	counts.m = m
 	return m
 }
 

@@ -124,7 +124,7 @@ type posted struct{ n atomic.Int64 }
 // postAll runs the plan and returns when every message was answered, failed,
 // or ctx ended. Accepted messages are added to their room's expected set.
 func postAll(ctx context.Context, ep endpoint, plan postPlan, prog *posted) *postStats {
-	st := &postStats{refused: map[int]int64{}}
+	stats := &postStats{refused: map[int]int64{}}
 	var next atomic.Int64
 	var mu sync.Mutex
 	start := time.Now()
@@ -184,7 +184,7 @@ func postAll(ctx context.Context, ep endpoint, plan postPlan, prog *posted) *pos
 				case status == http.StatusCreated || status == http.StatusOK:
 					accepted++
 					lastAnswer = now
-					st.rtt.Record(now.Sub(sent))
+					stats.rtt.Record(now.Sub(sent))
 					r.accept(seq)
 				default:
 					refused[status]++
@@ -195,25 +195,25 @@ func postAll(ctx context.Context, ep endpoint, plan postPlan, prog *posted) *pos
 			}
 			mu.Lock()
 			defer mu.Unlock()
-			st.accepted += accepted
-			st.errs += errs
+			stats.accepted += accepted
+			stats.errs += errs
 			for k, v := range refused {
-				st.refused[k] += v
+				stats.refused[k] += v
 			}
-			if st.firstErr == "" {
-				st.firstErr = firstErr
+			if stats.firstErr == "" {
+				stats.firstErr = firstErr
 			}
-			if !firstSend.IsZero() && (st.firstSend.IsZero() || firstSend.Before(st.firstSend)) {
-				st.firstSend = firstSend
+			if !firstSend.IsZero() && (stats.firstSend.IsZero() || firstSend.Before(stats.firstSend)) {
+				stats.firstSend = firstSend
 			}
-			if lastAnswer.After(st.lastAnswer) {
-				st.lastAnswer = lastAnswer
+			if lastAnswer.After(stats.lastAnswer) {
+				stats.lastAnswer = lastAnswer
 			}
-			st.maxLag = max(st.maxLag, lag)
+			stats.maxLag = max(stats.maxLag, lag)
 		}()
 	}
 	wg.Wait()
-	return st
+	return stats
 }
 
 // sleepCtx waits d or until ctx ends; it reports whether d passed.

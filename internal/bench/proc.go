@@ -25,7 +25,7 @@ func sampleProc(pid int) procSample {
 	if err != nil {
 		return procSample{}
 	}
-	st, err := p.Stat()
+	stat, err := p.Stat()
 	if err != nil {
 		return procSample{}
 	}
@@ -37,7 +37,7 @@ func sampleProc(pid int) procSample {
 		ok:     true,
 		rssKB:  int64(status.VmRSS / 1024),
 		hwmKB:  int64(status.VmHWM / 1024),
-		cpu:    time.Duration(st.CPUTime() * float64(time.Second)),
-		thread: st.NumThreads,
+		cpu:    time.Duration(stat.CPUTime() * float64(time.Second)),
+		thread: stat.NumThreads,
 	}
 }

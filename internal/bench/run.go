@@ -338,37 +338,37 @@ func lastRecv(list []*subscriber) time.Time {
 func (r *runner) post(ctx context.Context, first, msgs int) *postStats {
 	var n posted
 	r.prog.Phase("post", int64(msgs), n.n.Load)
-	st := postAll(ctx, r.ep, postPlan{
+	stats := postAll(ctx, r.ep, postPlan{
 		run: r.run, msgs: msgs, rate: r.cfg.Rate, size: r.cfg.Size,
 		tokens: r.postTokens, rooms: r.rooms, first: first,
 	}, &n)
-	return st
+	return stats
 }
 
 // addPosts writes a posting phase's figures.
-func (r *runner) addPosts(st *postStats, msgs int) {
+func (r *runner) addPosts(stats *postStats, msgs int) {
 	r.out.Add("posted", msgs)
-	r.out.Add("accepted", st.accepted)
-	r.out.Add("post_err", st.errs)
-	codes := make([]int, 0, len(st.refused))
-	for code := range st.refused {
+	r.out.Add("accepted", stats.accepted)
+	r.out.Add("post_err", stats.errs)
+	codes := make([]int, 0, len(stats.refused))
+	for code := range stats.refused {
 		codes = append(codes, code)
 	}
 	sort.Ints(codes)
 	for _, code := range codes {
-		r.out.Add("refused_"+strconv.Itoa(code), st.refused[code])
+		r.out.Add("refused_"+strconv.Itoa(code), stats.refused[code])
 	}
-	if d := st.lastAnswer.Sub(st.firstSend); st.accepted > 0 && d > 0 {
-		r.out.Add("posts_per_s", float64(st.accepted)/d.Seconds())
+	if d := stats.lastAnswer.Sub(stats.firstSend); stats.accepted > 0 && d > 0 {
+		r.out.Add("posts_per_s", float64(stats.accepted)/d.Seconds())
 	}
-	r.out.Add("post_p50_ms", st.rtt.Quantile(0.5))
-	r.out.Add("post_p99_ms", st.rtt.Quantile(0.99))
-	r.out.Add("post_max_ms", st.rtt.Max())
+	r.out.Add("post_p50_ms", stats.rtt.Quantile(0.5))
+	r.out.Add("post_p99_ms", stats.rtt.Quantile(0.99))
+	r.out.Add("post_max_ms", stats.rtt.Max())
 	if r.cfg.Rate > 0 {
-		r.out.Add("post_lag_max_ms", st.maxLag)
+		r.out.Add("post_lag_max_ms", stats.maxLag)
 	}
-	if st.firstErr != "" {
-		r.out.Add("post_first_err", st.firstErr)
+	if stats.firstErr != "" {
+		r.out.Add("post_first_err", stats.firstErr)
 	}
 }
 
@@ -501,14 +501,14 @@ func (r *runner) fanout(ctx context.Context, res *Result) error {
 		return nil
 	}
 	m := startMeter(c.ServerPID)
-	st := r.post(ctx, 0, c.Msgs)
+	stats := r.post(ctx, 0, c.Msgs)
 	complete := r.waitDelivered(ctx, list, c.Drain)
 	delivered := sumDistinct(list)
 	m.add(r.out, delivered)
-	r.addPosts(st, c.Msgs)
+	r.addPosts(stats, c.Msgs)
 	r.out.Add("complete", complete)
 	if len(list) > 0 {
-		window := lastRecv(list).Sub(st.firstSend)
+		window := lastRecv(list).Sub(stats.firstSend)
 		r.out.Add("window_ms", window)
 		if window > 0 {
 			r.out.Add("events_per_s", float64(delivered)/window.Seconds())
@@ -542,8 +542,8 @@ func (r *runner) storm(ctx context.Context, res *Result) error {
 	r.stopStreams(cancel)
 	r.prog.Phase("away", 0, nil)
 
-	st := r.post(ctx, 1, c.Behind)
-	r.addPosts(st, c.Behind)
+	stats := r.post(ctx, 1, c.Behind)
+	r.addPosts(stats, c.Behind)
 	m := startMeter(c.ServerPID)
 	before := sumDistinct(list)
 	t0 := time.Now()
@@ -604,9 +604,9 @@ func (r *runner) slow(ctx context.Context, res *Result) error {
 	for _, s := range list {
 		s.hist.Store(&base)
 	}
-	st := r.post(ctx, warm, c.Msgs)
+	stats := r.post(ctx, warm, c.Msgs)
 	completeBase := r.waitDelivered(ctx, list, c.Drain)
-	r.out.Add("base_accepted", st.accepted)
+	r.out.Add("base_accepted", stats.accepted)
 	r.out.Add("base_complete", completeBase)
 
 	r.connect(sctx, stalled, false, "stalled")
@@ -616,10 +616,10 @@ func (r *runner) slow(ctx context.Context, res *Result) error {
 	}
 	m := startMeter(c.ServerPID)
 	before := sumDistinct(list)
-	st = r.post(ctx, warm+c.Msgs, c.Msgs)
+	stats = r.post(ctx, warm+c.Msgs, c.Msgs)
 	complete := r.waitDelivered(ctx, list, c.Drain)
 	m.add(r.out, sumDistinct(list)-before)
-	r.addPosts(st, c.Msgs)
+	r.addPosts(stats, c.Msgs)
 	r.out.Add("complete", complete)
 	r.out.Add("base_p99_ms", base.Quantile(0.99))
 	r.out.Add("slow_p99_ms", withStalled.Quantile(0.99))

@@ -86,10 +86,10 @@ func Open(ctx context.Context, client *http.Client, rawURL, token, lastID string
 		cancel()
 		return nil, &StatusError{Status: resp.StatusCode, Header: resp.Header, Body: b}
 	}
-	st := &Stream{Status: resp.StatusCode, Header: resp.Header, body: resp.Body, cancel: cancel,
+	stream := &Stream{Status: resp.StatusCode, Header: resp.Header, body: resp.Body, cancel: cancel,
 		events: make(chan Event), done: make(chan struct{}), quit: make(chan struct{})}
-	go st.read()
-	return st, nil
+	go stream.read()
+	return stream, nil
 }
 
 // Subscribe opens the event stream of room on this server.
@@ -105,24 +105,24 @@ func (s *Server) MustSubscribe(t interface {
 	Cleanup(func())
 }, token, room, lastID string) *Stream {
 	t.Helper()
-	st, err := s.Subscribe(context.Background(), token, room, lastID)
+	stream, err := s.Subscribe(context.Background(), token, room, lastID)
 	if err != nil {
 		t.Fatalf("subscribe to %s: %v", room, err)
 	}
-	t.Cleanup(st.Close)
-	return st
+	t.Cleanup(stream.Close)
+	return stream
 }
 
 // read parses the body by the HTML standard's rules (internal/sse, the
 // parser the load generator uses too) and hands every block over: events,
 // and comment blocks such as the heartbeat.
-func (st *Stream) read() {
-	defer close(st.done)
-	r := sse.NewReader(st.body, 64<<10)
+func (stream *Stream) read() {
+	defer close(stream.done)
+	r := sse.NewReader(stream.body, 64<<10)
 	for {
 		b, err := r.Next()
 		if err != nil {
-			st.err = err
+			stream.err = err
 			return
 		}
 		ev := Event{Event: string(b.Type), HasID: b.HasID, ID: string(b.ID), Data: string(b.Data)}
@@ -133,9 +133,9 @@ func (st *Stream) read() {
 			ev.Comment = strings.TrimPrefix(string(b.Comment), " ")
 		}
 		select {
-		case st.events <- ev:
-		case <-st.quit:
-			st.err = errClosed
+		case stream.events <- ev:
+		case <-stream.quit:
+			stream.err = errClosed
 			return
 		}
 	}
@@ -146,24 +146,24 @@ var errClosed = errors.New("stream closed")
 // NextAny returns the next block of the stream, comments included, waiting
 // at most timeout. At the end of the stream it returns io.EOF (the server
 // ended it) or the read error.
-func (st *Stream) NextAny(timeout time.Duration) (Event, error) {
+func (stream *Stream) NextAny(timeout time.Duration) (Event, error) {
 	t := time.NewTimer(timeout)
 	defer t.Stop()
 	select {
-	case ev := <-st.events:
+	case ev := <-stream.events:
 		return ev, nil
-	case <-st.done:
-		return Event{}, st.err
+	case <-stream.done:
+		return Event{}, stream.err
 	case <-t.C:
 		return Event{}, ErrTimeout
 	}
 }
 
 // Next returns the next event, skipping comments, waiting at most timeout.
-func (st *Stream) Next(timeout time.Duration) (Event, error) {
+func (stream *Stream) Next(timeout time.Duration) (Event, error) {
 	deadline := time.Now().Add(timeout)
 	for {
-		ev, err := st.NextAny(time.Until(deadline))
+		ev, err := stream.NextAny(time.Until(deadline))
 		if err != nil || ev.Comment == "" || ev.Event != "" || ev.HasID || ev.Data != "" {
 			return ev, err
 		}
@@ -171,14 +171,14 @@ func (st *Stream) Next(timeout time.Duration) (Event, error) {
 }
 
 // Done is closed when the stream has ended (the server closed it, or Close).
-func (st *Stream) Done() <-chan struct{} { return st.done }
+func (stream *Stream) Done() <-chan struct{} { return stream.done }
 
 // Close ends the stream and waits for its reader to stop.
-func (st *Stream) Close() {
-	st.once.Do(func() {
-		close(st.quit)
-		st.cancel()
-		st.body.Close()
-		<-st.done
+func (stream *Stream) Close() {
+	stream.once.Do(func() {
+		close(stream.quit)
+		stream.cancel()
+		stream.body.Close()
+		<-stream.done
 	})
 }

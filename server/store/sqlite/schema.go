@@ -110,19 +110,19 @@ func (w *writeStmts) prepare(ctx context.Context, conn *sql.Conn) error {
 		{&w.trim, `DELETE FROM messages WHERE room_id = ? AND seq <= ?`},
 		{&w.setTrimmed, `UPDATE rooms SET trimmed = ? WHERE id = ?`},
 	} {
-		st, err := conn.PrepareContext(ctx, p.sql)
+		stmt, err := conn.PrepareContext(ctx, p.sql)
 		if err != nil {
 			return fmt.Errorf("prepare %q: %w", p.sql, err)
 		}
-		*p.dst = st
+		*p.dst = stmt
 	}
 	return nil
 }
 
 func (w *writeStmts) close() {
-	for _, st := range []*sql.Stmt{w.begin, w.commit, w.rollback, w.insert, w.byClient, w.trim, w.setTrimmed} {
-		if st != nil {
-			st.Close()
+	for _, stmt := range []*sql.Stmt{w.begin, w.commit, w.rollback, w.insert, w.byClient, w.trim, w.setTrimmed} {
+		if stmt != nil {
+			stmt.Close()
 		}
 	}
 }
@@ -145,19 +145,19 @@ func (r *readStmts) prepare(ctx context.Context, db *sql.DB) error {
 		{&r.account, `SELECT nick, password_hash, created FROM accounts WHERE nick_key = ?`},
 		{&r.session, `SELECT nick, created, expires FROM sessions WHERE token_hash = ? AND expires > ?`},
 	} {
-		st, err := db.PrepareContext(ctx, p.sql)
+		stmt, err := db.PrepareContext(ctx, p.sql)
 		if err != nil {
 			return fmt.Errorf("prepare %q: %w", p.sql, err)
 		}
-		*p.dst = st
+		*p.dst = stmt
 	}
 	return nil
 }
 
 func (r *readStmts) close() {
-	for _, st := range []*sql.Stmt{r.before, r.after, r.account, r.session} {
-		if st != nil {
-			st.Close()
+	for _, stmt := range []*sql.Stmt{r.before, r.after, r.account, r.session} {
+		if stmt != nil {
+			stmt.Close()
 		}
 	}
 }
