@@ -74,7 +74,7 @@ func TestHistoryPageMaxEndToEnd(t *testing.T) {
 	post(0, 100)
 	block(false)
 	alice.waitFor(waitLong, "connected again", connected)
-	alice.waitFor(waitShort, "all 100 caught up", `document.querySelectorAll("#messages > li").length >= 100`)
+	alice.waitFor(waitShort, "all 100 caught up", `document.querySelectorAll("#messages > li.msg").length >= 100`)
 	sameAsHistory(t, alice, carol, "gap")
 	if got := eval[string](alice, `document.getElementById("history-state").textContent`); got != "This is the beginning of #gap." {
 		t.Errorf("alice: after the catch-up the list says %q, want the beginning of #gap", got)

@@ -3,10 +3,13 @@
 //
 //   connection.js  the open room's history page and EventSource, resume, reset
 //   messages.js    the message list, older pages, scrolling
-//   composer.js    the text box, commands, pending sends
+//   composer.js    the text box and the outbox's lines on their way
+//   commands.js    the /commands, one table
+//   outbox.js      sends in the order typed, retried, kept over a reload
 //   rooms.js       the room list, the room header, unread counts, the drawer
 //   presence.js    who is online, who is typing
-//   api.js, history.js, limits.js, ids.js, dom.js, session.js: shared helpers
+//   api.js, errors.js, history.js, limits.js, ids.js, dom.js, session.js:
+//                  shared helpers
 //
 // Rules every module keeps:
 //   - Text from the network (nicks, messages, topics, error messages) is put
@@ -50,6 +53,16 @@ rooms.wire({
   open: openRoom,
   focusComposer: composer.focus,
 });
+connection.wire({
+  connected: composer.wake,
+});
+composer.wire({
+  join: rooms.join,
+  leave: () => {
+    history.pushState(null, "", "#general");
+    openRoom("general");
+  },
+});
 
 // openRoom shows a room: its history and stream, its pending sends, its
 // place in the room list.
@@ -74,6 +87,8 @@ function showLogin(message) {
 
 function startChat(nick) {
   session.setNick(nick);
+  session.remember(nick);
+  composer.start(nick);
   loginView.hidden = true;
   chatView.hidden = false;
   meNick.textContent = nick;
@@ -91,6 +106,7 @@ function sessionEnded(message) {
   messages.close();
   composer.clear();
   session.setNick(null);
+  session.forget();
   showLogin(message === undefined ? "Your session has ended. Sign in again." : message);
 }
 
@@ -148,13 +164,20 @@ logout.addEventListener("click", async () => {
 });
 
 // boot asks who we are and, at the same time, the server's limits, which
-// the first history page needs.
+// the first history page needs. A browser that was never signed in here
+// shows the form without asking: the question would be answered 401, which
+// the browser's console shows as an error on a fresh load.
 async function boot() {
   const known = limits.ready();
+  if (!session.maybeSignedIn()) {
+    showLogin("");
+    return;
+  }
   let me;
   try {
     me = await api("GET", "/api/me", undefined, { login: true });
   } catch (e) {
+    if (e.status === 401) session.forget();
     showLogin(e.status === 401 ? "" : "The server cannot be reached right now: " + e.message);
     return;
   }

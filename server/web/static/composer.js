@@ -1,47 +1,83 @@
-// The composer: the text box, its commands (/me, /topic, //), typing
-// notices, and the messages on their way. A send shows at once as a pending
-// copy under the list; the stream's echo (or the POST's answer, whichever
-// comes second) replaces it. A failed send keeps its text with Retry and
-// Discard, and a retry reuses its client_id, so a message whose answer was
-// lost is not stored twice.
+// The composer: the text box, its /commands (commands.js), typing notices,
+// and the lines of the outbox (outbox.js) drawn under the message list
+// until the list shows them stored. A line the server cannot take yet says
+// why and waits; only one it refused for good offers Retry and Discard.
 
 import { api, roomPath, waitText } from "./api.js";
+import * as commands from "./commands.js";
 import { streaming } from "./connection.js";
 import { byId, make } from "./dom.js";
+import { humanError } from "./errors.js";
 import { limits } from "./limits.js";
 import * as messages from "./messages.js";
+import * as outbox from "./outbox.js";
+import * as presence from "./presence.js";
 import * as rooms from "./rooms.js";
 import * as session from "./session.js";
 
 const TYPING_SEND_MS = 3000; // a typing notice at most this often
 
+// On a narrow screen (a phone's keyboard has no Shift+Enter to speak of)
+// Enter makes a new line and the Send button sends.
+const narrow = window.matchMedia("(max-width: 600px)");
+
 const form = byId("composer");
 const input = byId("composer-input");
 const errorLine = byId("composer-error");
 const pendingList = byId("pending");
+const hint = byId("composer-hint");
 
 let room = null;
-const pending = new Map(); // client_id -> {cid, room, text, kind, status, error, retryAt, timer, el}
 let lastTypingSent = 0;
+const shown = new Map(); // client_id -> {el, timer} of the open room's lines
 
-// setRoom points the composer at room and shows that room's pending sends.
+// What other modules do for this one, set once by app.js.
+const hooks = {
+  join: (room) => {}, // open room (created first if missing)
+  leave: () => {}, // leave the open room
+};
+
+export function wire(h) {
+  Object.assign(hooks, h);
+}
+
+outbox.onChange((line, removed) => {
+  if (line.room !== room) return;
+  if (removed) {
+    forget(line.cid);
+    return;
+  }
+  if (line.state === "sent" && line.id && messages.has(line.id)) {
+    outbox.confirm(line.cid);
+    return;
+  }
+  render(line);
+});
+
+// start begins a session: the outbox this nick left on this browser is
+// sent.
+export function start(nick) {
+  outbox.start(nick);
+}
+
+// setRoom points the composer at room and shows that room's lines.
 export function setRoom(r) {
   room = r;
   input.placeholder = r ? "Message #" + r : "Message";
-  pendingList.replaceChildren();
-  for (const p of pending.values()) {
-    p.el = null;
-    if (p.room === room) renderPending(p);
+  for (const cid of [...shown.keys()]) forget(cid);
+  for (const line of outbox.forRoom(room)) {
+    // A stored line of the room just opened comes with its history.
+    if (line.state === "sent") outbox.confirm(line.cid);
+    else render(line);
   }
 }
 
-// clear forgets every pending send and the text typed, at the end of a
-// session.
+// clear stops sending and forgets the text typed, at the end of a session.
+// The unsent lines stay stored for this nick's next sign-in here.
 export function clear() {
+  outbox.stop();
   room = null;
-  for (const p of pending.values()) clearInterval(p.timer);
-  pending.clear();
-  pendingList.replaceChildren();
+  for (const cid of [...shown.keys()]) forget(cid);
   errorLine.textContent = "";
   input.value = "";
   autosize();
@@ -56,26 +92,26 @@ export function showError(text) {
   errorLine.textContent = text;
 }
 
-// confirm drops the pending copy of a message of ours that is now shown.
+// confirm drops the outbox line of a message of ours that is now shown.
 export function confirm(m) {
-  if (m.nick === session.nick() && m.client_id && pending.has(m.client_id)) {
-    drop(pending.get(m.client_id));
-  }
+  if (m.nick === session.nick() && m.client_id) outbox.confirm(m.client_id);
 }
 
-// newClientID returns 22 random characters of [A-Za-z0-9_-]: 128 bits from
-// the browser's CSPRNG, so a retry can reuse it and the server can tell a
-// repeat from a new message.
-function newClientID() {
-  const b = new Uint8Array(16);
-  crypto.getRandomValues(b);
-  let s = "";
-  for (const x of b) s += String.fromCharCode(x);
-  return btoa(s).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+// wake is told the connection is back: lines waiting for the server go now.
+export function wake() {
+  outbox.wake();
 }
+
+function updateHint() {
+  hint.textContent = narrow.matches
+    ? "Enter adds a line · Send sends · /help lists the commands"
+    : "Enter sends · Shift+Enter adds a line · /help lists the commands";
+}
+updateHint();
+narrow.addEventListener("change", updateHint);
 
 input.addEventListener("keydown", (ev) => {
-  if (ev.key === "Enter" && !ev.shiftKey && !ev.isComposing) {
+  if (ev.key === "Enter" && !ev.shiftKey && !ev.isComposing && !narrow.matches) {
     ev.preventDefault();
     form.requestSubmit();
   }
@@ -84,14 +120,15 @@ input.addEventListener("keydown", (ev) => {
 // A browser that still delivers the Enter keypress after the keydown was
 // cancelled (synthetic input does) must not leave a newline behind.
 input.addEventListener("keypress", (ev) => {
-  if (ev.key === "Enter" && !ev.shiftKey) ev.preventDefault();
+  if (ev.key === "Enter" && !ev.shiftKey && !narrow.matches) ev.preventDefault();
 });
 
 input.addEventListener("input", () => {
   autosize();
   errorLine.textContent = "";
   const now = Date.now();
-  if (input.value.trim() && streaming() && now - lastTypingSent > TYPING_SEND_MS) {
+  const text = input.value.trim();
+  if (text && !text.startsWith("/") && streaming() && now - lastTypingSent > TYPING_SEND_MS) {
     lastTypingSent = now;
     api("POST", roomPath(room) + "/typing").catch(() => {});
   }
@@ -104,40 +141,90 @@ function autosize() {
   if (input.value) input.style.height = input.scrollHeight + 2 + "px";
 }
 
+function clearInput() {
+  input.value = "";
+  autosize();
+  lastTypingSent = 0;
+}
+
 form.addEventListener("submit", (ev) => {
   ev.preventDefault();
-  let text = input.value;
+  const text = input.value;
   if (!text.trim()) return;
-  const topic = /^\/topic(?:\s+([\s\S]*))?$/.exec(text.trim());
-  if (topic) {
-    setTopic(room, (topic[1] || "").trim());
+  const p = commands.parse(text);
+  if (p.error) {
+    errorLine.textContent = p.error;
     return;
   }
-  let kind = "text";
-  const action = /^\/me\s+([\s\S]+)$/.exec(text);
-  if (action) {
-    kind = "action";
-    text = action[1];
-  } else if (text.startsWith("//")) {
-    text = text.slice(1); // "//x" sends "/x", as in the terminal client
+  if (p.command) {
+    p.command.run(actions, p.args);
+    return;
   }
+  send(p.text, "text");
+});
+
+// actions are what the commands do, for commands.js.
+const actions = {
+  send,
+  join: async (name) => {
+    const r = name.toLowerCase();
+    if (!rooms.valid(r)) {
+      errorLine.textContent =
+        "A room name is 1 to 64 lower-case letters, digits, - or _, starting with a letter or digit.";
+      return;
+    }
+    clearInput();
+    try {
+      await hooks.join(r);
+    } catch (e) {
+      errorLine.textContent = "Could not open #" + r + ": " + humanError(e);
+    }
+  },
+  leave: () => {
+    if (room === "general") {
+      messages.addNote("#general is where the page starts; there is no room to go back to.");
+      clearInput();
+      return;
+    }
+    clearInput();
+    hooks.leave();
+  },
+  topic: (text) => {
+    if (text === "") {
+      const t = rooms.topic(room);
+      messages.addNote(t ? "The topic of #" + room + " is: " + t : "#" + room + " has no topic.");
+      clearInput();
+      return;
+    }
+    setTopic(room, text);
+  },
+  who: () => {
+    const names = presence.online();
+    messages.addNote(
+      names.length ? "Online in #" + room + ": " + names.join(", ") + "." : "Nobody is online in #" + room + ".",
+    );
+    clearInput();
+  },
+  help: () => {
+    messages.addNote("Commands: " + commands.helpLines().join(" · "));
+    clearInput();
+  },
+};
+
+// send queues text (kind "text" or "action") for the open room.
+function send(text, kind) {
   const max = limits().text_max;
   if ([...text.trim()].length > max) {
     errorLine.textContent = "A message can hold at most " + max + " characters.";
     return;
   }
-  input.value = "";
-  autosize();
-  lastTypingSent = 0;
-  const p = { cid: newClientID(), room, text, kind, status: "pending", el: null };
-  pending.set(p.cid, p);
-  renderPending(p);
+  clearInput();
+  outbox.add(room, text, kind);
   messages.scrollToBottom();
-  post(p);
-});
+}
 
-// setTopic sets the room's topic with "/topic TEXT" ("/topic" alone clears
-// it). The others' pages get it from their streams' room event.
+// setTopic sets the room's topic. The others' pages get it from their
+// streams' room event.
 async function setTopic(r, topic) {
   const max = limits().topic_max;
   if ([...topic].length > max) {
@@ -146,96 +233,85 @@ async function setTopic(r, topic) {
   }
   try {
     await api("PUT", roomPath(r), { topic });
-    input.value = "";
-    autosize();
+    clearInput();
     rooms.setTopic(r, topic);
   } catch (e) {
-    errorLine.textContent = "Could not set the topic: " + e.message;
+    errorLine.textContent = "Could not set the topic: " + humanError(e);
   }
 }
 
-// post sends a pending message. A retry reuses its client_id.
-async function post(p) {
-  p.status = "pending";
-  p.error = "";
-  renderPending(p);
-  try {
-    const m = await api("POST", roomPath(p.room) + "/messages", {
-      text: p.text,
-      kind: p.kind,
-      client_id: p.cid,
-    });
-    if (!pending.has(p.cid)) return; // the echo came first
-    p.status = "sent";
-    renderPending(p);
-    if (m && p.room === room && messages.has(m.id)) drop(p);
-  } catch (e) {
-    if (!pending.has(p.cid)) return;
-    p.status = "failed";
-    if (e.status === 429) {
-      p.retryAt = Date.now() + Math.max(1, e.retryAfter) * 1000;
-      p.error = "Sending too fast.";
-    } else {
-      p.retryAt = 0;
-      p.error = e.status === 0 ? "Not sent: the server cannot be reached." : "Not sent: " + e.message;
-    }
-    renderPending(p);
-  }
+function forget(cid) {
+  const s = shown.get(cid);
+  if (!s) return;
+  clearInterval(s.timer);
+  s.el.remove();
+  shown.delete(cid);
 }
 
-function drop(p) {
-  pending.delete(p.cid);
-  clearInterval(p.timer);
-  if (p.el) p.el.remove();
-}
-
-// renderPending draws a pending send: greyed while on its way, with the
-// reason and Retry / Discard buttons when it failed.
-function renderPending(p) {
-  if (p.room !== room) return;
-  if (!p.el) {
-    p.el = messages.messageElement({ nick: session.nick(), kind: p.kind, text: p.text }, true);
-    p.el.dataset.clientId = p.cid;
-    pendingList.append(p.el);
+// render draws an outbox line of the open room: greyed while on its way,
+// saying what it waits for, and with the reason and Retry / Discard when
+// it was refused for good. The reader at the bottom stays there, so the
+// buttons are never left below the fold.
+function render(line) {
+  const stick = messages.atBottom();
+  let s = shown.get(line.cid);
+  if (!s) {
+    const el = messages.messageElement({ nick: session.nick(), kind: line.kind, text: line.text }, true);
+    el.dataset.clientId = line.cid;
+    el.classList.add("pending");
+    pendingList.append(el);
+    s = { el, timer: 0 };
+    shown.set(line.cid, s);
   }
-  const li = p.el;
-  li.classList.add("pending");
-  li.classList.toggle("failed", p.status === "failed");
-  li.dataset.status = p.status;
+  const li = s.el;
+  li.classList.toggle("failed", line.state === "failed");
+  li.dataset.status = line.state;
   const status = li.querySelector(".status");
-  let actions = li.querySelector(".actions");
-  clearInterval(p.timer);
-  if (p.status !== "failed") {
-    status.textContent = p.status === "sent" ? "sent" : "sending…";
-    if (actions) actions.remove();
-    return;
-  }
-  if (!actions) {
-    actions = make("div", "actions");
-    const retry = make("button", "retry", "Retry");
-    retry.type = "button";
-    retry.addEventListener("click", () => post(p));
-    const discard = make("button", "discard", "Discard");
-    discard.type = "button";
-    discard.addEventListener("click", () => {
-      drop(p);
-      input.focus();
-    });
-    actions.append(retry, discard);
-    li.append(actions);
-  }
-  const retry = actions.querySelector(".retry");
-  const tick = () => {
-    const left = Math.ceil((p.retryAt - Date.now()) / 1000);
-    if (left > 0) {
-      status.textContent = p.error + " Try again in " + waitText(left) + ".";
-      retry.disabled = true;
-    } else {
-      status.textContent = p.error;
-      retry.disabled = false;
-      clearInterval(p.timer);
+  let buttons = li.querySelector(".actions");
+  clearInterval(s.timer);
+  s.timer = 0;
+  if (line.state !== "failed" && buttons) buttons.remove();
+  switch (line.state) {
+    case "queued":
+      status.textContent = "queued";
+      break;
+    case "sending":
+      status.textContent = "sending…";
+      break;
+    case "sent":
+      status.textContent = "sent";
+      break;
+    case "waiting":
+      status.textContent = "waiting for the server…";
+      break;
+    case "limited": {
+      const tick = () => {
+        const left = Math.ceil((line.retryAt - Date.now()) / 1000);
+        status.textContent =
+          left > 0 ? "Sending too fast: sending again in " + waitText(left) + "." : "sending…";
+        if (left <= 0) clearInterval(s.timer);
+      };
+      tick();
+      s.timer = setInterval(tick, 1000);
+      break;
     }
-  };
-  tick();
-  if (p.retryAt > Date.now()) p.timer = setInterval(tick, 1000);
+    case "failed":
+      status.textContent = "Not sent: " + line.error;
+      if (!buttons) {
+        buttons = make("div", "actions");
+        const retry = make("button", "retry", "Retry");
+        retry.type = "button";
+        retry.addEventListener("click", () => outbox.retry(line.cid));
+        const discard = make("button", "discard", "Discard");
+        discard.type = "button";
+        discard.addEventListener("click", () => {
+          outbox.discard(line.cid);
+          input.focus();
+        });
+        buttons.append(retry, discard);
+        li.append(buttons);
+      }
+      break;
+  }
+  if (stick) messages.scrollToBottom();
 }

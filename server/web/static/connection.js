@@ -15,6 +15,7 @@ import { update as updateLimits } from "./limits.js";
 import * as messages from "./messages.js";
 import * as presence from "./presence.js";
 import * as rooms from "./rooms.js";
+import * as session from "./session.js";
 
 const status = byId("conn-state");
 
@@ -24,6 +25,15 @@ let es = null; // the EventSource, while one is open or opening
 let failures = 0; // attempts since the last welcome, for the backoff
 let timer = 0; // the retry waiting to run
 let connectedOnce = false;
+
+// What other modules do about the connection, set once by app.js.
+const hooks = {
+  connected: () => {}, // the server answers again: the outbox sends now
+};
+
+export function wire(h) {
+  Object.assign(hooks, h);
+}
 
 // open shows room: the newest page of its history, then its stream.
 export function open(r) {
@@ -116,6 +126,7 @@ function connect() {
     failures = 0;
     connectedOnce = true;
     setStatus("connected", "Connected");
+    hooks.connected();
     presence.setOnline(w.online);
     // Without a resume point the stream carries only live messages: fetch
     // whatever arrived between our history request and the subscription.
@@ -136,7 +147,11 @@ function connect() {
     const p = parseData(ev);
     if (!p || !Array.isArray(p.online)) return;
     presence.setOnline(p.online);
-    if (p.state === "leave" && typeof p.nick === "string") presence.stoppedTyping(p.nick);
+    if (typeof p.nick !== "string") return;
+    if (p.state === "leave") presence.stoppedTyping(p.nick);
+    if (p.nick !== session.nick() && (p.state === "join" || p.state === "leave")) {
+      messages.addNote(p.nick + (p.state === "join" ? " joined" : " left"), "presence");
+    }
   });
 
   source.addEventListener("typing", (ev) => {
@@ -152,6 +167,8 @@ function connect() {
     const r = parseData(ev);
     if (!r || r.room !== room || typeof r.topic !== "string") return;
     rooms.setTopic(r.room, r.topic);
+    const who = typeof r.nick === "string" && r.nick ? r.nick : "Someone";
+    messages.addNote(r.topic ? who + " set the topic: " + r.topic : who + " cleared the topic", "topic");
   });
 
   source.addEventListener("reset", () => {

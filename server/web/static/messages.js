@@ -2,6 +2,13 @@
 // the connection hands it, and the scrolling around them. It owns which
 // messages are shown (by id, in id order, each once); the connection
 // decides when the newest page is loaded and where the stream resumes.
+//
+// Between the messages (li.msg) it draws quiet lines (li.note): topic
+// changes, joins and leaves, and the answers of local commands; and day
+// separators (li.daysep) before the first message of each day. They are
+// not messages: they have no id, are never counted or ordered as one, and
+// go away with the list. The sender of a group cut by the top of the view
+// is shown over it (#top-sender).
 
 import { byId, make } from "./dom.js";
 import { fetchPage } from "./history.js";
@@ -18,6 +25,7 @@ const scroller = byId("scroller");
 const historyState = byId("history-state");
 const list = byId("messages");
 const newMessages = byId("new-messages");
+const topSender = byId("top-sender");
 
 let room = null;
 let gen = 0; // bumped when the list is cleared; a load that finds it changed drops its page
@@ -65,6 +73,7 @@ function empty() {
   list.replaceChildren();
   historyState.textContent = "";
   newMessages.hidden = true;
+  topSender.hidden = true;
 }
 
 // newestID returns the id of the newest message shown, or null.
@@ -103,8 +112,11 @@ export async function loadNewest() {
   }
   if (g !== gen) return false;
   list.removeAttribute("aria-busy");
+  // Quiet lines that arrived while the page was loading stay, after it.
+  const notes = [...list.querySelectorAll(":scope > li.note")];
   empty();
   for (const m of page.messages) insert(m);
+  list.append(...notes);
   hasMore = page.hasMore;
   updateHistoryState();
   scrollToBottom();
@@ -212,7 +224,8 @@ function updateHistoryState() {
   }
 }
 
-function atBottom() {
+// atBottom reports whether the reader sees the end of the list.
+export function atBottom() {
   return scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight <= NEAR_BOTTOM_PX;
 }
 
@@ -226,7 +239,46 @@ export function scrollToBottom() {
 scroller.addEventListener("scroll", () => {
   if (scroller.scrollTop <= NEAR_TOP_PX) loadOlder();
   if (atBottom()) newMessages.hidden = true;
+  showTopSenderSoon();
 }, { passive: true });
+
+// addNote puts a quiet line at the end of the list: something that
+// happened in the room (a topic change, a join or leave) or the answer of a
+// local command. It is never sent anywhere.
+export function addNote(text, kind) {
+  const stick = atBottom();
+  const li = make("li", "note" + (kind ? " " + kind : ""), text);
+  list.append(li);
+  const next = li.nextElementSibling;
+  if (next) group(next);
+  if (stick) scrollToBottom();
+}
+
+// The sender shown over the top of the view: when the first message in
+// view is a group's continuation (its name left out) or its name is above
+// the top edge, the reader would not know who wrote it.
+let topSenderFrame = 0;
+function showTopSenderSoon() {
+  if (!topSenderFrame) topSenderFrame = requestAnimationFrame(showTopSender);
+}
+
+function showTopSender() {
+  topSenderFrame = 0;
+  const top = scroller.getBoundingClientRect().top;
+  let first = null;
+  for (const li of list.children) {
+    if (li.getBoundingClientRect().bottom > top + 4) {
+      first = li;
+      break;
+    }
+  }
+  const cut =
+    first &&
+    first.classList.contains("msg") &&
+    (first.classList.contains("cont") || first.getBoundingClientRect().top < top - 2);
+  topSender.hidden = !cut;
+  topSender.textContent = cut ? first.dataset.nick : "";
+}
 
 newMessages.addEventListener("click", () => {
   scrollToBottom();
@@ -241,6 +293,7 @@ scroller.addEventListener("scroll", () => {
 }, { passive: true });
 new ResizeObserver(() => {
   if (wasAtBottom) scroller.scrollTop = scroller.scrollHeight;
+  showTopSenderSoon();
 }).observe(scroller);
 
 function formatTime(ts) {
@@ -283,13 +336,48 @@ export function messageElement(m, pending) {
   return li;
 }
 
+// dayOf returns the local calendar day of a message time in ms, as the
+// words its separator shows, or "" when the time is unknown.
+function dayOf(t) {
+  if (!t) return "";
+  const d = new Date(t);
+  const now = new Date();
+  if (d.toDateString() === now.toDateString()) return "Today";
+  const y = new Date(now.getFullYear(), now.getMonth(), now.getDate() - 1);
+  if (d.toDateString() === y.toDateString()) return "Yesterday";
+  return d.toLocaleDateString([], {
+    weekday: "long",
+    day: "numeric",
+    month: "long",
+    year: d.getFullYear() === now.getFullYear() ? undefined : "numeric",
+  });
+}
+
 // group marks a message that follows one by the same nick within a few
 // minutes, so the page can leave out the repeated name (it stays in the
-// text for screen readers).
+// text for screen readers); after a quiet line or a day's change the name
+// shows again. The first message of a day carries the day's separator.
 function group(li) {
+  if (!li.classList.contains("msg")) return;
   const prev = li.previousElementSibling;
+  let before = prev;
+  while (before && !before.classList.contains("msg")) before = before.previousElementSibling;
+  const day = dayOf(Number(li.dataset.t));
+  const newDay = !!day && (!before || dayOf(Number(before.dataset.t)) !== day);
+  let sep = prev && prev.classList.contains("daysep") ? prev : null;
+  if (newDay) {
+    if (!sep) {
+      sep = make("li", "daysep");
+      li.before(sep);
+    }
+    sep.textContent = day;
+  } else if (sep) {
+    sep.remove();
+  }
   const cont =
     !!prev &&
+    !newDay &&
+    prev.classList.contains("msg") &&
     prev.dataset.nick === li.dataset.nick &&
     !li.classList.contains("action") &&
     !prev.classList.contains("action") &&
@@ -318,18 +406,26 @@ function insert(m) {
   li.dataset.nick = m.nick;
   li.dataset.t = String(Date.parse(m.ts) || 0);
   if (m.client_id) li.dataset.clientId = m.client_id;
-  const last = list.lastElementChild;
+  // Messages are ordered among themselves; quiet lines stay where they
+  // were put, and a message goes after any that follow its predecessor.
+  const msgs = list.querySelectorAll(":scope > li.msg");
+  const last = msgs[msgs.length - 1];
   if (!last || compare(last.dataset.id, m.id) < 0) {
     list.append(li);
-  } else if (compare(list.firstElementChild.dataset.id, m.id) > 0) {
+  } else if (compare(msgs[0].dataset.id, m.id) > 0) {
     list.prepend(li);
   } else {
     let after = last;
-    while (after && compare(after.dataset.id, m.id) > 0) after = after.previousElementSibling;
+    while (after && (!after.classList.contains("msg") || compare(after.dataset.id, m.id) > 0)) {
+      after = after.previousElementSibling;
+    }
     after.after(li);
   }
   group(li);
-  if (li.nextElementSibling) group(li.nextElementSibling);
+  let next = li.nextElementSibling;
+  while (next && !next.classList.contains("msg")) next = next.nextElementSibling;
+  if (next) group(next);
+  showTopSenderSoon();
   if (oldest === null || compare(m.id, oldest) < 0) oldest = m.id;
   if (newest === null || compare(m.id, newest) > 0) {
     newest = m.id;

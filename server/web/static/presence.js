@@ -11,10 +11,18 @@ const typingLine = byId("typing");
 
 const typers = new Map(); // nick -> timer that clears the notice
 
+let onlineNow = [];
+
+// online returns who is online in the open room, sorted.
+export function online() {
+  return onlineNow.slice();
+}
+
 // setOnline shows who is online, from a welcome or presence event.
 export function setOnline(names) {
   const valid = Array.isArray(names) ? names.filter((n) => typeof n === "string") : [];
   const sorted = [...new Set(valid)].sort((a, b) => a.localeCompare(b));
+  onlineNow = sorted;
   onlineList.replaceChildren(...sorted.map((n) => make("li", "", n === session.nick() ? n + " (you)" : n)));
 }
 

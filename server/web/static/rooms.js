@@ -119,6 +119,25 @@ export function setTopic(room, topic) {
   if (room === current) renderHeader();
 }
 
+// topic returns a room's topic as last heard, "" for none.
+export function topic(room) {
+  const entry = rooms.get(room);
+  return entry && entry.topic ? entry.topic : "";
+}
+
+// join opens room, creating it first if it is missing (a PUT without a
+// topic changes nothing of a room that exists). It throws the APIError of
+// a refusal, with nothing opened.
+export async function join(room) {
+  await api("PUT", roomPath(room));
+  if (!rooms.has(room)) {
+    rooms.set(room, { topic: "", lastID: null, unread: 0, more: false, countedFor: null });
+  }
+  if (location.hash !== "#" + room) history.pushState(null, "", "#" + room);
+  hooks.open(room);
+  refresh();
+}
+
 // refresh reloads the room list and counts unread messages in the rooms
 // that are not open. It runs every ROOM_POLL_MS while signed in.
 export async function refresh() {
@@ -268,14 +287,8 @@ createForm.addEventListener("submit", async (ev) => {
   }
   createError.textContent = "";
   try {
-    await api("PUT", roomPath(room));
+    await join(room);
     createName.value = "";
-    if (!rooms.has(room)) {
-      rooms.set(room, { topic: "", lastID: null, unread: 0, more: false, countedFor: null });
-    }
-    history.pushState(null, "", "#" + room);
-    hooks.open(room);
-    refresh();
     closeDrawer();
     hooks.focusComposer();
   } catch (e) {
