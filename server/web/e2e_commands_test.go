@@ -164,6 +164,7 @@ func TestCommandsAndQuietLinesEndToEnd(t *testing.T) {
 	bob.waitFor(waitShort, "dev opened", `document.getElementById("room-name").textContent === "#dev"`)
 	bob.waitConnected()
 	note("bob joined")
+	alice.screenshot(shots, "quiet-lines-1280")
 	ctx, cancel := context.WithTimeout(context.Background(), waitLong)
 	for i := range 60 {
 		if _, err := carol.Send(ctx, "dev", chat.PostMessage{Text: fmt.Sprintf("carol says %d", i)}); err != nil {
@@ -172,7 +173,6 @@ func TestCommandsAndQuietLinesEndToEnd(t *testing.T) {
 	}
 	cancel()
 	alice.waitText("carol says 59")
-	alice.screenshot(shots, "quiet-lines-1280")
 	// Scroll so that a message in the middle of carol's group is at the top.
 	eval[chromedp.Void](alice, `(() => {
 		const s = document.getElementById("scroller");

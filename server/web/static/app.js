@@ -39,6 +39,7 @@ const loginNick = byId("login-nick");
 const loginPassword = byId("login-password");
 const loginError = byId("login-error");
 const loginSubmit = byId("login-submit");
+const loginHint = byId("login-hint");
 const chatView = byId("chat-view");
 const meNick = byId("me-nick");
 const logout = byId("logout");
@@ -76,7 +77,20 @@ function openRoom(room) {
   connection.open(room);
 }
 
+// showHint says whether a new nick becomes an account, as the server
+// announced it; a server that has not said gets no promise either way.
+function showHint() {
+  const mode = limits.registration();
+  loginHint.textContent =
+    mode === "open"
+      ? "Sign in. A nick nobody has yet becomes your new account."
+      : mode === "closed"
+        ? "Sign in with the account this server's operator made for you."
+        : "Sign in.";
+}
+
 function showLogin(message) {
+  showHint();
   chatView.hidden = true;
   loginView.hidden = false;
   loginError.textContent = message || "";
@@ -132,7 +146,9 @@ loginForm.addEventListener("submit", async (ev) => {
   } catch (e) {
     loginSubmit.disabled = false;
     if (e.status === 401) {
-      loginError.textContent = "Wrong nick or password.";
+      // On a closed server the server's sentence says that an unknown
+      // nick is refused too, and whom to ask.
+      loginError.textContent = limits.registration() === "open" ? "Wrong nick or password." : e.message;
     } else if (e.status === 429) {
       loginError.textContent = "Too many attempts. Try again in " + waitText(e.retryAfter) + ".";
     } else {
@@ -169,6 +185,7 @@ logout.addEventListener("click", async () => {
 // the browser's console shows as an error on a fresh load.
 async function boot() {
   const known = limits.ready();
+  known.then(showHint);
   if (!session.maybeSignedIn()) {
     showLogin("");
     return;

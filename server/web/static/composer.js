@@ -41,18 +41,17 @@ export function wire(h) {
   Object.assign(hooks, h);
 }
 
+// A line's state is drawn with the lines behind it, which wait on it.
 outbox.onChange((line, removed) => {
   if (line.room !== room) return;
-  if (removed) {
-    forget(line.cid);
-    return;
-  }
-  if (line.state === "sent" && line.id && messages.has(line.id)) {
-    outbox.confirm(line.cid);
-    return;
-  }
-  render(line);
+  if (removed) forget(line.cid);
+  else if (line.state === "sent" && line.id && messages.has(line.id)) outbox.confirm(line.cid);
+  else renderAll();
 });
+
+function renderAll() {
+  for (const line of outbox.forRoom(room)) render(line);
+}
 
 // start begins a session: the outbox this nick left on this browser is
 // sent.
@@ -68,8 +67,8 @@ export function setRoom(r) {
   for (const line of outbox.forRoom(room)) {
     // A stored line of the room just opened comes with its history.
     if (line.state === "sent") outbox.confirm(line.cid);
-    else render(line);
   }
+  renderAll();
 }
 
 // clear stops sending and forgets the text typed, at the end of a session.
@@ -254,6 +253,8 @@ function forget(cid) {
 // buttons are never left below the fold.
 function render(line) {
   const stick = messages.atBottom();
+  const ahead = outbox.forRoom(room);
+  const waitingAhead = ahead.slice(0, ahead.indexOf(line)).some((l) => l.state === "waiting");
   let s = shown.get(line.cid);
   if (!s) {
     const el = messages.messageElement({ nick: session.nick(), kind: line.kind, text: line.text }, true);
@@ -273,7 +274,7 @@ function render(line) {
   if (line.state !== "failed" && buttons) buttons.remove();
   switch (line.state) {
     case "queued":
-      status.textContent = "queued";
+      status.textContent = waitingAhead ? "waiting for the server…" : "queued";
       break;
     case "sending":
       status.textContent = "sending…";

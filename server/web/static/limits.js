@@ -22,6 +22,7 @@ const DEFAULTS = Object.freeze({
 const COUNTS = ["history_page_max", "history_page_default", "replay_max", "text_max", "topic_max"];
 
 let current = DEFAULTS;
+let registrationMode = ""; // "open", "closed", or "" until a server says
 let announced = false; // current came from this server
 let asking = null; // the GET /api/limits in flight
 
@@ -45,6 +46,7 @@ export function update(l) {
     next[k] = ok ? v : d;
   }
   current = Object.freeze(next);
+  if (l.registration === "open" || l.registration === "closed") registrationMode = l.registration;
   announced = true;
   return true;
 }
@@ -70,6 +72,14 @@ export function refresh() {
       });
   }
   return asking;
+}
+
+// registration returns "open" when a login with a new nick makes the
+// account, "closed" when only the server's operator makes accounts, and ""
+// when the server has not said (an older one): the login form promises a
+// new account only when it is open.
+export function registration() {
+  return registrationMode;
 }
 
 // pageSize returns want, or the server's largest history page if that is

@@ -26,7 +26,7 @@ const RETRIED = new Set(["queued", "waiting", "limited"]);
 let nick = null;
 let gen = 0; // bumped when a session starts or ends; a worker that finds it changed stops
 let lines = []; // every line not yet shown as stored, in the order typed
-const busy = new Set(); // rooms whose worker is running
+const busy = new Map(); // room -> gen of the session whose worker runs for it
 const sleepers = new Map(); // room -> {timer, wake} of a worker waiting for a retry
 
 // changed is called after a line's state changed or it left the outbox
@@ -118,6 +118,9 @@ export function wake() {
   }
 }
 
+// The browser saying it is online again is as good a sign as the stream's.
+window.addEventListener("online", wake);
+
 function remove(line) {
   lines = lines.filter((l) => l !== line);
   save();
@@ -127,9 +130,9 @@ function remove(line) {
 // pump sends room's lines one at a time, in the order typed, until none is
 // left to send. One runs per room at a time.
 async function pump(room) {
-  if (busy.has(room)) return;
-  busy.add(room);
   const g = gen;
+  if (busy.get(room) === g) return;
+  busy.set(room, g);
   try {
     for (;;) {
       if (g !== gen) return;
@@ -145,7 +148,7 @@ async function pump(room) {
       await send(line, g);
     }
   } finally {
-    busy.delete(room);
+    if (busy.get(room) === g) busy.delete(room);
   }
 }
 
