@@ -218,8 +218,8 @@ func TestCommandsAndQuietLinesEndToEnd(t *testing.T) {
 	bob.screenshot(shots, "refused-390")
 	bob.do(chromedp.Click(chromedp.CSS("#pending > li.failed .discard")))
 	bob.waitFor(waitShort, "discarded", `document.querySelectorAll("#pending > li").length === 0 && localStorage.getItem("outbox:bob") === null`)
-	bob.screenshot(shots, "chat-390")
-	alice.screenshot(shots, "chat-1280")
+	bob.screenshot(shots, "commands-390")
+	alice.screenshot(shots, "commands-1280")
 
 	step("leaves as quiet lines")
 	eval[chromedp.Void](bob, `location.hash = "#general"`)

@@ -146,12 +146,15 @@ function connect() {
     if (!live()) return;
     const p = parseData(ev);
     if (!p || !Array.isArray(p.online)) return;
+    const before = presence.online();
     presence.setOnline(p.online);
     if (typeof p.nick !== "string") return;
     if (p.state === "leave") presence.stoppedTyping(p.nick);
-    if (p.nick !== session.nick() && (p.state === "join" || p.state === "leave")) {
-      messages.addNote(p.nick + (p.state === "join" ? " joined" : " left"), "presence");
-    }
+    // A quiet line when someone comes or goes, not when they open or close
+    // a second tab.
+    if (p.nick === session.nick()) return;
+    if (p.state === "join" && !before.includes(p.nick)) messages.addNote(p.nick + " joined", "presence");
+    if (p.state === "leave" && !p.online.includes(p.nick)) messages.addNote(p.nick + " left", "presence");
   });
 
   source.addEventListener("typing", (ev) => {
