@@ -249,8 +249,6 @@ export function addNote(text, kind) {
   const stick = atBottom();
   const li = make("li", "note" + (kind ? " " + kind : ""), text);
   list.append(li);
-  const next = li.nextElementSibling;
-  if (next) group(next);
   if (stick) scrollToBottom();
 }
 
