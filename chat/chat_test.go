@@ -100,7 +100,14 @@ func TestNormalizeText(t *testing.T) {
 		{" \n\t ", "", "text_empty"},
 		{"a\x00b", "", "text_control_char"},
 		{"a\x1b[31mb", "", "text_control_char"},
-		{"a\rb", "", "text_control_char"},
+		{"a\rb", "a\nb", ""},                  // an old Mac's line ending
+		{"one\r\ntwo\r\n", "one\ntwo", ""},    // Windows text
+		{"a\r\n\r\nb", "a\n\nb", ""},          // a blank line stays one blank line
+		{"a\r\rb\n\rc", "a\n\nb\n\nc", ""},    // every lone \r is a line of its own
+		{"\r\n\r", "", "text_empty"},          // only line endings
+		{"a\r\x00b", "", "text_control_char"}, // other controls are still refused
+		// "\r\n" counts as the one character it becomes: 5998 characters sent, 3999 stored.
+		{strings.Repeat("é\r\n", MaxTextLen/2-1) + "é", strings.Repeat("é\n", MaxTextLen/2-1) + "é", ""},
 		{"a\u0085b", "", "text_control_char"},
 		{"a\x7fb", "", "text_control_char"},
 		{"\xff\xfe", "", "text_invalid_utf8"},

@@ -101,14 +101,17 @@ func ValidateKind(kind string) error {
 	return invalid("kind", "bad_kind", "kind is \"text\" or \"action\".")
 }
 
-// NormalizeText trims surrounding white space from a message and checks it:
-// valid UTF-8, 1 to 4000 characters, no control characters but newline and
-// tab. It returns the text to store.
+// NormalizeText turns every line ending into a newline ("\r\n" and a lone
+// "\r" become "\n", so text pasted from Windows or an old Mac is taken as
+// written), trims surrounding white space and checks the rest: valid UTF-8,
+// 1 to 4000 characters, no control characters but newline and tab. It
+// returns the text to store. It is the one place this rule lives: the server
+// applies it to every message, and clients may apply it before sending.
 func NormalizeText(text string) (string, error) {
 	if !utf8.ValidString(text) {
 		return "", invalid("text", "text_invalid_utf8", "The text is not valid UTF-8.")
 	}
-	text = strings.TrimSpace(text)
+	text = strings.TrimSpace(NormalizeNewlines(text))
 	if text == "" {
 		return "", invalid("text", "text_empty", "The text is empty.")
 	}
@@ -119,6 +122,19 @@ func NormalizeText(text string) (string, error) {
 		return "", invalid("text", "text_control_char", "The text holds the control character U+%04X; only newline and tab are allowed.", r)
 	}
 	return text, nil
+}
+
+// lineEndings maps the two other line endings to a newline; "\r\n" comes
+// first so that it becomes one newline, not two.
+var lineEndings = strings.NewReplacer("\r\n", "\n", "\r", "\n")
+
+// NormalizeNewlines returns s with every "\r\n" and every lone "\r" turned
+// into "\n".
+func NormalizeNewlines(s string) string {
+	if !strings.Contains(s, "\r") {
+		return s
+	}
+	return lineEndings.Replace(s)
 }
 
 // ValidateTopic checks a room topic: valid UTF-8, at most 256 characters, no

@@ -320,6 +320,24 @@ func TestPostMessage(t *testing.T) {
 	}
 }
 
+// TestPostMessageLineEndings: a script posting Windows ("\r\n") or old Mac
+// ("\r") text is not refused; the server stores newlines, and the answer and
+// the history agree.
+func TestPostMessageLineEndings(t *testing.T) {
+	srv := servertest.Start(t)
+	tok := srv.Login(t, "wendy")
+	r := srv.Do(t, "POST", "/api/rooms/general/messages", tok, `{"text":"first\r\nsecond\rthird\r\n"}`)
+	var m chat.Message
+	r.Decode(t, &m)
+	if r.Status != 201 || m.Text != "first\nsecond\nthird" {
+		t.Fatalf("post: %d %s, want 201 with the text \"first\\nsecond\\nthird\"", r.Status, r.Body)
+	}
+	page := srv.History(t, tok, "general", nil)
+	if len(page.Messages) != 1 || page.Messages[0].Text != m.Text {
+		t.Fatalf("history: %+v, want the one message as answered", page)
+	}
+}
+
 func TestHistory(t *testing.T) {
 	srv := servertest.Start(t)
 	tok := srv.Login(t, "jack")

@@ -226,7 +226,7 @@ func hostileCases() []hostileCase {
 		bodyCase{"blank text", `{"text":" \n\t "}`, "", 422, "text_empty"},
 		bodyCase{"NUL in text", `{"text":"a\u0000b"}`, "", 422, "text_control_char"},
 		bodyCase{"ESC in text", `{"text":"\u001b[2J"}`, "", 422, "text_control_char"},
-		bodyCase{"CR in text", `{"text":"a\rb"}`, "", 422, "text_control_char"},
+		bodyCase{"NUL after a CR in text", `{"text":"a\r\u0000b"}`, "", 422, "text_control_char"},
 		bodyCase{"C1 control in text", `{"text":"a\u009bb"}`, "", 422, "text_control_char"},
 		bodyCase{"DEL in text", "{\"text\":\"a\x7fb\"}", "", 422, "text_control_char"},
 		bodyCase{"over-long text", `{"text":"` + strings.Repeat("é", chat.MaxTextLen+1) + `"}`, "", 422, "text_too_long"},
