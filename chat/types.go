@@ -66,7 +66,17 @@ type ServerLimits struct {
 	TopicMax           int     `json:"topic_max"`            // characters of a room's topic
 	MessageRate        float64 `json:"message_rate"`         // messages a second per account (0: no limit)
 	MessageBurst       int     `json:"message_burst"`        // burst of MessageRate
+	// Registration is RegistrationOpen when logging in with an unknown nick
+	// creates its account, RegistrationClosed when only an operator makes
+	// accounts; empty when the server does not say (an older server).
+	Registration string `json:"registration,omitempty"`
 }
+
+// Registration modes of a server, announced as ServerLimits.Registration.
+const (
+	RegistrationOpen   = "open"
+	RegistrationClosed = "closed"
+)
 
 // DefaultServerLimits are the limits of a server run with its defaults; a
 // client that talks to a server that does not announce its limits assumes

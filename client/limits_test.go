@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -128,4 +129,34 @@ func TestSetTopic(t *testing.T) {
 	}
 	cancel()
 	waitClosed(t, events)
+}
+
+// TestLimitsAnnounceRegistration: before any login, Limits tells a client
+// whether the server registers new nicks, and on a closed server a login
+// with an unknown nick fails with ErrUnauthorized and a message that says
+// no account is made at login, the same as for a wrong password.
+func TestLimitsAnnounceRegistration(t *testing.T) {
+	ctx := context.Background()
+	for _, mode := range []string{chat.RegistrationOpen, chat.RegistrationClosed} {
+		t.Run(mode, func(t *testing.T) {
+			srv := startServer(t, servertest.WithConfig(func(cfg *server.Config) { cfg.Registration = mode }))
+			c := New(srv.URL)
+			defer c.CloseIdleConnections()
+			l, err := c.Limits(ctx)
+			if err != nil || l.Registration != mode {
+				t.Fatalf("Limits: registration %q, %v; want %q", l.Registration, err, mode)
+			}
+			_, err = c.Login(ctx, "newcomer", "a new password")
+			if mode == chat.RegistrationOpen {
+				if err != nil {
+					t.Fatalf("Login with a new nick on an open server: %v", err)
+				}
+				return
+			}
+			var apiErr *APIError
+			if !errors.Is(err, ErrUnauthorized) || !errors.As(err, &apiErr) || !strings.Contains(apiErr.Message, "does not create accounts at login") {
+				t.Fatalf("Login with a new nick on a closed server: %v; want unauthorized, saying no account is made", err)
+			}
+		})
+	}
 }

@@ -111,8 +111,20 @@ func TestLoginErrors(t *testing.T) {
 
 func TestRegistrationClosed(t *testing.T) {
 	srv := servertest.Start(t, servertest.WithConfig(func(c *server.Config) { c.Registration = server.RegistrationClosed }))
-	// An unknown nick gets the same answer as a wrong password.
-	wantErr(t, srv.LoginPassword(t, "mallory", "whatever123"), 401, "bad_credentials")
+	// The server says before any login that a new nick does not register.
+	var limits chat.ServerLimits
+	if r := srv.Do(t, "GET", "/api/limits", "", nil); r.Status != 200 {
+		t.Fatalf("GET /api/limits: %d %s", r.Status, r.Body)
+	} else if r.Decode(t, &limits); limits.Registration != chat.RegistrationClosed {
+		t.Fatalf("limits announce registration %q, want closed", limits.Registration)
+	}
+	// An unknown nick gets the same answer as a wrong password, and the
+	// answer says plainly that logging in makes no account.
+	unknown := srv.LoginPassword(t, "mallory", "whatever123")
+	wantErr(t, unknown, 401, "bad_credentials")
+	if !strings.Contains(string(unknown.Body), "does not create accounts at login") {
+		t.Errorf("unknown nick on a closed server: %s, want it to say no account is made at login", unknown.Body)
+	}
 	hash, err := server.HashPassword(srv.Config.Password, "dave's password")
 	if err != nil {
 		t.Fatal(err)
@@ -120,7 +132,11 @@ func TestRegistrationClosed(t *testing.T) {
 	if err := srv.Store.CreateAccount(context.Background(), store.Account{Nick: "dave", PasswordHash: hash, Created: time.Now()}); err != nil {
 		t.Fatal(err)
 	}
-	wantErr(t, srv.LoginPassword(t, "dave", "not dave's password"), 401, "bad_credentials")
+	wrong := srv.LoginPassword(t, "dave", "not dave's password")
+	wantErr(t, wrong, 401, "bad_credentials")
+	if string(wrong.Body) != string(unknown.Body) || wrong.Header.Get("Retry-After") != unknown.Header.Get("Retry-After") {
+		t.Errorf("a wrong password answers %s, an unknown nick %s: the answer tells whether a nick exists", wrong.Body, unknown.Body)
+	}
 	if r := srv.LoginPassword(t, "DAVE", "dave's password"); r.Status != 200 {
 		t.Fatalf("operator-made account: %d %s", r.Status, r.Body)
 	}

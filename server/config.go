@@ -9,10 +9,10 @@ import (
 	"github.com/ssechat/chat/chat"
 )
 
-// Registration modes.
+// Registration modes, as GET /api/limits announces them.
 const (
-	RegistrationOpen   = "open"   // an unknown nick logging in creates its account
-	RegistrationClosed = "closed" // accounts are made by an operator (chat-server user add)
+	RegistrationOpen   = chat.RegistrationOpen   // an unknown nick logging in creates its account
+	RegistrationClosed = chat.RegistrationClosed // accounts are made by an operator (chat-server user add)
 )
 
 // Config holds every setting of the server. Build it with DefaultConfig and

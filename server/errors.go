@@ -82,7 +82,12 @@ var (
 	// Sessions.
 	errUnauthorized = &errHTTP{Status: http.StatusUnauthorized, Code: "unauthorized", Message: "Log in first: send Authorization: Bearer <token> or the chat_session cookie."}
 	errBadCreds     = &errHTTP{Status: http.StatusUnauthorized, Code: "bad_credentials", Message: "The nick or the password is wrong."}
-	errCrossOrigin  = &errHTTP{Status: http.StatusForbidden, Code: "cross_origin", Message: "A request authenticated by cookie must come from this server's own page (Origin header)."}
+	// errBadCredsClosed is bad_credentials on a server with closed
+	// registration, where an unknown nick is refused too. It names both
+	// causes, so it says nothing about whether the nick exists, and tells
+	// a newcomer that logging in will not make an account.
+	errBadCredsClosed = errBadCreds.with("Unknown nick or wrong password. This server does not create accounts at login; ask its operator for one.")
+	errCrossOrigin    = &errHTTP{Status: http.StatusForbidden, Code: "cross_origin", Message: "A request authenticated by cookie must come from this server's own page (Origin header)."}
 
 	// Rooms, history and streams.
 	errRoomNotFound   = &errHTTP{Status: http.StatusNotFound, Code: "room_not_found", Message: "No room of that name; create it with PUT /api/rooms/{room}."}

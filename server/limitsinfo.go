@@ -9,7 +9,8 @@ import (
 // serverLimits are the limits this server announces to clients, in
 // GET /api/limits and in every welcome. They are derived from the
 // configuration, so a front end never assumes a number the server does not
-// honour (a page size over --history-page-max answers 400).
+// honour (a page size over --history-page-max answers 400), and a login
+// prompt can say before anyone logs in whether a new nick registers.
 func (c Config) serverLimits() chat.ServerLimits {
 	l := chat.ServerLimits{
 		HistoryPageMax:     c.HistoryPageMax,
@@ -17,6 +18,7 @@ func (c Config) serverLimits() chat.ServerLimits {
 		ReplayMax:          c.ReplayMax,
 		TextMax:            chat.MaxTextLen,
 		TopicMax:           chat.MaxTopicLen,
+		Registration:       c.Registration,
 	}
 	if c.Limits.Enabled {
 		l.MessageRate, l.MessageBurst = c.Limits.MessageRate, c.Limits.MessageBurst

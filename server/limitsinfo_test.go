@@ -21,7 +21,8 @@ func TestServerAnnouncesLimits(t *testing.T) {
 		c.Limits.MessageRate, c.Limits.MessageBurst = 2, 7
 	}))
 	want := chat.ServerLimits{HistoryPageMax: 20, HistoryPageDefault: 20, ReplayMax: 300,
-		TextMax: chat.MaxTextLen, TopicMax: chat.MaxTopicLen, MessageRate: 2, MessageBurst: 7}
+		TextMax: chat.MaxTextLen, TopicMax: chat.MaxTopicLen, MessageRate: 2, MessageBurst: 7,
+		Registration: chat.RegistrationOpen}
 
 	r := srv.Do(t, "GET", "/api/limits", "", nil)
 	var got chat.ServerLimits

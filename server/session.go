@@ -221,7 +221,7 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) error {
 	case errors.Is(err, store.ErrNotFound):
 		_, _ = s.verify(ctx, s.dummyHash, c.Password)
 		attempt.fail()
-		return errBadCreds
+		return s.badCredentials()
 	case err != nil:
 		return fmt.Errorf("read account: %w", err)
 	default:
@@ -245,13 +245,23 @@ func (s *Server) checkPassword(ctx context.Context, attempt *loginAttempt, acct 
 	ok, err := s.verify(ctx, acct.PasswordHash, c.Password)
 	if err != nil {
 		s.log.Error("verify password", "nick", acct.Nick, "err", err)
-		return errBadCreds
+		return s.badCredentials()
 	}
 	if !ok {
 		attempt.fail()
-		return errBadCreds
+		return s.badCredentials()
 	}
 	return nil
+}
+
+// badCredentials is the refusal of a login whose nick and password do not
+// match an account. It is the same whether or not the nick exists; with
+// closed registration it also says that an unknown nick is not registered.
+func (s *Server) badCredentials() *errHTTP {
+	if s.cfg.Registration == RegistrationClosed {
+		return errBadCredsClosed
+	}
+	return errBadCreds
 }
 
 // hash and verify run the password hash with bounded concurrency: each run
