@@ -53,6 +53,10 @@ type Model struct {
 	styles styles
 	help   help.Model
 
+	// registration is the server's registration mode (registration.go):
+	// chat.RegistrationOpen, chat.RegistrationClosed or "" (not known).
+	registration string
+
 	phase    phase
 	password textinput.Model
 	loginErr string
@@ -167,9 +171,9 @@ func (m *Model) Close() { m.subs.Close() }
 // Init starts the session check (a saved token) or shows the password prompt.
 func (m *Model) Init() tea.Cmd {
 	if m.phase == phaseCheck {
-		return tea.Batch(m.meCmd(), tickCmd())
+		return tea.Batch(m.meCmd(), m.registrationCmd(), tickCmd())
 	}
-	return tickCmd()
+	return tea.Batch(m.registrationCmd(), tickCmd())
 }
 
 func (m *Model) roomIndex(name string) int {

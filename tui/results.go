@@ -44,7 +44,7 @@ func (m *Model) onLogin(msg loginMsg) tea.Cmd {
 		m.password.SetValue("")
 		switch {
 		case errors.Is(msg.err, client.ErrUnauthorized):
-			m.loginErr = "wrong password for " + m.cfg.Nick
+			m.loginErr = m.badCredentialsText()
 		default:
 			m.loginErr = "login failed: " + errText(msg.err)
 		}

@@ -24,6 +24,8 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, m.onMe(msg)
 	case loginMsg:
 		return m, m.onLogin(msg)
+	case registrationMsg:
+		m.registration = msg.mode
 	case retryMsg:
 		if m.phase == phaseCheck {
 			return m, m.meCmd()

@@ -232,7 +232,7 @@ func (m *Model) loginView() string {
 	if m.loginErr != "" {
 		lines = append(lines, m.styles.errorLine.Render(m.loginErr))
 	}
-	lines = append(lines, m.styles.status.Render("Enter logs in (a new nick registers) · Ctrl+C quits"))
+	lines = append(lines, m.styles.status.Render(m.loginHint()))
 	for i, l := range lines {
 		lines[i] = m.fit(l)
 	}

@@ -75,6 +75,7 @@ func TestLoginGolden(t *testing.T) {
 	m := New(t.Context(), cfg, &offline{})
 	t.Cleanup(m.Close)
 	m.Update(tea.WindowSizeMsg{Width: 60, Height: 12})
+	m.Update(registrationMsg{mode: chat.RegistrationOpen})
 	typeText(m, "secret")
 	v := m.View()
 	checkScreen(t, v, 60, 12)
