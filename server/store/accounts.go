@@ -29,4 +29,7 @@ type Accounts interface {
 	// DeleteAccount removes the account and all its sessions; ErrNotFound
 	// for an unknown nick.
 	DeleteAccount(ctx context.Context, nick string) error
+	// Accounts lists every account, sorted by chat.NickKey. It reads them
+	// all, so it serves operators (chat-server user list), not requests.
+	Accounts(ctx context.Context) ([]Account, error)
 }

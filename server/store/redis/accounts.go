@@ -3,7 +3,11 @@ package redis
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
+
+	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/ssechat/chat/server/store"
 )
@@ -49,6 +53,61 @@ func (s *Store) Account(ctx context.Context, nick string) (store.Account, error)
 	a := store.Account{Nick: f["nick"], PasswordHash: f["hash"]}
 	a.Created, _ = time.Parse(time.RFC3339Nano, f["created"])
 	return a, nil
+}
+
+// Accounts lists every account, sorted by its nick's key. Accounts have no
+// index of their own, so it walks the account keys with SCAN (which does
+// not block the server as KEYS would) and reads them in one pipeline.
+func (s *Store) Accounts(ctx context.Context) ([]store.Account, error) {
+	done, err := s.begin()
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	var names []string
+	iter := s.rdb.Scan(ctx, 0, globEscape(s.keys.account(""))+"*", 1000).Iterator()
+	for iter.Next(ctx) {
+		names = append(names, iter.Val())
+	}
+	if err := iter.Err(); err != nil {
+		return nil, s.wrap("list accounts", err)
+	}
+	slices.Sort(names)
+	names = slices.Compact(names) // SCAN may return a key twice
+	cmds := make([]*goredis.MapStringStringCmd, len(names))
+	if _, err := s.rdb.Pipelined(ctx, func(p goredis.Pipeliner) error {
+		for i, n := range names {
+			cmds[i] = p.HGetAll(ctx, n)
+		}
+		return nil
+	}); err != nil {
+		return nil, s.wrap("list accounts", err)
+	}
+	s.health.up()
+	out := make([]store.Account, 0, len(names))
+	for _, c := range cmds {
+		f := c.Val()
+		if len(f) == 0 {
+			continue // deleted between the SCAN and the read
+		}
+		a := store.Account{Nick: f["nick"], PasswordHash: f["hash"]}
+		a.Created, _ = time.Parse(time.RFC3339Nano, f["created"])
+		out = append(out, a)
+	}
+	return out, nil
+}
+
+// globEscape quotes the characters SCAN's MATCH pattern treats specially,
+// so a key prefix is matched as written.
+func globEscape(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if strings.ContainsRune(`*?[]\`, r) {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }
 
 // SetPassword replaces an account's password hash; ErrNotFound for an

@@ -54,6 +54,34 @@ func (s *Store) Account(ctx context.Context, nick string) (store.Account, error)
 	return a, nil
 }
 
+// Accounts lists every account, sorted by its nick's key.
+func (s *Store) Accounts(ctx context.Context) ([]store.Account, error) {
+	if s.isDown.Load() {
+		return nil, store.ErrClosed
+	}
+	rows, err := s.rdb.QueryContext(ctx, `SELECT nick, password_hash, created FROM accounts ORDER BY nick_key`)
+	if err != nil {
+		return nil, s.fail("list accounts", err)
+	}
+	defer rows.Close()
+	var out []store.Account
+	for rows.Next() {
+		var (
+			a       store.Account
+			created int64
+		)
+		if err := rows.Scan(&a.Nick, &a.PasswordHash, &created); err != nil {
+			return nil, s.fail("list accounts", err)
+		}
+		a.Created = fromNanos(created)
+		out = append(out, a)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, s.fail("list accounts", err)
+	}
+	return out, nil
+}
+
 // SetPassword replaces the account's password hash; store.ErrNotFound for an
 // unknown nick.
 func (s *Store) SetPassword(ctx context.Context, nick, passwordHash string) error {

@@ -21,6 +21,9 @@ func RunAccounts(t *testing.T, open Opener) {
 func testAccounts(t *testing.T, open Opener) {
 	s := open(t, Options{})
 	ctx := t.Context()
+	if list, err := s.Accounts(ctx); err != nil || len(list) != 0 {
+		t.Fatalf("Accounts of an empty store = %+v, %v; want none", list, err)
+	}
 	created := time.Now().Add(-time.Hour).UTC()
 	wantNoErr(t, "CreateAccount(Alice)", s.CreateAccount(ctx, store.Account{Nick: "Alice", PasswordHash: "h1", Created: created}))
 	wantNoErr(t, "CreateAccount(bob)", s.CreateAccount(ctx, store.Account{Nick: "bob", PasswordHash: "h2"}))
@@ -65,6 +68,22 @@ func testAccounts(t *testing.T, open Opener) {
 	wantNoErr(t, "CreateAccount(alice) after delete", s.CreateAccount(ctx, store.Account{Nick: "alice", PasswordHash: "h4"}))
 	if a, err := s.Account(ctx, "ALICE"); err != nil || a.Nick != "alice" || a.PasswordHash != "h4" {
 		t.Fatalf("re-created account: %+v, %v", a, err)
+	}
+
+	// Accounts lists them all by key, spelled as created.
+	wantNoErr(t, "CreateAccount(Zed)", s.CreateAccount(ctx, store.Account{Nick: "Zed", PasswordHash: "h5", Created: created}))
+	wantNoErr(t, "CreateAccount(carol)", s.CreateAccount(ctx, store.Account{Nick: "carol", PasswordHash: "h6"}))
+	list, err := s.Accounts(ctx)
+	wantNoErr(t, "Accounts", err)
+	var got []string
+	for _, a := range list {
+		got = append(got, a.Nick+":"+a.PasswordHash)
+	}
+	if want := "alice:h4 bob:h2 carol:h6 Zed:h5"; fmt.Sprint(got) != "["+want+"]" {
+		t.Fatalf("Accounts = %v, want [%s]", got, want)
+	}
+	if !closeTo(list[3].Created, created) || list[0].Created.IsZero() {
+		t.Fatalf("Accounts' creation times: %v and %v, want %v and a set one", list[3].Created, list[0].Created, created)
 	}
 }
 
