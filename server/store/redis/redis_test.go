@@ -57,3 +57,23 @@ func TestLimiter(t *testing.T) {
 		return open(t, rd.URL(0), redis.Options{Prefix: prefix}), open(t, rd.URL(0), redis.Options{Prefix: prefix})
 	})
 }
+
+// TestAccountsOnlyUnderPrefix: Accounts lists the accounts of its own
+// prefix only, even when the prefix holds characters SCAN's pattern treats
+// specially and another prefix would match it read as a pattern.
+func TestAccountsOnlyUnderPrefix(t *testing.T) {
+	rd := clustertest.StartRedis(t, clustertest.RedisOptions{})
+	odd := open(t, rd.URL(0), redis.Options{Prefix: "g[1]*?:"})
+	other := open(t, rd.URL(0), redis.Options{Prefix: "g1xy:"})
+	ctx := t.Context()
+	if err := odd.CreateAccount(ctx, store.Account{Nick: "mine", PasswordHash: "h"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := other.CreateAccount(ctx, store.Account{Nick: "theirs", PasswordHash: "h"}); err != nil {
+		t.Fatal(err)
+	}
+	list, err := odd.Accounts(ctx)
+	if err != nil || len(list) != 1 || list[0].Nick != "mine" {
+		t.Fatalf("Accounts under g[1]*?: = %+v, %v; want only mine", list, err)
+	}
+}
