@@ -1,8 +1,10 @@
 // Command chat-server runs the chat server: the JSON API, the event streams
 // and the browser page, over an embedded SQLite store in --data.
 //
-//	chat-server [flags]                 serve
-//	chat-server user add|passwd|del NICK [flags]   manage accounts
+//	chat-server [flags]                              serve
+//	chat-server user add|passwd|del NICK [flags]     manage accounts
+//	chat-server user list [flags]                    list accounts
+//	chat-server --version                            print the version
 //
 // Settings come from defaults, then CHAT_* environment variables, then
 // flags: a flag given on the command line wins over its variable
@@ -22,11 +24,11 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"runtime/debug"
 	"strconv"
 	"syscall"
 	"time"
 
+	"github.com/ssechat/chat/internal/cmdline"
 	"github.com/ssechat/chat/internal/envflag"
 	"github.com/ssechat/chat/server"
 	"github.com/ssechat/chat/server/clientaddr"
@@ -55,8 +57,7 @@ func newFlags(name string, s *settings, out io.Writer) (*flag.FlagSet, *envflag.
 	env := &envflag.Env{}
 	c := &s.Server
 	fs.StringVar(&s.Addr, "addr", s.Addr, env.Usage("addr", "address to listen on (host:port)"))
-	fs.StringVar(&s.Data, "data", s.Data, env.Usage("data", "directory of the data (SQLite file chat.db)"))
-	fs.StringVar(&s.Redis, "redis", s.Redis, env.Usage("redis", "redis://[user:password@]host:port/db (rediss:// for TLS): keep everything in that Redis instead of --data, so several nodes serve the same rooms"))
+	storeFlags(fs, env, s)
 	fs.StringVar(&c.Registration, "registration", c.Registration, env.Usage("registration", "open: an unknown nick that logs in gets an account; closed: only accounts made with 'chat-server user add'"))
 	fs.DurationVar(&c.Heartbeat, "heartbeat", c.Heartbeat, env.Usage("heartbeat", "a ': ping' comment after this much silence on a stream"))
 	fs.IntVar(&c.HistoryPageMax, "history-page-max", c.HistoryPageMax, env.Usage("history-page-max", "the largest page of GET .../messages (1 to 200)"))
@@ -92,20 +93,33 @@ func newFlags(name string, s *settings, out io.Writer) (*flag.FlagSet, *envflag.
 	})
 	fs.StringVar(&c.TLSCertFile, "tls-cert", c.TLSCertFile, env.Usage("tls-cert", "PEM certificate (chain): serve HTTPS with HTTP/2; needs --tls-key"))
 	fs.StringVar(&c.TLSKeyFile, "tls-key", c.TLSKeyFile, env.Usage("tls-key", "PEM private key of --tls-cert"))
-	fs.Func("password-memory", env.Usage("password-memory", "memory of each argon2id password hash in KiB (default "+strconv.Itoa(int(c.Password.MemoryKiB))+")"),
-		func(v string) error { return parseUint32(v, &c.Password.MemoryKiB) })
-	fs.Func("password-passes", env.Usage("password-passes", "passes of each argon2id password hash (default "+strconv.Itoa(int(c.Password.Time))+")"),
-		func(v string) error { return parseUint32(v, &c.Password.Time) })
+	passwordFlags(fs, env, &c.Password)
 	fs.DurationVar(&s.ShutdownTimeout, "shutdown-timeout", s.ShutdownTimeout, env.Usage("shutdown-timeout", "how long a graceful shutdown waits for requests in flight"))
 	fs.StringVar(&s.DebugAddr, "debug-addr", s.DebugAddr, env.Usage("debug-addr", "serve Go's profiler (/debug/pprof/) on this separate address, e.g. 127.0.0.1:6060; off when empty"))
 	fs.TextVar(&s.LogLevel, "log-level", s.LogLevel, env.Usage("log-level", "debug, info, warn or error"))
 	fs.Usage = func() {
-		fmt.Fprintf(out, "Usage:\n  %s [flags]\n  %s user add|passwd|del NICK [flags]\n\n"+
+		fmt.Fprintf(fs.Output(), "Usage:\n  %s [flags]\n  %s user add|passwd|del|list ... (see %s user --help)\n  %s --version\n\n"+
 			"Each flag can also be set by its CHAT_* environment variable; a flag on the\n"+
-			"command line wins over the variable.\n\nFlags:\n", name, name)
+			"command line wins over the variable.\n\nFlags:\n", name, name, name, name)
 		fs.PrintDefaults()
 	}
 	return fs, env
+}
+
+// storeFlags are the flags that say where the data is: the server's and
+// the user commands'.
+func storeFlags(fs *flag.FlagSet, env *envflag.Env, s *settings) {
+	fs.StringVar(&s.Data, "data", s.Data, env.Usage("data", "directory of the data (SQLite file chat.db)"))
+	fs.StringVar(&s.Redis, "redis", s.Redis, env.Usage("redis", "redis://[user:password@]host:port/db (rediss:// for TLS): keep everything in that Redis instead of --data, so several nodes serve the same rooms"))
+}
+
+// passwordFlags are the cost of the password hash: the server's, and that
+// of the user commands that set a password.
+func passwordFlags(fs *flag.FlagSet, env *envflag.Env, p *server.PasswordParams) {
+	fs.Func("password-memory", env.Usage("password-memory", "memory of each argon2id password hash in KiB (default "+strconv.Itoa(int(p.MemoryKiB))+")"),
+		func(v string) error { return parseUint32(v, &p.MemoryKiB) })
+	fs.Func("password-passes", env.Usage("password-passes", "passes of each argon2id password hash (default "+strconv.Itoa(int(p.Time))+")"),
+		func(v string) error { return parseUint32(v, &p.Time) })
 }
 
 func parseUint32(v string, dst *uint32) error {
@@ -118,10 +132,12 @@ func parseUint32(v string, dst *uint32) error {
 }
 
 // parse reads the flags, then the CHAT_* variables of the flags the command
-// line left alone. It returns the remaining arguments.
-func parse(name string, args []string, s *settings, out io.Writer) ([]string, error) {
-	fs, env := newFlags(name, s, out)
-	if err := fs.Parse(args); err != nil {
+// line left alone. It returns the remaining arguments. --help and --version
+// are answered on stdout with flag.ErrHelp (internal/cmdline); other errors
+// are returned unprinted.
+func parse(name string, args []string, s *settings, stdout io.Writer) ([]string, error) {
+	fs, env := newFlags(name, s, stdout)
+	if err := cmdline.Parse(fs, args, stdout); err != nil {
 		return nil, err
 	}
 	if err := env.Apply(fs, os.LookupEnv); err != nil {
@@ -132,15 +148,8 @@ func parse(name string, args []string, s *settings, out io.Writer) ([]string, er
 
 func defaults() settings {
 	cfg := server.DefaultConfig()
-	cfg.Version = version()
+	cfg.Version = cmdline.Version()
 	return settings{Server: cfg, Addr: "127.0.0.1:8080", Data: "./chat-data", LogLevel: slog.LevelInfo, ShutdownTimeout: 10 * time.Second}
-}
-
-func version() string {
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-		return bi.Main.Version
-	}
-	return "dev"
 }
 
 func main() {
@@ -149,12 +158,12 @@ func main() {
 
 func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 	s := defaults()
-	rest, err := parse("chat-server", args, &s, stderr)
+	rest, err := parse("chat-server", args, &s, stdout)
 	if errors.Is(err, flag.ErrHelp) {
 		return 0
 	}
 	if err != nil {
-		fmt.Fprintln(stderr, "chat-server:", err)
+		fmt.Fprintf(stderr, "chat-server: %v (see --help)\n", err)
 		return 2
 	}
 	if len(rest) > 0 && rest[0] == "user" {
@@ -169,7 +178,24 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 		return 2
 	}
 	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: s.LogLevel}))
-	if err := serve(s, log, stdout); err != nil {
+	// Listen before anything else: a port that is taken or an address that
+	// cannot be is one plain line, and nothing has been made on disk yet
+	// (the data directory, the SQLite file).
+	ln, err := net.Listen("tcp", s.Addr)
+	if err != nil {
+		fmt.Fprintln(stderr, "chat-server:", err)
+		return 1
+	}
+	if s.DebugAddr != "" {
+		stopDebug, err := startDebug(s.DebugAddr, log)
+		if err != nil {
+			_ = ln.Close()
+			fmt.Fprintln(stderr, "chat-server:", err)
+			return 1
+		}
+		defer stopDebug()
+	}
+	if err := serve(s, ln, log, stdout); err != nil {
 		log.Error("chat-server stopped", "err", err)
 		return 1
 	}
@@ -227,32 +253,21 @@ func redactRedisURL(raw string) string {
 	return out.String()
 }
 
-// serve runs the server until SIGINT or SIGTERM, then shuts down gracefully;
-// a second signal exits at once.
-func serve(s settings, log *slog.Logger, stdout io.Writer) error {
+// serve runs the server on ln until SIGINT or SIGTERM, then shuts down
+// gracefully; a second signal exits at once. It closes ln.
+func serve(s settings, ln net.Listener, log *slog.Logger, stdout io.Writer) error {
 	st, err := openStore(s, log, true)
 	if err != nil {
+		_ = ln.Close()
 		return err
 	}
 	srv, err := server.New(s.Server, st, log)
 	if err != nil {
+		_ = ln.Close()
 		_ = st.Close()
 		return err
 	}
 	storeMetrics(srv, st)
-	if s.DebugAddr != "" {
-		stopDebug, err := startDebug(s.DebugAddr, log)
-		if err != nil {
-			_ = st.Close()
-			return err
-		}
-		defer stopDebug()
-	}
-	ln, err := net.Listen("tcp", s.Addr)
-	if err != nil {
-		_ = st.Close()
-		return fmt.Errorf("listen: %w", err)
-	}
 	scheme := "http"
 	if s.Server.TLSCertFile != "" {
 		scheme = "https"
