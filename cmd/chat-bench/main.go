@@ -21,7 +21,7 @@ import (
 func main() { os.Exit(run()) }
 
 func run() int {
-	cfg, err := bench.ParseArgs(os.Args[1:], os.Stderr)
+	cfg, err := bench.ParseArgs(os.Args[1:], os.Stdout)
 	if errors.Is(err, flag.ErrHelp) {
 		return 0
 	}

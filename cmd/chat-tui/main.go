@@ -19,6 +19,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/ssechat/chat/internal/cmdline"
 	"github.com/ssechat/chat/internal/envflag"
 	"github.com/ssechat/chat/tui"
 )
@@ -73,12 +74,13 @@ func parse(args []string, cfg *tui.Config) error {
 	env := &envflag.Env{}
 	fs := flag.NewFlagSet("chat-tui", flag.ContinueOnError)
 	fs.StringVar(&cfg.Server, "server", cfg.Server, env.Usage("server", "chat-server base URL"))
-	fs.StringVar(&cfg.Nick, "nick", cfg.Nick, env.Usage("nick", "nick to log in as; a new one registers"))
+	fs.StringVar(&cfg.Nick, "nick", cfg.Nick, env.Usage("nick", "nick to log in as; a new one registers if the server's registration is open"))
 	fs.StringVar(&cfg.Room, "room", cfg.Room, env.Usage("room", "room to show first"))
 	fs.BoolVar(&cfg.Mouse, "mouse", cfg.Mouse, env.Usage("mouse", "scroll with the mouse wheel; disables terminal text selection"))
 	fs.BoolVar(&cfg.Logout, "logout", false, "forget and revoke the saved session, then exit")
 	fs.StringVar(&cfg.LogPath, "log", cfg.LogPath, env.Usage("log", "log file"))
-	if err := fs.Parse(args); err != nil {
+	// --help and --version answer on stdout with flag.ErrHelp.
+	if err := cmdline.Parse(fs, args, os.Stdout); err != nil {
 		return err
 	}
 	return env.Apply(fs, os.LookupEnv)

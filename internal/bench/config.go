@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ssechat/chat/internal/cmdline"
 	"github.com/ssechat/chat/internal/envflag"
 )
 
@@ -82,13 +83,14 @@ run hit --max-seconds.
 Flags:
 `
 
-// ParseArgs reads the scenario and flags. Help and flag errors go to out.
-func ParseArgs(args []string, out io.Writer) (Config, error) {
+// ParseArgs reads the scenario and flags. --help and --version are answered
+// on stdout with flag.ErrHelp (internal/cmdline); errors are returned
+// unprinted.
+func ParseArgs(args []string, stdout io.Writer) (Config, error) {
 	var c Config
 	fs := flag.NewFlagSet("chat-bench", flag.ContinueOnError)
-	fs.SetOutput(out)
 	fs.Usage = func() {
-		fmt.Fprint(out, Usage)
+		fmt.Fprint(fs.Output(), Usage)
 		fs.PrintDefaults()
 	}
 	fs.StringVar(&c.URL, "url", "http://127.0.0.1:8080", "server base URL")
@@ -118,12 +120,12 @@ func ParseArgs(args []string, out io.Writer) (Config, error) {
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		c.Scenario, args = args[0], args[1:]
 	}
-	if err := fs.Parse(args); err != nil {
+	if err := cmdline.Parse(fs, args, stdout); err != nil {
 		return Config{}, err
 	}
 	if c.Scenario == "" && fs.NArg() > 0 {
 		c.Scenario = fs.Arg(0)
-		if err := fs.Parse(fs.Args()[1:]); err != nil {
+		if err := cmdline.Parse(fs, fs.Args()[1:], stdout); err != nil {
 			return Config{}, err
 		}
 	}
