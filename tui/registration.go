@@ -45,8 +45,7 @@ func (m *Model) loginHint() string {
 // password wrong, so it names both and says how to get an account.
 func (m *Model) badCredentialsText() string {
 	if m.registration == chat.RegistrationClosed {
-		return "unknown nick or wrong password for " + m.cfg.Nick +
-			": this server does not create accounts at login; ask its operator for one"
+		return "unknown nick or wrong password: this server does not create accounts at login; ask its operator for one"
 	}
 	return "wrong password for " + m.cfg.Nick
 }

@@ -230,7 +230,11 @@ func (m *Model) loginView() string {
 	}
 	lines = append(lines, "")
 	if m.loginErr != "" {
-		lines = append(lines, m.styles.errorLine.Render(m.loginErr))
+		// Wrapped, not cut: the closed server's refusal says what to do
+		// at its end.
+		for _, l := range strings.Split(ansi.Wordwrap(m.loginErr, max(1, m.width), ""), "\n") {
+			lines = append(lines, m.styles.errorLine.Render(l))
+		}
 	}
 	lines = append(lines, m.styles.status.Render(m.loginHint()))
 	for i, l := range lines {
