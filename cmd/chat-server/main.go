@@ -114,7 +114,7 @@ func storeFlags(fs *flag.FlagSet, env *envflag.Env, s *settings) {
 }
 
 // passwordFlags are the cost of the password hash: the server's, and that
-// of the user commands that set a password.
+// of user add and user passwd.
 func passwordFlags(fs *flag.FlagSet, env *envflag.Env, p *server.PasswordParams) {
 	fs.Func("password-memory", env.Usage("password-memory", "memory of each argon2id password hash in KiB (default "+strconv.Itoa(int(p.MemoryKiB))+")"),
 		func(v string) error { return parseUint32(v, &p.MemoryKiB) })
