@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ssechat/chat/chat"
+	"github.com/ssechat/chat/internal/ctxtime"
 )
 
 // NewClientID returns a fresh random client_id (26 characters of A-Z and
@@ -52,7 +53,7 @@ func (c *Client) Send(ctx context.Context, room string, m chat.PostMessage) (cha
 			return chat.Message{}, fmt.Errorf("send message: %w", err)
 		}
 		c.log.Debug("send: retrying", "room", room, "client_id", m.ClientID, "attempt", attempt+1, "wait", wait, "err", err)
-		if !sleep(ctx, wait) {
+		if !ctxtime.Sleep(ctx, wait) {
 			return chat.Message{}, fmt.Errorf("send message: %w", errors.Join(ctx.Err(), err))
 		}
 	}

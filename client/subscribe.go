@@ -17,6 +17,7 @@ import (
 	cenkalti "gopkg.in/cenkalti/backoff.v1"
 
 	"github.com/ssechat/chat/chat"
+	"github.com/ssechat/chat/internal/ctxtime"
 )
 
 // maxEventSize bounds one SSE event (all its lines): a 1 MiB data line plus
@@ -233,7 +234,7 @@ func (s *subscription) run() {
 		}
 		s.c.log.Debug("subscribe: reconnecting", "room", s.room, "wait", wait, "resume", s.resume, "err", r.err)
 		s.state(StateReconnecting, time.Now().Add(wait), r.err)
-		if !sleep(s.ctx, wait) {
+		if !ctxtime.Sleep(s.ctx, wait) {
 			return
 		}
 	}

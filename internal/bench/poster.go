@@ -13,6 +13,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/ssechat/chat/internal/ctxtime"
 )
 
 // poster sends POSTs on one keep-alive HTTP/1.1 connection, one at a time,
@@ -151,7 +153,7 @@ func postAll(ctx context.Context, ep endpoint, plan postPlan, prog *posted) *pos
 				if plan.rate > 0 {
 					at := start.Add(time.Duration(float64(i) / plan.rate * float64(time.Second)))
 					if d := time.Until(at); d > 0 {
-						if !sleepCtx(ctx, d) {
+						if !ctxtime.Sleep(ctx, d) {
 							break
 						}
 					} else {
@@ -214,21 +216,6 @@ func postAll(ctx context.Context, ep endpoint, plan postPlan, prog *posted) *pos
 	}
 	wg.Wait()
 	return stats
-}
-
-// sleepCtx waits d or until ctx ends; it reports whether d passed.
-func sleepCtx(ctx context.Context, d time.Duration) bool {
-	if d <= 0 {
-		return ctx.Err() == nil
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
 }
 
 // room is one chat room of a run: its subscribers expect every message the

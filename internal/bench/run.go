@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/ssechat/chat/internal/ctxtime"
 )
 
 // Result is what a run produced: the summary line and the latency series
@@ -250,7 +252,7 @@ func (r *runner) stream(ctx context.Context, s *subscriber, resume bool, ready f
 	}
 	backoff := 50 * time.Millisecond
 	for ctx.Err() == nil {
-		if !sleepCtx(ctx, backoff) {
+		if !ctxtime.Sleep(ctx, backoff) {
 			return
 		}
 		s.reconnects++
@@ -480,7 +482,7 @@ func (r *runner) fanout(ctx context.Context, res *Result) error {
 	sctx, cancel := context.WithCancel(ctx)
 	defer r.stopStreams(cancel)
 	r.connect(sctx, r.subs, false, "subs")
-	sleepCtx(ctx, c.Settle)
+	ctxtime.Sleep(ctx, c.Settle)
 	list := live(r.subs)
 	r.addMemory(len(list))
 
@@ -528,7 +530,7 @@ func (r *runner) storm(ctx context.Context, res *Result) error {
 	c := r.cfg
 	sctx, cancel := context.WithCancel(ctx)
 	r.connect(sctx, r.subs, false, "subs")
-	sleepCtx(ctx, c.Settle)
+	ctxtime.Sleep(ctx, c.Settle)
 	list := live(r.subs)
 	r.addMemory(len(list))
 	first := r.post(ctx, 0, 1)
@@ -593,7 +595,7 @@ func (r *runner) slow(ctx context.Context, res *Result) error {
 	sctx, cancel := context.WithCancel(ctx)
 	defer r.stopStreams(cancel)
 	r.connect(sctx, healthy, false, "subs")
-	sleepCtx(ctx, c.Settle)
+	ctxtime.Sleep(ctx, c.Settle)
 	list := live(healthy)
 	r.addMemory(len(list))
 
@@ -610,7 +612,7 @@ func (r *runner) slow(ctx context.Context, res *Result) error {
 	r.out.Add("base_complete", completeBase)
 
 	r.connect(sctx, stalled, false, "stalled")
-	sleepCtx(ctx, c.Settle)
+	ctxtime.Sleep(ctx, c.Settle)
 	for _, s := range list {
 		s.hist.Store(&withStalled)
 	}
