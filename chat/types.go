@@ -1,6 +1,9 @@
 package chat
 
-import "time"
+import (
+	"slices"
+	"time"
+)
 
 // Message kinds.
 const (
@@ -93,12 +96,83 @@ func DefaultServerLimits() ServerLimits {
 	}
 }
 
-// Presence is the data of a presence event.
+// Presence is the data of a presence event: the changes to the room's
+// online set since the stream's last presence event (or its welcome), one
+// per nick, each a join of a nick the stream had as offline or a leave of
+// one it had as online. A server coalesces them, at most one event per room
+// every 250 ms, so a client keeps the welcome's online list and applies
+// each event's changes in order (ApplyTo).
+//
+// Nick and State repeat the change when the event carries exactly one, so
+// that a client of protocol version 1 still reads the common case. Online
+// is the whole list as a server of protocol version 1 sent it; this server
+// sends it only between its own nodes, never on a stream.
 type Presence struct {
-	Room   string   `json:"room"`
-	Nick   string   `json:"nick"`
-	State  string   `json:"state"`
-	Online []string `json:"online"`
+	Room    string           `json:"room"`
+	Changes []PresenceChange `json:"changes,omitempty"`
+	Nick    string           `json:"nick,omitempty"`
+	State   string           `json:"state,omitempty"`
+	Online  []string         `json:"online,omitempty"`
+}
+
+// PresenceChange is one nick coming online (PresenceJoin) or going offline
+// (PresenceLeave) in a room.
+type PresenceChange struct {
+	Nick  string `json:"nick"`
+	State string `json:"state"`
+}
+
+// NewPresence returns the presence event of room carrying changes, with
+// Nick and State set when there is exactly one.
+func NewPresence(room string, changes []PresenceChange) Presence {
+	p := Presence{Room: room, Changes: changes}
+	if len(changes) == 1 {
+		p.Nick, p.State = changes[0].Nick, changes[0].State
+	}
+	return p
+}
+
+// All returns the changes p carries: Changes, or for an event of a server
+// of protocol version 1 (no changes) the one change Nick and State name.
+func (p *Presence) All() []PresenceChange {
+	if len(p.Changes) > 0 || p.Nick == "" {
+		return p.Changes
+	}
+	return []PresenceChange{{Nick: p.Nick, State: p.State}}
+}
+
+// ApplyTo returns online (a welcome's list, kept up to date by earlier
+// calls) with p's changes applied: a new sorted list of distinct nicks;
+// online is not modified. An event of a server of protocol version 1, which
+// carries the whole list, returns that list instead.
+func (p *Presence) ApplyTo(online []string) []string {
+	if len(p.Changes) == 0 && p.Online != nil {
+		return sortedSet(p.Online)
+	}
+	set := make(map[string]bool, len(online)+len(p.Changes))
+	for _, n := range online {
+		set[n] = true
+	}
+	for _, c := range p.All() {
+		switch c.State {
+		case PresenceJoin:
+			set[c.Nick] = true
+		case PresenceLeave:
+			delete(set, c.Nick)
+		}
+	}
+	out := make([]string, 0, len(set))
+	for n := range set {
+		out = append(out, n)
+	}
+	slices.Sort(out)
+	return out
+}
+
+func sortedSet(names []string) []string {
+	out := slices.Clone(names)
+	slices.Sort(out)
+	return slices.Compact(out)
 }
 
 // Typing is the data of a typing event.

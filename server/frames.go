@@ -58,8 +58,6 @@ func eventFrame(e *store.Event) (*fanout.Frame, error) {
 		return messageFrame(e.Message)
 	case e.Typing != nil:
 		return ephemeralFrame(chat.EventTyping, e.Typing)
-	case e.Presence != nil:
-		return ephemeralFrame(chat.EventPresence, e.Presence)
 	case e.RoomInfo != nil:
 		return ephemeralFrame(chat.EventRoom, e.RoomInfo)
 	case e.Reset != nil:
@@ -72,7 +70,14 @@ func eventFrame(e *store.Event) (*fanout.Frame, error) {
 // goroutine at a time, per room in id order: it encodes the event once, if
 // any stream of the room is open here, and publishes it to the room's
 // topic. It never blocks on a stream.
+//
+// A presence event is only a hint that the room's online set changed: the
+// room's streams get the coalesced changes from presence instead.
 func (s *Server) dispatch(e store.Event) {
+	if e.Presence != nil {
+		s.presence.hint(e.Room)
+		return
+	}
 	if !s.engine.Subscribed(e.Room) {
 		return
 	}

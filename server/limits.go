@@ -56,6 +56,15 @@ type Limits struct {
 	// and 256.
 	StreamsPerAccount int
 	StreamsPerAddr    int
+	// StreamRate and StreamBurst are each account's token bucket for
+	// opening event streams (429 too_many_streams beyond, with
+	// Retry-After). Every open and close is announced to the room's other
+	// streams, so without it a few accounts opening and closing streams in
+	// a loop would make the whole room's presence churn. The burst lets a
+	// client open all its streams at once after a restart. Defaults: 1 per
+	// second, a burst of 32.
+	StreamRate  float64
+	StreamBurst int
 	// MaxStreams caps the open event streams of this process (503 beyond).
 	// Defaults to 50000.
 	MaxStreams int
@@ -89,6 +98,8 @@ func DefaultLimits() Limits {
 		RegistrationWindow: time.Hour,
 		StreamsPerAccount:  32,
 		StreamsPerAddr:     256,
+		StreamRate:         1,
+		StreamBurst:        32,
 		MaxStreams:         50000,
 		MaxConns:           60000,
 		ConnsPerAddr:       2000,
@@ -122,6 +133,9 @@ func (l Limits) validate() error {
 	if l.StreamsPerAccount < 1 || l.StreamsPerAddr < 1 {
 		bad("streams per account and per address must be at least 1")
 	}
+	if !(l.StreamRate > 0) || l.StreamBurst < 1 {
+		bad("stream rate and burst must be positive")
+	}
 	if l.ConnsPerAddr < 1 {
 		bad("connections per address must be at least 1")
 	}
@@ -137,6 +151,7 @@ type limiter struct {
 
 	messages          *limit.Keyed // per account (NickKey)
 	typing            *limit.Keyed // typing notices per account (NickKey)
+	streamOpens       *limit.Keyed // streams opened per account (NickKey)
 	loginNick         *limit.Keyed // failed logins per nick (NickKey)
 	loginAddr         *limit.Keyed // failed logins per address (AddrKey)
 	registrations     *limit.Keyed // new accounts per address
@@ -166,6 +181,7 @@ func newLimiter(cfg Limits, proxies []netip.Prefix) *limiter {
 	per := func(n int, window time.Duration) rate.Limit { return rate.Every(window / time.Duration(n)) }
 	l.messages = limit.NewKeyed(rate.Limit(cfg.MessageRate), cfg.MessageBurst)
 	l.typing = limit.NewKeyed(rate.Limit(cfg.TypingRate), cfg.TypingBurst)
+	l.streamOpens = limit.NewKeyed(rate.Limit(cfg.StreamRate), cfg.StreamBurst)
 	l.loginNick = limit.NewKeyed(per(cfg.LoginFailures, cfg.LoginWindow), cfg.LoginFailures)
 	l.loginAddr = limit.NewKeyed(per(cfg.LoginFailures, cfg.LoginWindow), cfg.LoginFailures)
 	l.registrations = limit.NewKeyed(per(cfg.Registrations, cfg.RegistrationWindow), cfg.Registrations)
@@ -302,13 +318,41 @@ func (l *limiter) allowTyping(nick string) bool {
 	return ok
 }
 
+// allowStreamOpen takes a token from nick's stream bucket: over every node
+// in a cluster, and from the node's own bucket when the shared one cannot
+// be reached (as for the stream count, limits_shared.go).
+func (l *limiter) allowStreamOpen(ctx context.Context, nick string) error {
+	if l.shared != nil {
+		ok, wait, err := l.shared.Take(ctx, streamOpensKey(nick), l.streamBucket())
+		if err == nil {
+			if !ok {
+				return errStreamsTooFast(wait)
+			}
+			return nil
+		}
+		l.sharedDown(err)
+	}
+	if ok, wait := l.streamOpens.Allow(chat.NickKey(nick)); !ok {
+		return errStreamsTooFast(wait)
+	}
+	return nil
+}
+
+func errStreamsTooFast(wait time.Duration) error {
+	return errTooManyStreams.with("This account opens event streams too fast; wait a moment.").after(wait)
+}
+
 // streamRetry is the Retry-After of a refused stream: nobody knows when one
 // of the others ends, so a guess that keeps retries slow.
 const streamRetry = 10 * time.Second
 
 // acquireStream is asked before a stream starts; release must be called when
-// it ends.
+// it ends. Every attempt takes a token from the account's stream bucket
+// first, whether or not a place is then free.
 func (l *limiter) acquireStream(r *http.Request, nick string) (release func(), err error) {
+	if err := l.allowStreamOpen(r.Context(), nick); err != nil {
+		return nil, err
+	}
 	if l.streams.Add(1) > int64(l.cfg.MaxStreams) {
 		l.streams.Add(-1)
 		return nil, errServerFull.after(streamRetry)

@@ -37,6 +37,7 @@ func loginNickKey(nick string) string    { return "login-nick:" + chat.NickKey(n
 func loginAddrKey(addr string) string    { return "login-addr:" + addr }
 func registrationKey(addr string) string { return "reg:" + addr }
 func streamsKey(nick string) string      { return "streams:" + chat.NickKey(nick) }
+func streamOpensKey(nick string) string  { return "stream-opens:" + chat.NickKey(nick) }
 
 // sharedTimeout bounds the store calls that end an attempt or release a
 // place after the request is gone.
@@ -56,6 +57,10 @@ func (l *limiter) useStore(st store.Store, log *slog.Logger) {
 
 func (l *limiter) messageBucket() store.Bucket {
 	return store.Bucket{Rate: l.cfg.MessageRate, Burst: l.cfg.MessageBurst}
+}
+
+func (l *limiter) streamBucket() store.Bucket {
+	return store.Bucket{Rate: l.cfg.StreamRate, Burst: l.cfg.StreamBurst}
 }
 
 func (l *limiter) loginBucket() store.Bucket {
@@ -130,11 +135,17 @@ func (l *limiter) refund(key string) {
 func (l *limiter) acquireStreamShared(ctx context.Context, nick string) (release func(), ok bool) {
 	release, ok, err := l.shared.AcquireStream(ctx, streamsKey(nick), l.cfg.StreamsPerAccount)
 	if err != nil {
-		now := time.Now().UnixNano()
-		if last := l.sharedDownLogged.Load(); now-last >= int64(time.Minute) && l.sharedDownLogged.CompareAndSwap(last, now) {
-			l.log.Warn("shared stream count unavailable: counting this node's streams per account only", "err", err)
-		}
+		l.sharedDown(err)
 		return func() {}, true
 	}
 	return release, ok
+}
+
+// sharedDown logs, once a minute, that a stream was counted against this
+// node's own limits because the shared ones could not be reached.
+func (l *limiter) sharedDown(err error) {
+	now := time.Now().UnixNano()
+	if last := l.sharedDownLogged.Load(); now-last >= int64(time.Minute) && l.sharedDownLogged.CompareAndSwap(last, now) {
+		l.log.Warn("shared stream count unavailable: counting this node's streams per account only", "err", err)
+	}
 }

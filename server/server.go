@@ -114,7 +114,7 @@ func New(cfg Config, st store.Store, log *slog.Logger) (*Server, error) {
 		WriteTimeout: cfg.WriteTimeout,
 		Metrics:      &s.stats,
 	})
-	s.presence = newPresence(st, log)
+	s.presence = newPresence(st, s.engine, log)
 	st.Listen(s.dispatch)
 
 	dummy, err := hashPassword(cfg.Password, randomToken())
@@ -272,7 +272,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		}
 	}
 	done := make(chan struct{})
-	go func() { s.streams.Wait(); close(done) }()
+	go func() { s.streams.Wait(); s.presence.close(); close(done) }()
 	select {
 	case <-done:
 	case <-ctx.Done():

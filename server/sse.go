@@ -160,7 +160,7 @@ func (s *Server) prepareStream(w http.ResponseWriter, r *http.Request) (_ *strea
 	if err != nil {
 		return nil, err
 	}
-	online, leave, err := s.presence.join(r.Context(), req.room.Name, req.nick)
+	online, leave, err := s.presence.join(r.Context(), req.room.Name, req.nick, ss.stream)
 	if err != nil {
 		return nil, err
 	}

@@ -221,41 +221,6 @@ func TestHeartbeat(t *testing.T) {
 	}
 }
 
-func TestPresence(t *testing.T) {
-	srv := servertest.Start(t)
-	alice, bob := srv.Login(t, "alice"), srv.Login(t, "bob")
-	sa := srv.MustSubscribe(t, alice, "general", "")
-	nextOf(t, sa, chat.EventWelcome)
-	sb := srv.MustSubscribe(t, bob, "general", "")
-	var w chat.Welcome
-	decode(t, nextOf(t, sb, chat.EventWelcome), &w)
-	if strings.Join(w.Online, ",") != "alice,bob" {
-		t.Fatalf("welcome online %v", w.Online)
-	}
-	var p chat.Presence
-	for p.Nick != "bob" {
-		decode(t, nextOf(t, sa, chat.EventPresence), &p)
-	}
-	if p.State != chat.PresenceJoin || strings.Join(p.Online, ",") != "alice,bob" {
-		t.Fatalf("join %+v", p)
-	}
-	// A second stream of bob's announces nothing; closing one of two
-	// neither.
-	sb2 := srv.MustSubscribe(t, bob, "general", "")
-	nextOf(t, sb2, chat.EventWelcome)
-	sb2.Close()
-	sb.Close()
-	decode(t, nextOf(t, sa, chat.EventPresence), &p)
-	if p.Nick != "bob" || p.State != chat.PresenceLeave || strings.Join(p.Online, ",") != "alice" {
-		t.Fatalf("leave %+v", p)
-	}
-	var members chat.Members
-	srv.Do(t, "GET", "/api/rooms/general/members", alice, nil).Decode(t, &members)
-	if strings.Join(members.Online, ",") != "alice" {
-		t.Fatalf("members %v", members.Online)
-	}
-}
-
 // TestEventDataIsOneLine posts text that would forge SSE fields if written
 // raw, and checks it arrives as one message with the same text.
 func TestEventDataIsOneLine(t *testing.T) {

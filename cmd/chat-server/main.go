@@ -81,6 +81,8 @@ func newFlags(name string, s *settings, out io.Writer) (*flag.FlagSet, *envflag.
 	fs.DurationVar(&c.Limits.RegistrationWindow, "registration-window", c.Limits.RegistrationWindow, env.Usage("registration-window", "the window of --registrations"))
 	fs.IntVar(&c.Limits.StreamsPerAccount, "streams-per-account", c.Limits.StreamsPerAccount, env.Usage("streams-per-account", "open event streams per account"))
 	fs.IntVar(&c.Limits.StreamsPerAddr, "streams-per-addr", c.Limits.StreamsPerAddr, env.Usage("streams-per-addr", "open event streams per client address (IPv6: per /64)"))
+	fs.Float64Var(&c.Limits.StreamRate, "stream-rate", c.Limits.StreamRate, env.Usage("stream-rate", "event streams opened per second per account"))
+	fs.IntVar(&c.Limits.StreamBurst, "stream-burst", c.Limits.StreamBurst, env.Usage("stream-burst", "burst of event streams opened per account above the rate"))
 	fs.Int64Var(&c.MaxBodyBytes, "max-body", c.MaxBodyBytes, env.Usage("max-body", "largest request body in bytes (413 beyond)"))
 	fs.IntVar(&c.MaxHeaderBytes, "max-header-bytes", c.MaxHeaderBytes, env.Usage("max-header-bytes", "largest request header block in bytes"))
 	fs.DurationVar(&c.ReadHeaderTimeout, "read-header-timeout", c.ReadHeaderTimeout, env.Usage("read-header-timeout", "time a client has to send its request headers"))

@@ -17,11 +17,13 @@ func TestSecurityFlags(t *testing.T) {
 	t.Setenv("CHAT_TYPING_RATE", "0.5")
 	t.Setenv("CHAT_TLS_CERT", "/etc/chat/cert.pem")
 	t.Setenv("CHAT_CONNS_PER_ADDR", "50")
+	t.Setenv("CHAT_STREAM_BURST", "6")
 	s := defaults()
 	_, err := parse("chat-server", []string{
 		"--message-rate", "2.5", "--message-burst", "7", "--login-window", "1h", "--typing-burst", "4",
 		"--registrations", "4", "--registration-window", "2h",
 		"--streams-per-account", "3", "--streams-per-addr", "9", "--max-streams", "100", "--max-conns", "200",
+		"--stream-rate", "0.5",
 		"--max-body", "4096", "--max-header-bytes", "8192",
 		"--read-header-timeout", "3s", "--body-timeout", "4s", "--idle-timeout", "5s",
 		"--tls-key", "/etc/chat/key.pem",
@@ -37,7 +39,8 @@ func TestSecurityFlags(t *testing.T) {
 	if l.MessageRate != 2.5 || l.MessageBurst != 7 || l.LoginFailures != 3 || l.LoginWindow != time.Hour ||
 		l.Registrations != 4 || l.RegistrationWindow != 2*time.Hour || l.StreamsPerAccount != 3 ||
 		l.StreamsPerAddr != 9 || l.MaxStreams != 100 || l.MaxConns != 200 || !l.Enabled ||
-		l.TypingRate != 0.5 || l.TypingBurst != 4 || l.ConnsPerAddr != 50 {
+		l.TypingRate != 0.5 || l.TypingBurst != 4 || l.ConnsPerAddr != 50 ||
+		l.StreamRate != 0.5 || l.StreamBurst != 6 {
 		t.Errorf("limits %+v", l)
 	}
 	if c.MaxBodyBytes != 4096 || c.MaxHeaderBytes != 8192 || c.ReadHeaderTimeout != 3*time.Second ||
