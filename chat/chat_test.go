@@ -195,3 +195,46 @@ func TestMessageJSON(t *testing.T) {
 		}
 	}
 }
+
+// TestPresenceWire: a coalesced presence event names nick and state only
+// when it carries one change, and never the online list; All reads an
+// event of either protocol version as a list of changes.
+func TestPresenceWire(t *testing.T) {
+	one := NewPresence("general", []PresenceChange{{Nick: "bob", State: PresenceJoin}})
+	two := NewPresence("general", []PresenceChange{{Nick: "bob", State: PresenceLeave}, {Nick: "carol", State: PresenceJoin}})
+	for _, tc := range []struct {
+		p    Presence
+		want string
+	}{
+		{one, `{"room":"general","changes":[{"nick":"bob","state":"join"}],"nick":"bob","state":"join"}`},
+		{two, `{"room":"general","changes":[{"nick":"bob","state":"leave"},{"nick":"carol","state":"join"}]}`},
+	} {
+		b, err := json.Marshal(tc.p)
+		if err != nil || string(b) != tc.want {
+			t.Errorf("marshal %+v = %s, %v; want %s", tc.p, b, err, tc.want)
+		}
+	}
+	var v1 Presence
+	if err := json.Unmarshal([]byte(`{"room":"general","nick":"dave","state":"leave","online":["alice"]}`), &v1); err != nil {
+		t.Fatal(err)
+	}
+	if got := v1.All(); len(got) != 1 || got[0] != (PresenceChange{Nick: "dave", State: PresenceLeave}) {
+		t.Errorf("All of a version 1 event = %+v", got)
+	}
+	if got := two.All(); len(got) != 2 {
+		t.Errorf("All = %+v", got)
+	}
+}
+
+func TestPresenceApplyTo(t *testing.T) {
+	welcome := []string{"alice", "bob"}
+	p := NewPresence("general", []PresenceChange{{Nick: "bob", State: PresenceLeave}, {Nick: "carol", State: PresenceJoin}})
+	got := p.ApplyTo(welcome)
+	if strings.Join(got, ",") != "alice,carol" || strings.Join(welcome, ",") != "alice,bob" {
+		t.Fatalf("ApplyTo = %v (welcome now %v); want alice,carol and the welcome untouched", got, welcome)
+	}
+	v1 := Presence{Room: "general", Nick: "dave", State: PresenceJoin, Online: []string{"dave", "alice", "dave"}}
+	if got := v1.ApplyTo(welcome); strings.Join(got, ",") != "alice,dave" {
+		t.Fatalf("ApplyTo of a version 1 event = %v; want its own list", got)
+	}
+}

@@ -42,9 +42,10 @@ const resumeFromStart = "0"
 // the last message it received, so no message is lost or delivered twice: a
 // message whose id is not after the last delivered one is dropped. Events are
 // read from the socket into a buffer (WithEventBuffer) whatever the caller's
-// pace; when messages would overflow it, the stream is dropped and resumed
-// from the last buffered message once the caller has caught up. Typing and
-// presence events are dropped instead when the buffer is full.
+// pace; when a message or a presence event (a change to the welcome's online
+// list) would overflow it, the stream is dropped and resumed from the last
+// buffered message once the caller has caught up. Typing and room events are
+// dropped instead when the buffer is full.
 //
 // A 401 or 403 ends the subscription with StateUnauthorized, a 404 or another
 // final refusal with StateClosed; the channel closes after that state. The
@@ -101,8 +102,8 @@ type pushMode int
 
 const (
 	pushAlways   pushMode = iota // state changes and welcome: few, bounded by attempts
-	pushOrRefuse                 // messages and resets: refused, the caller drops the stream
-	pushOrDrop                   // typing and presence: dropped, they cannot be replayed anyway
+	pushOrRefuse                 // messages, resets and presence: refused, the caller drops the stream
+	pushOrDrop                   // typing and room events: dropped, they cannot be replayed anyway
 )
 
 func (s *subscription) push(ev Event, mode pushMode) bool {
@@ -349,9 +350,15 @@ func (s *subscription) handle(ev *sse.Event, r *attempt, cancel context.CancelCa
 		s.push(Event{Welcome: &w}, pushAlways)
 		r.welcomed = true
 	case chat.EventPresence:
+		// Presence carries changes to the welcome's online list (see
+		// chat.Presence): one lost would leave the caller's list wrong
+		// for good, so a full buffer drops the stream as for a message,
+		// and the welcome of the next one brings a fresh list.
 		var p chat.Presence
-		if s.decode(name, ev.Data, &p) && !s.push(Event{Presence: &p}, pushOrDrop) {
-			s.c.log.Debug("subscribe: buffer full, dropped presence", "room", s.room)
+		if s.decode(name, ev.Data, &p) && !s.push(Event{Presence: &p}, pushOrRefuse) {
+			r.overflow = true
+			cancel(ErrBufferFull)
+			return
 		}
 	case chat.EventTyping:
 		var t chat.Typing

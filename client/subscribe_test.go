@@ -467,3 +467,47 @@ func TestSubscribeSilentListener(t *testing.T) {
 	cancel()
 	waitClosed(t, ch)
 }
+
+// TestSubscribePresenceNeverDropped: presence events carry changes to the
+// welcome's online list, so a buffer that cannot take one drops the stream
+// (and the next welcome brings a fresh list) rather than lose it, as it
+// does for a message.
+func TestSubscribePresenceNeverDropped(t *testing.T) {
+	firstGone := make(chan struct{})
+	s := newScripted(t, func(n int, w http.ResponseWriter, r *http.Request) {
+		startStream(w)
+		write(w, welcomeFrame("general", ""))
+		if n == 1 {
+			var b strings.Builder
+			for i := range 20 {
+				b.WriteString(sseFrame("presence", "", fmt.Sprintf(`{"room":"general","changes":[{"nick":"n%d","state":"join"}],"nick":"n%d","state":"join"}`, i, i)))
+			}
+			write(w, b.String())
+		}
+		hold(r)
+		if n == 1 {
+			close(firstGone)
+		}
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ch := fastClient(t, s.srv.URL, WithEventBuffer(8)).Subscribe(ctx, "general", "")
+	select {
+	case <-firstGone:
+	case <-time.After(guard):
+		t.Fatal("the client kept a stream whose presence events did not fit")
+	}
+	got := recvUntil(t, ch, func(evs []Event) bool {
+		for _, ev := range evs {
+			if ev.State != nil && errors.Is(ev.State.Err, ErrBufferFull) {
+				return true
+			}
+		}
+		return false
+	})
+	cancel()
+	waitClosed(t, ch)
+	if strings.Count(describe(got), "presence:") >= 20 {
+		t.Fatalf("all 20 presence events fitted a buffer of 8: %s", describe(got))
+	}
+}

@@ -32,22 +32,28 @@ func (m *Model) event(msg eventMsg) tea.Cmd {
 		m.addLive(r, *ev.Message)
 		delete(r.typing, ev.Message.Nick)
 	case ev.Presence != nil:
+		// The event carries the changes since the last one (several when
+		// the server coalesced them); the welcome's list, kept up to date
+		// here, is who is online.
 		p := ev.Presence
-		r.online = p.Online
-		// Only news gets a line: after a server restart every stream
-		// joins again, and those joins are not.
-		kind, verb, news := entryJoin, "joined", false
-		switch p.State {
-		case chat.PresenceJoin:
-			news = r.joined(p.Nick, m.now())
-		case chat.PresenceLeave:
-			kind, verb = entryLeave, "left"
-			news = r.left(p.Nick, p.Online)
-		}
-		if news {
-			r.add(localEntry(kind, safeLine(p.Nick)+" "+verb, m.now()))
-			if r == m.cur() && r.offset > 0 {
-				r.offset++
+		r.online = p.ApplyTo(r.online)
+		for _, c := range p.All() {
+			// Only news gets a line: after a server restart every
+			// stream joins again, and those joins are not; nor is our
+			// own join, which a welcome may list or not.
+			kind, verb, news := entryJoin, "joined", false
+			switch c.State {
+			case chat.PresenceJoin:
+				news = r.joined(c.Nick, m.now())
+			case chat.PresenceLeave:
+				kind, verb = entryLeave, "left"
+				news = r.left(c.Nick, r.online)
+			}
+			if news && chat.NickKey(c.Nick) != chat.NickKey(m.nick) {
+				r.add(localEntry(kind, safeLine(c.Nick)+" "+verb, m.now()))
+				if r == m.cur() && r.offset > 0 {
+					r.offset++
+				}
 			}
 		}
 	case ev.Typing != nil:

@@ -80,3 +80,31 @@ func TestReconnectJoinsAreNotNews(t *testing.T) {
 	presence("carol", chat.PresenceJoin, "alice", "carol") // a second tab's join on another node
 	want("a repeated join", "dave joined", "bob left", "dave left", "carol joined")
 }
+
+// TestCoalescedPresence: an event of a server that coalesces presence
+// carries several changes and no online list; the room applies them to the
+// welcome's list and gives each its line, except our own join.
+func TestCoalescedPresence(t *testing.T) {
+	m, _ := newChatModel(t, 80, 30, nil, false)
+	r := m.cur()
+	send := func(ev client.Event) { ev.Room = "general"; m.Update(eventMsg{gen: r.gen, ev: ev}) }
+	send(client.Event{State: &client.StateChange{State: client.StateConnected}})
+	send(client.Event{Welcome: &chat.Welcome{Room: "general", Nick: "alice", Online: []string{"bob", "dave"}}})
+	p := chat.NewPresence("general", []chat.PresenceChange{
+		{Nick: "alice", State: chat.PresenceJoin},
+		{Nick: "bob", State: chat.PresenceLeave},
+		{Nick: "carol", State: chat.PresenceJoin},
+	})
+	send(client.Event{Presence: &p})
+	if got := presenceLines(m); !slices.Equal(got, []string{"bob left", "carol joined"}) {
+		t.Fatalf("presence lines %q", got)
+	}
+	if !slices.Equal(r.online, []string{"alice", "carol", "dave"}) {
+		t.Fatalf("online %v", r.online)
+	}
+	one := chat.NewPresence("general", []chat.PresenceChange{{Nick: "dave", State: chat.PresenceLeave}})
+	send(client.Event{Presence: &one})
+	if got := presenceLines(m); !slices.Equal(got, []string{"bob left", "carol joined", "dave left"}) || !slices.Equal(r.online, []string{"alice", "carol"}) {
+		t.Fatalf("presence lines %q, online %v", got, r.online)
+	}
+}

@@ -144,17 +144,17 @@ function connect() {
 
   source.addEventListener("presence", (ev) => {
     if (!live()) return;
-    const p = parseData(ev);
-    if (!p || !Array.isArray(p.online)) return;
     const before = presence.online();
-    presence.setOnline(p.online);
-    if (typeof p.nick !== "string") return;
-    if (p.state === "leave") presence.stoppedTyping(p.nick);
-    // A quiet line when someone comes or goes, not when they open or close
-    // a second tab.
-    if (p.nick === session.nick()) return;
-    if (p.state === "join" && !before.includes(p.nick)) messages.addNote(p.nick + " joined", "presence");
-    if (p.state === "leave" && !p.online.includes(p.nick)) messages.addNote(p.nick + " left", "presence");
+    const changes = presence.applyPresence(parseData(ev));
+    const after = presence.online();
+    for (const c of changes) {
+      if (c.state === "leave") presence.stoppedTyping(c.nick);
+      // A quiet line when someone comes or goes, not when they open or
+      // close a second tab (a server of protocol version 1 announces those).
+      if (c.nick === session.nick()) continue;
+      if (c.state === "join" && !before.includes(c.nick)) messages.addNote(c.nick + " joined", "presence");
+      if (c.state === "leave" && !after.includes(c.nick)) messages.addNote(c.nick + " left", "presence");
+    }
   });
 
   source.addEventListener("typing", (ev) => {

@@ -10,18 +10,48 @@ const onlineList = byId("presence-list");
 const typingLine = byId("typing");
 
 const typers = new Map(); // nick -> timer that clears the notice
-
-let onlineNow = [];
+let onlineNow = []; // who is online, sorted: the welcome's list, kept up to date
 
 // online returns who is online in the open room, sorted.
 export function online() {
   return onlineNow.slice();
 }
 
-// setOnline shows who is online, from a welcome or presence event.
+// setOnline shows who is online, from a welcome.
 export function setOnline(names) {
   const valid = Array.isArray(names) ? names.filter((n) => typeof n === "string") : [];
-  const sorted = [...new Set(valid)].sort((a, b) => a.localeCompare(b));
+  render(new Set(valid));
+}
+
+// applyPresence applies a presence event to the online list and returns
+// its changes, [{nick, state}], in order. The server coalesces presence
+// (one event per room every 250 ms at most) and sends only the changes
+// since the last event: "changes", or for one change also "nick" and
+// "state"; a server of protocol version 1 sends nick, state and the whole
+// "online" list instead.
+export function applyPresence(p) {
+  if (!p || typeof p !== "object") return [];
+  let changes = [];
+  if (Array.isArray(p.changes)) {
+    changes = p.changes.filter((c) => c && typeof c.nick === "string" && (c.state === "join" || c.state === "leave"));
+  } else if (typeof p.nick === "string" && (p.state === "join" || p.state === "leave")) {
+    changes = [{ nick: p.nick, state: p.state }];
+  }
+  if (!Array.isArray(p.changes) && Array.isArray(p.online)) {
+    render(new Set(p.online.filter((n) => typeof n === "string")));
+    return changes;
+  }
+  const next = new Set(onlineNow);
+  for (const c of changes) {
+    if (c.state === "join") next.add(c.nick);
+    else next.delete(c.nick);
+  }
+  render(next);
+  return changes;
+}
+
+function render(names) {
+  const sorted = [...names].sort((a, b) => a.localeCompare(b));
   onlineNow = sorted;
   onlineList.replaceChildren(...sorted.map((n) => make("li", "", n === session.nick() ? n + " (you)" : n)));
 }
