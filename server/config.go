@@ -45,8 +45,9 @@ type Config struct {
 	// Defaults to 1000.
 	ReplayMax int
 	// QueueMax bounds each stream's queue of events not yet written. A
-	// typing or presence event that would overflow it is dropped; a message
-	// that would overflow it closes the stream (the client resumes). The
+	// typing or room event that would overflow it is dropped; a message or
+	// a presence event (a change to the welcome's online list) that would
+	// overflow it closes the stream (the client resumes). The
 	// events themselves are shared by all streams, so an entry costs a
 	// pointer. Defaults to 4096.
 	QueueMax int

@@ -62,7 +62,7 @@ func newMetrics(counts *stats) *metrics {
 			func() float64 { return float64(counts.streamsOpen.Load()) }),
 		counter("chat_streams_opened_total", "Event streams opened.", counts.streamsTotal.Load),
 		counter("chat_events_sent_total", "Events written to streams (messages, presence, typing, welcome, reset).", counts.eventsSent.Load),
-		counter("chat_events_dropped_total", "Typing and presence events dropped from full stream queues.", counts.eventsDropped.Load),
+		counter("chat_events_dropped_total", "Typing and room events dropped from full stream queues.", counts.eventsDropped.Load),
 		counter("chat_streams_evicted_total", "Streams closed because a message would have overflowed their queue.", counts.evicted.Load),
 		counter("chat_stream_write_failures_total", "Streams closed by a failed or timed-out write.", counts.writeFailed.Load),
 		counter("chat_messages_accepted_total", "Messages stored (201).", counts.accepted.Load),
