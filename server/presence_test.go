@@ -342,3 +342,33 @@ func testStreamOpenRate(t *testing.T, nodes []*servertest.Server) {
 	other := nodes[len(nodes)-1].MustSubscribe(t, nodes[0].Login(t, "calm"), "general", "")
 	nextOf(t, other, chat.EventWelcome)
 }
+
+// TestPresenceStateEndsWithTheRoomsStreams: a room's presence state and
+// its timer live only while a stream of the room is open on the node, so
+// rooms nobody watches any more hold nothing (no timer, no goroutine).
+func TestPresenceStateEndsWithTheRoomsStreams(t *testing.T) {
+	srv := servertest.Start(t)
+	tok := srv.Login(t, "roamer")
+	var streams []*servertest.Stream
+	for _, room := range []string{"general", "alpha", "beta"} {
+		if room != "general" {
+			srv.CreateRoom(t, tok, room)
+		}
+		st := srv.MustSubscribe(t, tok, room, "")
+		nextOf(t, st, chat.EventWelcome)
+		streams = append(streams, st)
+	}
+	if n := server.PresenceRooms(srv.Server); n != 3 {
+		t.Fatalf("presence state for %d rooms, want 3", n)
+	}
+	for _, st := range streams {
+		st.Close()
+	}
+	deadline := time.Now().Add(wait)
+	for server.PresenceRooms(srv.Server) != 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("presence state for %d rooms after every stream closed", server.PresenceRooms(srv.Server))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
