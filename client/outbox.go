@@ -185,12 +185,13 @@ func (o *Outbox) Queue(room string, post chat.PostMessage) Outgoing {
 		post.ClientID = NewClientID()
 	}
 	it := &outItem{Outgoing: Outgoing{Room: room, Post: post, Queued: time.Now()}}
+	held := it.Outgoing // copied before a sender may mark it
 	o.mu.Lock()
 	o.items = append(o.items, it)
 	o.dirty = true
 	o.mu.Unlock()
 	o.poke()
-	return it.Outgoing
+	return held
 }
 
 // Restore queues messages saved before (OutboxOptions.Save), in their

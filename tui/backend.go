@@ -19,7 +19,8 @@ type Backend interface {
 	Members(ctx context.Context, room string) ([]string, error)
 	History(ctx context.Context, room string, q client.HistoryQuery) (chat.MessagePage, error)
 	Typing(ctx context.Context, room string) error
-	Send(ctx context.Context, room string, m chat.PostMessage) (chat.Message, error)
+	// SendOnce posts one message once; the outbox (client.Outbox) retries.
+	SendOnce(ctx context.Context, room string, m chat.PostMessage) (chat.Message, error)
 	Subscribe(ctx context.Context, room, lastID string) <-chan client.Event
 }
 

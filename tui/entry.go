@@ -40,7 +40,7 @@ type entry struct {
 	action   bool
 	ts       time.Time
 	state    sendState
-	reason   string           // why sending failed (sanitized)
+	reason   string           // why it is still waiting, or why sending failed (sanitized)
 	post     chat.PostMessage // what to send again on retry
 
 	cache lineCache
@@ -103,6 +103,16 @@ func localEntry(kind entryKind, text string, ts time.Time) *entry {
 // markPending shows our failed message as on its way again (a retry).
 func (e *entry) markPending() {
 	e.state, e.reason = statePending, ""
+	e.cache = lineCache{}
+}
+
+// markWaiting shows our message as on its way, and why it has not arrived
+// yet ("waiting for the server"): the outbox keeps trying.
+func (e *entry) markWaiting(reason string) {
+	if e.state == statePending && e.reason == reason {
+		return
+	}
+	e.state, e.reason = statePending, reason
 	e.cache = lineCache{}
 }
 

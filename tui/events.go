@@ -17,6 +17,10 @@ func (m *Model) event(msg eventMsg) tea.Cmd {
 	switch {
 	case ev.State != nil:
 		r.conn, r.hasCon = *ev.State, true
+		if ev.State.State == client.StateConnected {
+			// The server is back: what the outbox holds goes now.
+			m.out.Wake()
+		}
 		m.log.Info("stream state", "room", r.name, "state", ev.State.State.String(), "err", ev.State.Err)
 		if ev.State.State == client.StateUnauthorized {
 			m.sessionExpired("the session has expired: enter the password again")

@@ -62,6 +62,9 @@ var errOffline = errors.New("offline: the unit tests make no requests")
 // for: Update must ask for none itself (I/O belongs in a tea.Cmd).
 type offline struct {
 	token string
+	// refuse, when set, is every SendOnce's answer; otherwise a SendOnce
+	// waits for its context to end, as for a server that never answers.
+	refuse error
 
 	mu      sync.Mutex
 	streams []stream
@@ -93,8 +96,15 @@ func (o *offline) Typing(context.Context, string) error              { return er
 func (o *offline) History(context.Context, string, client.HistoryQuery) (chat.MessagePage, error) {
 	return chat.MessagePage{}, errOffline
 }
-func (o *offline) Send(context.Context, string, chat.PostMessage) (chat.Message, error) {
-	return chat.Message{}, errOffline
+func (o *offline) SendOnce(ctx context.Context, _ string, _ chat.PostMessage) (chat.Message, error) {
+	o.mu.Lock()
+	refuse := o.refuse
+	o.mu.Unlock()
+	if refuse != nil {
+		return chat.Message{}, refuse
+	}
+	<-ctx.Done()
+	return chat.Message{}, ctx.Err()
 }
 
 // Subscribe records the call and returns a stream that sends nothing and
@@ -109,6 +119,27 @@ func (o *offline) Subscribe(ctx context.Context, room, lastID string) <-chan cli
 		close(ch)
 	}()
 	return ch
+}
+
+// setRefuse sets what every SendOnce answers from now on (nil: nothing).
+func (o *offline) setRefuse(err error) {
+	o.mu.Lock()
+	o.refuse = err
+	o.mu.Unlock()
+}
+
+// nextUpdate hands the model the outbox's next update, as the command
+// reading them would, failing the test when none comes within 10 s.
+func nextUpdate(t testing.TB, m *Model) client.OutboxUpdate {
+	t.Helper()
+	select {
+	case u := <-m.out.Updates():
+		m.Update(outboxMsg(u))
+		return u
+	case <-time.After(10 * time.Second):
+		t.Fatal("no outbox update within 10s")
+	}
+	return client.OutboxUpdate{}
 }
 
 // subscribed returns the Subscribe calls made so far.

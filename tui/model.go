@@ -30,6 +30,7 @@ const (
 // Layout constants.
 const (
 	maxInputLines = 5                // the input grows up to this many rows
+	maxHistory    = 500              // lines typed remembered per room (Up/Down)
 	quitWindow    = 2 * time.Second  // Ctrl+C twice within this quits with a draft
 	typingShown   = 5 * time.Second  // how long "X is typing" stays
 	typingEvery   = 3 * time.Second  // at most one typing notice per this
@@ -47,6 +48,7 @@ type Model struct {
 	log    *slog.Logger
 	ctx    context.Context
 	subs   *subscriptions
+	out    *client.Outbox // our messages on their way; the model owns it
 	now    func() time.Time
 	loc    *time.Location
 	keys   keyMap
@@ -77,7 +79,9 @@ type Model struct {
 	lastInput  string
 	quitting   bool
 	reading    bool // the one command reading events is outstanding
-	lastGen    int  // the newest subscription generation handed out, for any room
+	readingOut bool // the one command reading the outbox's updates is outstanding
+	restored   []client.Outgoing
+	lastGen    int // the newest subscription generation handed out, for any room
 }
 
 // Option changes a Model made by New.
@@ -107,6 +111,13 @@ func WithRooms(rooms []string) Option {
 	}
 }
 
+// WithOutbox sets the messages left unsent by the last run (State.Outbox):
+// they are shown as on their way and sent again, with their client_ids, so
+// the server stores each once.
+func WithOutbox(saved []client.Outgoing) Option {
+	return func(m *Model) { m.restored = saved }
+}
+
 // New makes the model. ctx bounds its requests and subscriptions; cancel
 // it (or call Close) when the program ends.
 func New(ctx context.Context, cfg Config, be Backend, opts ...Option) *Model {
@@ -131,6 +142,8 @@ func New(ctx context.Context, cfg Config, be Backend, opts ...Option) *Model {
 	}
 	m.active = m.roomIndex(cfg.Room)
 	m.subs = newSubscriptions(ctx, be)
+	m.out = client.NewOutbox(be, client.OutboxOptions{Save: m.saveOutboxFunc(), Logger: m.log})
+	m.restoreOutbox()
 
 	m.password = textinput.New()
 	m.password.EchoMode = textinput.EchoPassword
@@ -165,8 +178,36 @@ func New(ctx context.Context, cfg Config, be Backend, opts ...Option) *Model {
 	return m
 }
 
-// Close stops every subscription and waits for their goroutines.
-func (m *Model) Close() { m.subs.Close() }
+// Close stops every subscription and the outbox (which saves what is
+// still unsent) and waits for their goroutines.
+func (m *Model) Close() {
+	m.subs.Close()
+	m.out.Close()
+}
+
+// restoreOutbox shows the messages the last run left unsent in their rooms
+// (joining a room that is no longer in the list) and hands them to the
+// outbox.
+func (m *Model) restoreOutbox() {
+	saved := m.restored
+	m.restored = nil
+	for _, it := range saved {
+		if chat.ValidateRoom(it.Room) != nil || it.Post.ClientID == "" {
+			continue
+		}
+		r := m.room(it.Room)
+		if r == nil {
+			r = newRoom(it.Room)
+			m.rooms = append(m.rooms, r)
+		}
+		e := pendingEntry(m.nick, it.Post, it.Queued)
+		if it.Failed != "" {
+			e.markFailed(safeLine(it.Failed))
+		}
+		r.add(e)
+	}
+	m.out.Restore(saved)
+}
 
 // Init starts the session check (a saved token) or shows the password prompt.
 func (m *Model) Init() tea.Cmd {
@@ -224,7 +265,9 @@ func (m *Model) startChat() tea.Cmd {
 	m.phase = phaseChat
 	m.password.Blur()
 	m.password.SetValue("")
-	cmds := []tea.Cmd{m.input.Focus(), m.nextEvent(), m.roomsCmd(), m.saveRoomsCmd()}
+	// A new session may be what the outbox was waiting for.
+	m.out.Wake()
+	cmds := []tea.Cmd{m.input.Focus(), m.nextEvent(), m.nextOutbox(), m.roomsCmd(), m.saveRoomsCmd()}
 	for _, r := range m.rooms {
 		if r.loaded {
 			cmds = append(cmds, m.subscribe(r))

@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -25,9 +26,9 @@ func pendingEntries(r *room) []*entry {
 func TestEnterSendsPendingThenEchoReplacesIt(t *testing.T) {
 	m, _ := newChatModel(t, 80, 20, nil, false)
 	typeText(m, "hello there")
-	_, cmd := m.Update(keyType(tea.KeyEnter))
-	if cmd == nil {
-		t.Fatal("Enter with text returned no command: nothing would be sent")
+	m.Update(keyType(tea.KeyEnter))
+	if held := m.out.Pending(); len(held) != 1 || held[0].Post.Text != "hello there" || held[0].Room != "general" {
+		t.Fatalf("the outbox holds %+v after Enter, want the line", held)
 	}
 	if v := m.input.Value(); v != "" {
 		t.Fatalf("input after Enter = %q, want empty", v)
@@ -42,7 +43,7 @@ func TestEnterSendsPendingThenEchoReplacesIt(t *testing.T) {
 	echo := chat.Message{ID: "7", Room: "general", Nick: "alice", Kind: chat.KindText, Text: "hello there", ClientID: p[0].clientID, TS: t0}
 	m.Update(eventMsg{gen: m.cur().gen, ev: client.Event{Room: "general", Message: &echo}})
 	// The answer to the POST comes after the echo: it must not add a copy.
-	m.Update(sentMsg{room: "general", clientID: echo.ClientID, msg: echo})
+	m.Update(outboxMsg{Room: "general", ClientID: echo.ClientID, State: client.OutSent, Message: echo})
 	r := m.cur()
 	if len(pendingEntries(r)) != 0 {
 		t.Fatal("the pending entry stayed after the echo")
@@ -67,41 +68,105 @@ func TestPostAnswerBeforeEchoShowsOnce(t *testing.T) {
 	m.Update(keyType(tea.KeyEnter))
 	cid := pendingEntries(m.cur())[0].clientID
 	stored := chat.Message{ID: "3", Room: "general", Nick: "alice", Text: "x", ClientID: cid, TS: t0}
-	m.Update(sentMsg{room: "general", clientID: cid, msg: stored})
+	m.Update(outboxMsg{Room: "general", ClientID: cid, State: client.OutSent, Message: stored})
 	m.Update(eventMsg{gen: m.cur().gen, ev: client.Event{Room: "general", Message: &stored}})
 	if got := len(m.cur().entries); got != 1 {
 		t.Fatalf("%d entries after answer and echo, want 1", got)
 	}
 }
 
-func TestFailedSendIsMarkedAndCtrlRRetriesWithSameClientID(t *testing.T) {
+// TestWaitingIsNotFailed: while the outbox cannot reach the server the line
+// says it is waiting for the server and stays on its way (issue 18, item
+// 2: it used to say "not sent" after 10 s and stay so).
+func TestWaitingIsNotFailed(t *testing.T) {
 	m, _ := newChatModel(t, 80, 20, nil, false)
-	typeText(m, "try me")
+	typeText(m, "patience")
 	m.Update(keyType(tea.KeyEnter))
 	e := pendingEntries(m.cur())[0]
-	if v := m.View(); !strings.Contains(v, " ... ") || !strings.Contains(v, "alice │ try me") { // its lines are cached now
+	if v := m.View(); !strings.Contains(v, " ... ") || !strings.Contains(v, "alice │ patience") { // its lines are cached now
 		t.Fatalf("the view does not show the message on its way:\n%s", v)
 	}
-	m.Update(sentMsg{room: "general", clientID: e.clientID, err: &client.APIError{Status: 503, Code: "unavailable", Message: "The store is unavailable."}})
-	if e.state != stateFailed {
-		t.Fatalf("state %v after an error, want failed", e.state)
+	m.Update(outboxMsg{Room: "general", ClientID: e.clientID, State: client.OutWaiting, Reason: "waiting for the server", Err: errOffline})
+	if e.state != statePending {
+		t.Fatalf("state %v while waiting, want pending", e.state)
 	}
-	if v := m.View(); !strings.Contains(v, "not sent: The store is unavailable.") || !strings.Contains(v, "Ctrl+R") {
-		t.Errorf("the view does not say the message failed and how to retry:\n%s", v)
+	if v := m.View(); !strings.Contains(v, "waiting for the server") || strings.Contains(v, "not sent") {
+		t.Errorf("the view does not say the line waits for the server:\n%s", v)
 	}
-	_, cmd := m.Update(keyType(tea.KeyCtrlR))
-	if cmd == nil || e.state != statePending {
-		t.Fatalf("Ctrl+R: cmd %v, state %v; want a send and pending", cmd != nil, e.state)
+}
+
+// TestRefusedSendIsMarkedAndCtrlRRetriesOldestFirst: lines the server
+// refuses for good show why in words; Ctrl+R gives the oldest back to the
+// outbox first, with its client_id, in its old place.
+func TestRefusedSendIsMarkedAndCtrlRRetriesOldestFirst(t *testing.T) {
+	m, _ := newChatModel(t, 80, 20, nil, false)
+	be := m.be.(*offline)
+	be.setRefuse(&client.APIError{Status: 403, Code: "forbidden", Message: "Send Authorization: Bearer <token>."})
+	typeText(m, "first")
+	m.Update(keyType(tea.KeyEnter))
+	typeText(m, "second")
+	m.Update(keyType(tea.KeyEnter))
+	p := pendingEntries(m.cur())
+	for range 2 {
+		if u := nextUpdate(t, m); u.State != client.OutFailed {
+			t.Fatalf("update %+v, want failed", u)
+		}
 	}
-	if v := m.View(); strings.Contains(v, "not sent") || !strings.Contains(v, " ... ") {
+	if p[0].state != stateFailed || p[1].state != stateFailed {
+		t.Fatalf("states %v %v after a 403, want failed", p[0].state, p[1].state)
+	}
+	v := m.View()
+	if !strings.Contains(v, "not sent: the server does not let you post in this room") || !strings.Contains(v, "Ctrl+R") || strings.Contains(v, "Bearer") {
+		t.Errorf("the view does not say in words why the message failed and how to retry:\n%s", v)
+	}
+	be.setRefuse(nil) // the server answers nothing from now on: the retried line waits
+	m.Update(keyType(tea.KeyCtrlR))
+	if p[0].state != statePending || p[1].state != stateFailed {
+		t.Fatalf("Ctrl+R: states %v %v; want the oldest on its way again, the newer still failed", p[0].state, p[1].state)
+	}
+	held := m.out.Pending()
+	if len(held) != 2 || held[0].Post.ClientID != p[0].clientID || held[0].Failed != "" || held[1].Failed == "" {
+		t.Fatalf("the outbox holds %+v; want the first line queued again with its client_id, before the second", held)
+	}
+	if v := m.View(); !strings.Contains(v, " ... ") {
 		t.Errorf("the retried message is not shown on its way again:\n%s", v)
 	}
-	if e.post.ClientID != e.clientID || e.post.Text != "try me" {
-		t.Errorf("retry posts %+v, want the same text and client_id %s", e.post, e.clientID)
+	m.Update(keyType(tea.KeyCtrlR))
+	if p[1].state != statePending {
+		t.Fatal("the second Ctrl+R did not retry the second line")
 	}
-	_, cmd = m.Update(keyType(tea.KeyCtrlR))
-	if cmd != nil {
-		t.Error("Ctrl+R with nothing failed returned a command")
+	m.Update(keyType(tea.KeyCtrlR))
+	if !strings.Contains(m.notice, "no failed message") {
+		t.Errorf("Ctrl+R with nothing failed: notice %q", m.notice)
+	}
+}
+
+// TestUnsentLinesOfTheLastRunAreShownAndSent: what the last run left in the
+// outbox is shown in its room, failed lines as failed, and is in the new
+// outbox with its client_id.
+func TestUnsentLinesOfTheLastRunAreShownAndSent(t *testing.T) {
+	saved := []client.Outgoing{
+		{Room: "general", Post: chat.PostMessage{Text: "from before", Kind: chat.KindText, ClientID: client.NewClientID()}, Queued: at(-5)},
+		{Room: "dev", Post: chat.PostMessage{Text: "refused", Kind: chat.KindText, ClientID: client.NewClientID()}, Queued: at(-4), Failed: "the room no longer exists on the server"},
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cfg := Config{Server: testServer, Nick: "alice", Room: "general"}
+	m := New(ctx, cfg, &offline{token: "tok"}, WithClock(newClock().now), WithLocation(time.UTC), WithOutbox(saved))
+	defer func() { cancel(); m.Close() }()
+	m.Update(tea.WindowSizeMsg{Width: 80, Height: 20})
+	m.Update(meMsg{nick: "alice"})
+	if len(m.rooms) != 2 || m.rooms[1].name != "dev" {
+		t.Fatalf("rooms %v: want dev joined for its unsent line", len(m.rooms))
+	}
+	if p := pendingEntries(m.room("general")); len(p) != 1 || p[0].clientID != saved[0].Post.ClientID || p[0].state != statePending {
+		t.Fatalf("general shows %+v, want the unsent line on its way", p)
+	}
+	if p := pendingEntries(m.room("dev")); len(p) != 1 || p[0].state != stateFailed {
+		t.Fatalf("dev shows %+v, want the refused line failed", p)
+	}
+	held := m.out.Pending()
+	if len(held) != 2 || held[0].Post.ClientID != saved[0].Post.ClientID || held[1].Failed == "" {
+		t.Fatalf("the outbox holds %+v, want both saved lines", held)
 	}
 }
 
@@ -277,10 +342,11 @@ func TestParseInput(t *testing.T) {
 func TestMeSendsAnAction(t *testing.T) {
 	m, _ := newChatModel(t, 80, 20, nil, false)
 	typeText(m, "/me waves")
-	_, cmd := m.Update(keyType(tea.KeyEnter))
+	m.Update(keyType(tea.KeyEnter))
 	p := pendingEntries(m.cur())
-	if cmd == nil || len(p) != 1 || !p[0].action || p[0].post.Kind != chat.KindAction || p[0].post.Text != "waves" {
-		t.Fatalf("after /me: cmd %v, pending %+v; want one action \"waves\"", cmd != nil, p)
+	held := m.out.Pending()
+	if len(held) != 1 || len(p) != 1 || !p[0].action || p[0].post.Kind != chat.KindAction || p[0].post.Text != "waves" || held[0].Post != p[0].post {
+		t.Fatalf("after /me: outbox %+v, pending %+v; want one action \"waves\"", held, p)
 	}
 }
 

@@ -44,12 +44,8 @@ type (
 		rooms []chat.Room
 		err   error
 	}
-	sentMsg struct {
-		room     string
-		clientID string
-		msg      chat.Message
-		err      error
-	}
+	// outboxMsg is what became of a message of the outbox.
+	outboxMsg  client.OutboxUpdate
 	membersMsg struct {
 		room  string
 		nicks []string
@@ -180,13 +176,30 @@ func (m *Model) roomsCmd() tea.Cmd {
 	}
 }
 
-func (m *Model) sendCmd(room string, post chat.PostMessage) tea.Cmd {
-	return func() tea.Msg {
-		ctx, cancel := m.callCtx()
-		defer cancel()
-		msg, err := m.be.Send(ctx, room, post)
-		return sentMsg{room: room, clientID: post.ClientID, msg: msg, err: err}
+// nextOutbox arms the one command that reads the outbox's updates, unless
+// it is armed already, so that a room's updates arrive in their order.
+func (m *Model) nextOutbox() tea.Cmd {
+	if m.readingOut {
+		return nil
 	}
+	m.readingOut = true
+	out, ctx := m.out, m.ctx
+	return func() tea.Msg {
+		select {
+		case u := <-out.Updates():
+			return outboxMsg(u)
+		case <-ctx.Done():
+			return nil
+		}
+	}
+}
+
+func (m *Model) saveOutboxFunc() func([]client.Outgoing) error {
+	if m.state == nil {
+		return nil
+	}
+	state, server, nick := m.state, m.cfg.Server, m.cfg.Nick
+	return func(items []client.Outgoing) error { return state.SaveOutbox(server, nick, items) }
 }
 
 func (m *Model) membersCmd(room string) tea.Cmd {

@@ -21,11 +21,15 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	if err != nil {
 		log.Warn("read joined rooms", "err", err)
 	}
+	unsent, err := state.Outbox(cfg.Server, cfg.Nick)
+	if err != nil {
+		log.Warn("read unsent messages", "err", err)
+	}
 	c := client.New(cfg.Server, client.WithLogger(log), client.WithToken(token), client.WithUserAgent("chat-tui"))
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	m := New(ctx, cfg, c, WithState(state), WithRooms(rooms), WithLogger(log))
+	m := New(ctx, cfg, c, WithState(state), WithRooms(rooms), WithLogger(log), WithOutbox(unsent))
 	defer m.Close()
 
 	opts := []tea.ProgramOption{tea.WithAltScreen(), tea.WithContext(ctx)}

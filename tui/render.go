@@ -69,8 +69,11 @@ func (e *entry) layout(rd *renderer, dayBreak bool) []string {
 	tag = strings.Repeat(" ", nw-ansi.StringWidth(tag)) + tag
 
 	wrapped := strings.Split(ansi.Wrap(body, textW, ""), "\n")
-	if e.kind == entryMessage && e.state == stateFailed {
+	switch {
+	case e.kind == entryMessage && e.state == stateFailed:
 		wrapped = append(wrapped, strings.Split(ansi.Wrap("not sent: "+e.reason+" (Ctrl+R retries)", textW, ""), "\n")...)
+	case e.kind == entryMessage && e.state == statePending && e.reason != "":
+		wrapped = append(wrapped, strings.Split(ansi.Wrap(e.reason, textW, ""), "\n")...)
 	}
 	indent := strings.Repeat(" ", prefixW-3)
 	bar := rd.styles.system.Render(" │ ")

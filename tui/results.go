@@ -149,22 +149,36 @@ func (m *Model) onRooms(msg roomsMsg) {
 	}
 }
 
-func (m *Model) onSent(msg sentMsg) {
-	r := m.room(msg.room)
-	if r == nil {
-		return
+// onOutbox takes what became of a message of the outbox: stored (shown
+// like its echo, once), waiting (the outbox keeps trying; a 401 asks for
+// the password, and the outbox sends once the new session is there), or
+// refused for good (failed, with the reason; Ctrl+R retries).
+func (m *Model) onOutbox(u client.OutboxUpdate) tea.Cmd {
+	r := m.room(u.Room)
+	var e *entry
+	if r != nil {
+		e = r.findPending(u.ClientID)
 	}
-	if msg.err == nil {
-		m.addLive(r, msg.msg)
-		return
+	switch u.State {
+	case client.OutSent:
+		if r != nil {
+			m.addLive(r, u.Message)
+		}
+	case client.OutWaiting:
+		m.log.Info("send: waiting", "room", u.Room, "client_id", u.ClientID, "retry_in", u.RetryIn, "err", u.Err)
+		if e != nil {
+			e.markWaiting(u.Reason)
+		}
+		if errors.Is(u.Err, client.ErrUnauthorized) && m.phase == phaseChat {
+			m.sessionExpired("the session has expired: enter the password again")
+		}
+	case client.OutFailed:
+		m.log.Warn("send: refused", "room", u.Room, "client_id", u.ClientID, "err", u.Err)
+		if e != nil {
+			e.markFailed(safeLine(u.Reason))
+		}
 	}
-	m.log.Warn("send", "room", r.name, "err", msg.err)
-	if e := r.findPending(msg.clientID); e != nil {
-		e.markFailed(errText(msg.err))
-	}
-	if errors.Is(msg.err, client.ErrUnauthorized) {
-		m.sessionExpired("the session has expired: enter the password again")
-	}
+	return nil
 }
 
 // answered returns the room a /command's answer is for, or nil when there

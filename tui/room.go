@@ -189,10 +189,11 @@ func (r *room) findPending(clientID string) *entry {
 	return nil
 }
 
-// lastFailed returns the newest message that failed to send.
-func (r *room) lastFailed() *entry {
-	for i := len(r.entries) - 1; i >= 0; i-- {
-		if e := r.entries[i]; e.kind == entryMessage && e.state == stateFailed {
+// firstFailed returns the oldest message that failed to send: Ctrl+R
+// retries them in the order they were typed.
+func (r *room) firstFailed() *entry {
+	for _, e := range r.entries {
+		if e.kind == entryMessage && e.state == stateFailed {
 			return e
 		}
 	}

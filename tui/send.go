@@ -7,7 +7,6 @@ import (
 
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/ssechat/chat/chat"
-	"github.com/ssechat/chat/client"
 )
 
 // submit sends the input line (Enter): as a message, or as the /command
@@ -94,21 +93,29 @@ func (m *Model) send(text, kind string) tea.Cmd {
 		m.fail(r, err)
 		return nil
 	}
-	post := chat.PostMessage{Text: norm, Kind: kind, ClientID: client.NewClientID()}
-	r.add(pendingEntry(m.nick, post, m.now()))
+	// The outbox sends the room's lines one at a time in the order typed,
+	// and keeps them (in the state directory) until the server has them.
+	held := m.out.Queue(r.name, chat.PostMessage{Text: norm, Kind: kind})
+	r.add(pendingEntry(m.nick, held.Post, m.now()))
 	m.follow()
-	return m.sendCmd(r.name, post)
+	return nil
 }
 
+// retry (Ctrl+R) sends the oldest failed message of the room again, in its
+// old place in the room's queue, with its client_id.
 func (m *Model) retry() tea.Cmd {
 	r := m.cur()
-	e := r.lastFailed()
+	e := r.firstFailed()
 	if e == nil {
 		m.setNotice("no failed message to retry in #" + r.name)
 		return nil
 	}
+	if !m.out.Retry(e.clientID) {
+		m.setNotice("that message is no longer in the outbox")
+		return nil
+	}
 	e.markPending()
-	return m.sendCmd(r.name, e.post)
+	return nil
 }
 
 func (m *Model) join(name string) tea.Cmd {

@@ -2,8 +2,11 @@ package tui
 
 import (
 	"context"
+	"fmt"
 	"net/http"
+	"net/url"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +16,7 @@ import (
 	"github.com/ssechat/chat/chat"
 	"github.com/ssechat/chat/client"
 	"github.com/ssechat/chat/internal/testenv"
+	"github.com/ssechat/chat/server"
 	"github.com/ssechat/chat/server/servertest"
 	"go.uber.org/goleak"
 )
@@ -224,4 +228,65 @@ func TestLogoutRevokesAndForgets(t *testing.T) {
 	if r := srv.Do(t, http.MethodGet, "/api/me", tok, nil); r.Status != http.StatusUnauthorized {
 		t.Fatalf("the revoked token still works: %d", r.Status)
 	}
+}
+
+// TestTypedLinesArriveInOrderThroughRateLimitAndRestart types 30 lines into
+// the TUI faster than the server's limit of one message a second, restarts
+// the server while they go out, and checks that the server stored each
+// once, in the order typed, and that the screen shows none still on its
+// way. Before the outbox every Enter had its own jittered retries, and the
+// server stored such bursts out of order (issue 18, item 1).
+func TestTypedLinesArriveInOrderThroughRateLimitAndRestart(t *testing.T) {
+	testenv.SkipShort(t, "waits out a rate limit of 1/s for 30 messages and restarts a server")
+	srv := servertest.Start(t, servertest.WithConfig(func(cfg *server.Config) {
+		cfg.Limits = server.DefaultLimits()
+		cfg.Limits.MessageRate, cfg.Limits.MessageBurst = 1, 10
+	}))
+	state := OpenState(filepath.Join(t.TempDir(), "chat-tui"))
+	if err := state.SaveToken(srv.URL, "alice", srv.Login(t, "alice")); err != nil {
+		t.Fatal(err)
+	}
+	bob := srv.Login(t, "bob")
+	tm, _, stop := startTUI(t, srv.URL, "alice", state)
+	defer stop()
+	waitScreen(t, tm, "connected", func(s string) bool { return strings.Contains(s, "● connected") })
+
+	want := make([]string, 30)
+	for i := range want {
+		want[i] = fmt.Sprintf("line %02d", i)
+		sendKeys(tm, want[i])
+		tm.Send(tea.KeyMsg{Type: tea.KeyEnter})
+	}
+	stored := func() []chat.Message {
+		return srv.History(t, bob, "general", url.Values{"limit": {"100"}}).Messages
+	}
+	deadline := time.Now().Add(90 * time.Second)
+	for len(stored()) < 12 {
+		if time.Now().After(deadline) {
+			t.Fatalf("only %d lines stored", len(stored()))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	srv.Restart()
+	for len(stored()) < len(want) {
+		if time.Now().After(deadline) {
+			t.Fatalf("only %d lines stored after the restart", len(stored()))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	var got []string
+	for _, m := range stored() {
+		got = append(got, m.Text)
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("the server stored\n%q\nwant, in typed order and each once,\n%q", got, want)
+	}
+	waitScreen(t, tm, "every line confirmed", func(s string) bool {
+		return strings.Contains(s, "alice │ line 29") && !strings.Contains(s, " ... ")
+	})
+	if held, _ := state.Outbox(srv.URL, "alice"); len(held) != 0 {
+		t.Errorf("the saved outbox still holds %d lines", len(held))
+	}
+	tm.Send(tea.KeyMsg{Type: tea.KeyCtrlC})
+	tm.WaitFinished(t, teatest.WithFinalTimeout(10*time.Second))
 }

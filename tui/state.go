@@ -11,10 +11,12 @@ import (
 	"sync"
 
 	"github.com/ssechat/chat/chat"
+	"github.com/ssechat/chat/client"
 )
 
-// State keeps what chat-tui remembers between runs: the session token and
-// the joined rooms, per server and nick, in one JSON file readable only by
+// State keeps what chat-tui remembers between runs: the session token,
+// the joined rooms, the messages not yet sent (the outbox) and the lines
+// typed (input history), per server and nick, in one JSON file readable only by
 // its owner (0600, directory 0700). It is safe for concurrent use; writes
 // replace the file atomically.
 type State struct {
@@ -23,8 +25,10 @@ type State struct {
 }
 
 type stateFile struct {
-	Sessions map[string]string   `json:"sessions"`
-	Rooms    map[string][]string `json:"rooms"`
+	Sessions map[string]string              `json:"sessions"`
+	Rooms    map[string][]string            `json:"rooms"`
+	Outbox   map[string][]client.Outgoing   `json:"outbox,omitempty"`
+	History  map[string]map[string][]string `json:"history,omitempty"` // key → room → lines, oldest first
 }
 
 // OpenState returns the state kept in dir (created on first save).
@@ -55,6 +59,12 @@ func (s *State) load() (stateFile, error) {
 	}
 	if f.Rooms == nil {
 		f.Rooms = map[string][]string{}
+	}
+	if f.Outbox == nil {
+		f.Outbox = map[string][]client.Outgoing{}
+	}
+	if f.History == nil {
+		f.History = map[string]map[string][]string{}
 	}
 	return f, nil
 }
@@ -131,4 +141,49 @@ func (s *State) Rooms(server, nick string) ([]string, error) {
 func (s *State) SaveRooms(server, nick string, rooms []string) error {
 	rooms = append([]string(nil), rooms...)
 	return s.update(func(f *stateFile) { f.Rooms[stateKey(server, nick)] = rooms })
+}
+
+// Outbox returns the messages nick had not yet sent to server when
+// chat-tui last saved them, in the order typed.
+func (s *State) Outbox(server, nick string) ([]client.Outgoing, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	f, err := s.load()
+	return f.Outbox[stateKey(server, nick)], err
+}
+
+// SaveOutbox remembers the messages not yet sent (client.OutboxOptions.Save).
+func (s *State) SaveOutbox(server, nick string, items []client.Outgoing) error {
+	items = append([]client.Outgoing(nil), items...)
+	return s.update(func(f *stateFile) {
+		if len(items) == 0 {
+			delete(f.Outbox, stateKey(server, nick))
+			return
+		}
+		f.Outbox[stateKey(server, nick)] = items
+	})
+}
+
+// History returns the lines nick typed on server, per room, oldest first.
+func (s *State) History(server, nick string) (map[string][]string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	f, err := s.load()
+	return f.History[stateKey(server, nick)], err
+}
+
+// SaveHistory remembers the lines typed in one room (at most
+// maxHistory, the newest).
+func (s *State) SaveHistory(server, nick, room string, lines []string) error {
+	if len(lines) > maxHistory {
+		lines = lines[len(lines)-maxHistory:]
+	}
+	lines = append([]string(nil), lines...)
+	return s.update(func(f *stateFile) {
+		k := stateKey(server, nick)
+		if f.History[k] == nil {
+			f.History[k] = map[string][]string{}
+		}
+		f.History[k][room] = lines
+	})
 }

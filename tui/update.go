@@ -1,6 +1,9 @@
 package tui
 
-import tea "github.com/charmbracelet/bubbletea"
+import (
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/ssechat/chat/client"
+)
 
 // Update handles one message. It never blocks, does no I/O and starts no
 // goroutine: requests and streams go out as the returned commands, and
@@ -40,8 +43,9 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, m.onPage(msg)
 	case roomsMsg:
 		m.onRooms(msg)
-	case sentMsg:
-		m.onSent(msg)
+	case outboxMsg:
+		m.readingOut = false
+		return m, tea.Batch(m.nextOutbox(), m.onOutbox(client.OutboxUpdate(msg)))
 	case membersMsg:
 		m.onMembers(msg)
 	case topicMsg:

@@ -16,7 +16,7 @@ import (
 
 // scene builds the screen the goldens show: two days of history with a long
 // wrapped message, CJK and emoji, an action, a join line, one message being
-// sent and one that failed, a second room with unread messages.
+// sent (waiting for the server) and one that failed, a second room with unread messages.
 func scene(t *testing.T, w, h int) *Model {
 	day1 := time.Date(2026, 11, 22, 23, 58, 0, 0, time.UTC)
 	page := []chat.Message{
@@ -36,7 +36,8 @@ func scene(t *testing.T, w, h int) *Model {
 	typeText(m, "this one failed")
 	m.Update(keyType(tea.KeyEnter))
 	p := pendingEntries(r)
-	m.Update(sentMsg{room: "general", clientID: p[1].clientID, err: &client.APIError{Status: 429, Message: "Slow down."}})
+	m.Update(outboxMsg{Room: "general", ClientID: p[0].clientID, State: client.OutWaiting, Reason: "waiting for the server"})
+	m.Update(outboxMsg{Room: "general", ClientID: p[1].clientID, State: client.OutFailed, Reason: "the server does not let you post in this room"})
 
 	typeText(m, "/join dev")
 	m.Update(keyType(tea.KeyEnter))
