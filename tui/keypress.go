@@ -38,17 +38,31 @@ func (m *Model) key(msg tea.KeyMsg) tea.Cmd {
 		msg.Runes = []rune(strings.ReplaceAll(string(msg.Runes), "\r\n", "\n"))
 		return m.editInput(msg)
 	}
-	helpQ := key.Matches(msg, m.keys.HelpQ) && m.input.Value() == "" // else '?' is text
-	if m.showHelp && (key.Matches(msg, m.keys.Help) || key.Matches(msg, m.keys.CloseHelp) || helpQ) {
-		m.showHelp = false
+	// Ctrl+X Ctrl+E opens $EDITOR; Ctrl+X followed by anything else is
+	// forgotten, and the other key does what it does.
+	if m.ctrlX {
+		m.ctrlX = false
+		if key.Matches(msg, m.keys.Editor) {
+			return m.openEditor()
+		}
+	}
+	if msg.Type == tea.KeyCtrlX {
+		m.ctrlX = true
 		return nil
+	}
+	if m.showHelp {
+		if cmd, done := m.helpKey(msg); done {
+			return cmd
+		}
 	}
 	switch {
 	case key.Matches(msg, m.keys.Help):
-		m.showHelp = true
+		m.showHelp, m.helpOff = true, 0
 		return nil
-	case helpQ:
-		m.showHelp = true
+	case key.Matches(msg, m.keys.Reconnect):
+		return m.reconnect()
+	case key.Matches(msg, m.keys.Complete):
+		m.complete()
 		return nil
 	case key.Matches(msg, m.keys.Send):
 		return m.submit()
@@ -67,11 +81,11 @@ func (m *Model) key(msg tea.KeyMsg) tea.Cmd {
 		m.cur().offset = 0
 		return m.afterScroll()
 	case key.Matches(msg, m.keys.LineUp) && m.inputAtFirstRow():
-		m.cur().offset++
-		return m.afterScroll()
+		m.recallInput(-1)
+		return nil
 	case key.Matches(msg, m.keys.LineDown) && m.inputAtLastRow():
-		m.cur().offset--
-		return m.afterScroll()
+		m.recallInput(+1)
+		return nil
 	case key.Matches(msg, m.keys.NextRoom):
 		return m.switchRoom((m.active + 1) % len(m.rooms))
 	case key.Matches(msg, m.keys.PrevRoom):
@@ -102,6 +116,52 @@ func (m *Model) editInput(msg tea.KeyMsg) tea.Cmd {
 		return tea.Batch(cmd, m.typingCmd(m.cur().name))
 	}
 	return cmd
+}
+
+// helpKey takes the keys of the help screen: F1 and Esc close it; PgUp,
+// PgDn, Up and Down scroll it (it is longer than a 20-row screen). done is
+// false for every other key, which does what it always does.
+func (m *Model) helpKey(msg tea.KeyMsg) (cmd tea.Cmd, done bool) {
+	step := max(1, m.paneHeight()-1)
+	switch {
+	case key.Matches(msg, m.keys.Help), key.Matches(msg, m.keys.CloseHelp):
+		m.showHelp = false
+	case key.Matches(msg, m.keys.PageUp):
+		m.helpOff -= step
+	case key.Matches(msg, m.keys.PageDown):
+		m.helpOff += step
+	case key.Matches(msg, m.keys.LineUp):
+		m.helpOff--
+	case key.Matches(msg, m.keys.LineDown):
+		m.helpOff++
+	default:
+		return nil, false
+	}
+	m.helpOff = max(0, min(m.helpOff, len(m.helpLines())-m.paneHeight()))
+	return nil, true
+}
+
+// reconnect (F5) starts every room's stream again now, and the outbox's
+// next attempt, instead of waiting out the backoff.
+func (m *Model) reconnect() tea.Cmd {
+	m.out.Wake()
+	switch m.phase {
+	case phaseCheck:
+		return m.meCmd()
+	case phaseChat:
+	default:
+		return nil
+	}
+	m.setNotice("reconnecting now")
+	cmds := []tea.Cmd{m.roomsCmd()}
+	for _, r := range m.rooms {
+		if r.loaded {
+			cmds = append(cmds, m.subscribe(r))
+		} else {
+			cmds = append(cmds, m.joinCmd(r.name))
+		}
+	}
+	return tea.Batch(cmds...)
 }
 
 func (m *Model) inputAtFirstRow() bool {

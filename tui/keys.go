@@ -11,7 +11,9 @@ type keyMap struct {
 	Send      key.Binding
 	Newline   key.Binding
 	Help      key.Binding
-	HelpQ     key.Binding // '?' opens help only while the input is empty
+	Reconnect key.Binding
+	Complete  key.Binding
+	Editor    key.Binding // the second key after Ctrl+X
 	Quit      key.Binding
 	Retry     key.Binding
 	PageUp    key.Binding
@@ -31,15 +33,17 @@ func defaultKeyMap() keyMap {
 		Send:      key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "send")),
 		Newline:   key.NewBinding(key.WithKeys("alt+enter", "ctrl+j"), key.WithHelp("alt+enter/ctrl+j", "newline")),
 		Help:      key.NewBinding(key.WithKeys("f1"), key.WithHelp("F1", "help")),
-		HelpQ:     key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help (empty input)")),
+		Reconnect: key.NewBinding(key.WithKeys("f5"), key.WithHelp("F5", "reconnect now")),
+		Complete:  key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab", "complete nick, /cmd, #room")),
+		Editor:    key.NewBinding(key.WithKeys("ctrl+e"), key.WithHelp("ctrl+x ctrl+e", "edit in $EDITOR")),
 		Quit:      key.NewBinding(key.WithKeys("ctrl+c"), key.WithHelp("ctrl+c", "quit")),
 		Retry:     key.NewBinding(key.WithKeys("ctrl+r"), key.WithHelp("ctrl+r", "retry failed")),
 		PageUp:    key.NewBinding(key.WithKeys("pgup"), key.WithHelp("pgup", "page up")),
 		PageDown:  key.NewBinding(key.WithKeys("pgdown"), key.WithHelp("pgdn", "page down")),
 		Top:       key.NewBinding(key.WithKeys("ctrl+home"), key.WithHelp("ctrl+home", "oldest")),
 		Bottom:    key.NewBinding(key.WithKeys("ctrl+end"), key.WithHelp("ctrl+end", "newest")),
-		LineUp:    key.NewBinding(key.WithKeys("up"), key.WithHelp("↑", "scroll up at input top")),
-		LineDown:  key.NewBinding(key.WithKeys("down"), key.WithHelp("↓", "scroll down at input end")),
+		LineUp:    key.NewBinding(key.WithKeys("up"), key.WithHelp("↑", "recall older (top line)")),
+		LineDown:  key.NewBinding(key.WithKeys("down"), key.WithHelp("↓", "recall newer (last line)")),
 		NextRoom:  key.NewBinding(key.WithKeys("ctrl+n"), key.WithHelp("ctrl+n", "next room")),
 		PrevRoom:  key.NewBinding(key.WithKeys("ctrl+p"), key.WithHelp("ctrl+p", "previous room")),
 		GotoRoom:  key.NewBinding(key.WithKeys("alt+1", "alt+2", "alt+3", "alt+4", "alt+5", "alt+6", "alt+7", "alt+8", "alt+9"), key.WithHelp("alt+1..9", "room 1..9")),
@@ -55,9 +59,9 @@ func (k keyMap) ShortHelp() []key.Binding {
 // FullHelp is the F1 screen, in columns.
 func (k keyMap) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
-		{k.Send, k.Newline, k.Retry, k.Quit, k.Help, k.HelpQ},
-		{k.PageUp, k.PageDown, k.Top, k.Bottom, k.LineUp, k.LineDown},
-		{k.NextRoom, k.PrevRoom, k.GotoRoom, k.CloseHelp},
+		{k.Send, k.Newline, k.Editor, k.Complete, k.LineUp, k.LineDown, k.Retry, k.Quit},
+		{k.PageUp, k.PageDown, k.Top, k.Bottom, k.NextRoom, k.PrevRoom, k.GotoRoom},
+		{k.Reconnect, k.Help, k.CloseHelp},
 	}
 }
 

@@ -74,14 +74,20 @@ type Model struct {
 	notice   string // a short line in the status bar
 	noticeAt time.Time
 
-	ctrlCAt    time.Time
-	lastTyping time.Time
-	lastInput  string
-	quitting   bool
-	reading    bool // the one command reading events is outstanding
-	readingOut bool // the one command reading the outbox's updates is outstanding
-	restored   []client.Outgoing
-	lastGen    int // the newest subscription generation handed out, for any room
+	ctrlCAt     time.Time
+	lastTyping  time.Time
+	lastInput   string
+	quitting    bool
+	reading     bool // the one command reading events is outstanding
+	readingOut  bool // the one command reading the outbox's updates is outstanding
+	restored    []client.Outgoing
+	history     map[string][]string // room → lines typed in earlier runs
+	comp        completion          // Tab's state between two Tabs
+	ctrlX       bool                // Ctrl+X was the last key: Ctrl+E opens $EDITOR
+	helpOff     int                 // lines the help screen is scrolled down
+	ticking     bool                // a tick is on its way
+	serverRooms []string            // every room the server listed, for #completion
+	lastGen     int                 // the newest subscription generation handed out, for any room
 }
 
 // Option changes a Model made by New.
@@ -144,6 +150,9 @@ func New(ctx context.Context, cfg Config, be Backend, opts ...Option) *Model {
 	m.subs = newSubscriptions(ctx, be)
 	m.out = client.NewOutbox(be, client.OutboxOptions{Save: m.saveOutboxFunc(), Logger: m.log})
 	m.restoreOutbox()
+	for _, r := range m.rooms {
+		m.seedHistory(r)
+	}
 
 	m.password = textinput.New()
 	m.password.EchoMode = textinput.EchoPassword
@@ -212,9 +221,9 @@ func (m *Model) restoreOutbox() {
 // Init starts the session check (a saved token) or shows the password prompt.
 func (m *Model) Init() tea.Cmd {
 	if m.phase == phaseCheck {
-		return tea.Batch(m.meCmd(), m.registrationCmd(), tickCmd())
+		return tea.Batch(m.meCmd(), m.registrationCmd())
 	}
-	return tea.Batch(m.registrationCmd(), tickCmd())
+	return m.registrationCmd()
 }
 
 func (m *Model) roomIndex(name string) int {

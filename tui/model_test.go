@@ -226,34 +226,47 @@ func TestBracketedPasteKeepsNewlinesWithoutSending(t *testing.T) {
 	}
 }
 
+// TestHelpKeys: ? is text, even alone (it can be sent); help is F1 (and
+// /help); F1 or Esc close it; at 60x20 it scrolls with PgDn and Up/Down.
 func TestHelpKeys(t *testing.T) {
-	m, _ := newChatModel(t, 80, 30, nil, false)
+	m, _ := newChatModel(t, 60, 20, nil, false)
 	m.Update(keyRunes("?"))
-	if !m.showHelp || m.input.Value() != "" {
-		t.Fatalf("? on empty input: help %v, input %q; want help and no text", m.showHelp, m.input.Value())
+	if m.showHelp || m.input.Value() != "?" {
+		t.Fatalf("? on empty input: help %v, input %q; want the ? typed", m.showHelp, m.input.Value())
 	}
-	if !strings.Contains(m.View(), "retry failed") {
-		t.Error("the help screen does not list the keys")
-	}
-	m.Update(keyRunes("?"))
-	if m.showHelp {
-		t.Fatal("? did not close help")
-	}
-	typeText(m, "why?")
-	if m.showHelp || m.input.Value() != "why?" {
-		t.Fatalf("? while typing: help %v, input %q; want the ? in the input", m.showHelp, m.input.Value())
+	m.Update(keyType(tea.KeyEnter))
+	if p := pendingEntries(m.cur()); len(p) != 1 || p[0].text != "?" {
+		t.Fatalf("Enter after ?: pending %+v, want ? sent", p)
 	}
 	m.Update(keyType(tea.KeyF1))
-	if !m.showHelp {
-		t.Fatal("F1 did not open help with text in the input")
+	if !m.showHelp || !strings.Contains(m.View(), "retry failed") {
+		t.Fatalf("F1 did not open help listing the keys:\n%s", m.View())
 	}
-	m.Update(keyRunes("?"))
-	if !m.showHelp || m.input.Value() != "why??" {
-		t.Fatalf("? with help open and text in the input: help %v, input %q; want it typed", m.showHelp, m.input.Value())
+	if !strings.Contains(m.View(), "more ↓") {
+		t.Fatalf("help at 60x20 does not say there is more:\n%s", m.View())
+	}
+	m.Update(keyType(tea.KeyPgDown))
+	m.Update(keyType(tea.KeyPgDown))
+	v := m.View()
+	if !strings.Contains(v, "/quit") || strings.Contains(v, "more ↓") {
+		t.Fatalf("PgDn did not scroll help to its end:\n%s", v)
+	}
+	m.Update(keyType(tea.KeyUp))
+	if m.helpOff == 0 {
+		t.Fatal("Up did not scroll help back")
+	}
+	typeText(m, "why?")
+	if !m.showHelp || m.input.Value() != "why?" {
+		t.Fatalf("typing with help open: help %v, input %q; want it typed", m.showHelp, m.input.Value())
 	}
 	m.Update(keyType(tea.KeyEsc))
 	if m.showHelp {
 		t.Fatal("Esc did not close help")
+	}
+	m.Update(keyType(tea.KeyF1))
+	m.Update(keyType(tea.KeyF1))
+	if m.showHelp {
+		t.Fatal("F1 did not close help")
 	}
 }
 
@@ -358,7 +371,7 @@ func TestJoinSwitchPartRooms(t *testing.T) {
 		t.Fatalf("/join dev: cmd %v, rooms %d, current %s", cmd != nil, len(m.rooms), m.cur().name)
 	}
 	typeText(m, "/join Bad!")
-	if _, cmd := m.Update(keyType(tea.KeyEnter)); cmd != nil || len(m.rooms) != 2 {
+	if m.Update(keyType(tea.KeyEnter)); len(m.rooms) != 2 {
 		t.Fatal("an invalid room name was joined")
 	}
 	m.resetInput()
@@ -460,27 +473,12 @@ func TestScrolledUpNewMessagesKeepViewAndShowMarker(t *testing.T) {
 	}
 }
 
-func TestPgDownAndArrowsScroll(t *testing.T) {
+func TestPgDownAndCtrlHomeScroll(t *testing.T) {
 	m, _ := newChatModel(t, 80, 20, manyMessages(100), false)
 	r := m.cur()
 	m.Update(keyType(tea.KeyUp))
-	if r.offset != 1 {
-		t.Fatalf("Up on an empty input: offset %d, want 1", r.offset)
-	}
-	m.Update(keyType(tea.KeyDown))
 	if r.offset != 0 {
-		t.Fatalf("Down on an empty input: offset %d, want 0", r.offset)
-	}
-	typeText(m, "a")
-	m.Update(keyType(tea.KeyCtrlJ))
-	typeText(m, "b")
-	m.Update(keyType(tea.KeyUp)) // moves to the first input line
-	if r.offset != 0 || m.input.Line() != 0 {
-		t.Fatalf("Up on the second input line: offset %d line %d; want the cursor to move", r.offset, m.input.Line())
-	}
-	m.Update(keyType(tea.KeyUp)) // now on the first line: scrolls
-	if r.offset != 1 {
-		t.Fatalf("Up on the first input line: offset %d, want 1", r.offset)
+		t.Fatalf("Up on an empty input scrolled (offset %d): scrolling is PgUp's", r.offset)
 	}
 	m.Update(keyType(tea.KeyPgUp))
 	m.Update(keyType(tea.KeyPgUp))
@@ -740,5 +738,142 @@ func TestKeyNamesTypedAsTextStayText(t *testing.T) {
 	pw.Update(keyRunes("left-end-home"))
 	if got := pw.password.Value(); got != "left-end-home" {
 		t.Fatalf("password typed as one message = %q", got)
+	}
+}
+
+// TestUpDownRecallLinesSentPerRoom: Up on the input's first line recalls
+// the lines sent in this room, newest first; Down goes back to the draft;
+// inside a multi-line draft they move the cursor; another room has its
+// own history; the history comes from the state of the last run.
+func TestUpDownRecallLinesSentPerRoom(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cfg := Config{Server: testServer, Nick: "alice", Room: "general"}
+	m := New(ctx, cfg, &offline{token: "tok"}, WithClock(newClock().now), WithLocation(time.UTC),
+		WithHistory(map[string][]string{"general": {"from the last run"}}))
+	defer func() { cancel(); m.Close() }()
+	m.Update(tea.WindowSizeMsg{Width: 80, Height: 20})
+	m.Update(meMsg{nick: "alice"})
+	m.Update(joinedMsg{room: "general"})
+	for _, s := range []string{"one", "two"} {
+		typeText(m, s)
+		m.Update(keyType(tea.KeyEnter))
+	}
+	typeText(m, "draft")
+	for _, want := range []string{"two", "one", "from the last run", "from the last run"} {
+		m.Update(keyType(tea.KeyUp))
+		if got := m.input.Value(); got != want {
+			t.Fatalf("Up: input %q, want %q", got, want)
+		}
+	}
+	for _, want := range []string{"one", "two", "draft", "draft"} {
+		m.Update(keyType(tea.KeyDown))
+		if got := m.input.Value(); got != want {
+			t.Fatalf("Down: input %q, want %q", got, want)
+		}
+	}
+	m.resetInput()
+	typeText(m, "a")
+	m.Update(keyType(tea.KeyCtrlJ))
+	typeText(m, "b")
+	m.Update(keyType(tea.KeyUp))
+	if m.input.Value() != "a\nb" || m.input.Line() != 0 {
+		t.Fatalf("Up on the second draft line: input %q line %d; want the cursor to move", m.input.Value(), m.input.Line())
+	}
+	m.Update(keyType(tea.KeyUp))
+	if m.input.Value() != "two" {
+		t.Fatalf("Up on the first draft line: input %q, want two", m.input.Value())
+	}
+	m.resetInput()
+	typeText(m, "/join dev")
+	m.Update(keyType(tea.KeyEnter))
+	m.Update(keyType(tea.KeyUp))
+	if m.input.Value() != "" {
+		t.Fatalf("Up in a new room: input %q, want nothing recalled", m.input.Value())
+	}
+}
+
+// TestTabCompletes: nicks ranked by who spoke last, "nick: " at the start
+// of the line and "nick " elsewhere, Tab again cycles; /commands; #rooms.
+func TestTabCompletes(t *testing.T) {
+	page := []chat.Message{
+		msgAt(1, "alicia", "hi", at(-3)),
+		msgAt(2, "albert", "hello", at(-2)),
+		msgAt(3, "bob", "yo", at(-1)),
+	}
+	m, _ := newChatModel(t, 80, 20, page, false)
+	r := m.cur()
+	m.Update(eventMsg{gen: r.gen, ev: client.Event{Room: "general", Welcome: &chat.Welcome{Room: "general", Online: []string{"alice", "alfred", "bob"}}}})
+	tab := func() { m.Update(keyType(tea.KeyTab)) }
+	typeText(m, "al")
+	tab()
+	if got := m.input.Value(); got != "albert: " {
+		t.Fatalf("al<Tab>: %q, want the latest speaker albert first", got)
+	}
+	tab()
+	if got := m.input.Value(); got != "alicia: " {
+		t.Fatalf("Tab again: %q, want alicia", got)
+	}
+	tab()
+	if got := m.input.Value(); got != "alfred: " {
+		t.Fatalf("Tab again: %q, want alfred (online, never spoke; not alice, ourselves)", got)
+	}
+	tab()
+	if got := m.input.Value(); got != "albert: " {
+		t.Fatalf("Tab cycles back: %q", got)
+	}
+	m.resetInput()
+	typeText(m, "thanks B")
+	tab()
+	if got := m.input.Value(); got != "thanks bob " {
+		t.Fatalf("mid-line: %q, want \"thanks bob \"", got)
+	}
+	m.resetInput()
+	typeText(m, "/to")
+	tab()
+	if got := m.input.Value(); got != "/topic " {
+		t.Fatalf("/to<Tab>: %q", got)
+	}
+	m.resetInput()
+	m.Update(roomsMsg{rooms: []chat.Room{{Name: "general"}, {Name: "gophers"}}})
+	typeText(m, "see #go")
+	tab()
+	if got := m.input.Value(); got != "see #gophers " {
+		t.Fatalf("#go<Tab>: %q", got)
+	}
+	m.resetInput()
+	typeText(m, "zz")
+	tab()
+	if got := m.input.Value(); got != "zz" {
+		t.Fatalf("no candidate: %q, want the input unchanged", got)
+	}
+}
+
+// TestIdleModelDoesNotTick: with nothing on screen that changes with time
+// the tick stops, so an idle chat-tui does not wake up every second; a
+// notice starts it again until the notice expires.
+func TestIdleModelDoesNotTick(t *testing.T) {
+	m, clk := newChatModel(t, 80, 20, nil, false)
+	m.ticking = true // the tick newChatModel's updates may have started
+	if _, cmd := m.Update(tickMsg(clk.now())); cmd != nil || m.ticking {
+		t.Fatal("an idle model asked for another tick")
+	}
+	_, cmd := m.Update(keyType(tea.KeyCtrlR)) // "no failed message" notice
+	if cmd == nil || !m.ticking {
+		t.Fatal("a notice did not start the tick that expires it")
+	}
+	clk.advance(noticeShown + time.Second)
+	if _, cmd := m.Update(tickMsg(clk.now())); cmd != nil || m.notice != "" {
+		t.Fatalf("after the notice expired: notice %q, tick %v", m.notice, cmd != nil)
+	}
+}
+
+// TestF5ReconnectsNow: F5 replaces every room's stream with a new one at
+// once and says so.
+func TestF5ReconnectsNow(t *testing.T) {
+	m, _ := newChatModel(t, 80, 20, nil, false)
+	gen := m.cur().gen
+	_, cmd := m.Update(keyType(tea.KeyF5))
+	if cmd == nil || m.cur().gen == gen || !strings.Contains(m.View(), "reconnecting now") {
+		t.Fatalf("F5: cmd %v, generation %d (was %d); view:\n%s", cmd != nil, m.cur().gen, gen, m.View())
 	}
 }

@@ -142,7 +142,9 @@ func (m *Model) onRooms(msg roomsMsg) {
 		m.log.Warn("list rooms", "err", msg.err)
 		return
 	}
+	m.serverRooms = m.serverRooms[:0]
 	for _, info := range msg.rooms {
+		m.serverRooms = append(m.serverRooms, info.Name)
 		if r := m.room(info.Name); r != nil {
 			r.topic = safeLine(info.Topic)
 		}

@@ -29,6 +29,8 @@ type room struct {
 	hasCon bool
 	typing map[string]time.Time // nick → until when "is typing" shows
 
+	history inputHistory // lines typed here, for Up and Down
+
 	// known holds the nicks (NickKey) we last knew to be online, kept
 	// across reconnects, so that the joins every stream makes again after
 	// a server restart are not shown as news. away holds the nicks that

@@ -24,10 +24,11 @@ func (m *Model) submit() tea.Cmd {
 		return nil // the input keeps the text so it can be fixed
 	}
 	m.resetInput()
+	remember := m.rememberInput(raw)
 	if c.def == nil {
-		return m.send(c.arg(0), chat.KindText)
+		return tea.Batch(remember, m.send(c.arg(0), chat.KindText))
 	}
-	return c.def.run(m, c.args)
+	return tea.Batch(remember, c.def.run(m, c.args))
 }
 
 // topic shows the current room's topic (text "") or sets it.
@@ -127,6 +128,7 @@ func (m *Model) join(name string) tea.Cmd {
 		return m.switchRoom(i)
 	}
 	r := newRoom(name)
+	m.seedHistory(r)
 	m.rooms = append(m.rooms, r)
 	m.active = len(m.rooms) - 1
 	m.notify(r, "joining #"+name+" ...")

@@ -7,8 +7,46 @@ import (
 
 // Update handles one message. It never blocks, does no I/O and starts no
 // goroutine: requests and streams go out as the returned commands, and
-// their answers and events come back as messages.
+// their answers and events come back as messages. The one-second tick runs
+// only while something on screen counts down or expires, so an idle
+// chat-tui neither wakes nor redraws.
 func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	if _, ok := msg.(tickMsg); ok {
+		m.ticking = false
+	}
+	_, cmd := m.update(msg)
+	if tick := m.keepTicking(); tick != nil {
+		cmd = tea.Batch(cmd, tick)
+	}
+	return m, cmd
+}
+
+// keepTicking starts the tick when the screen holds something that changes
+// with time and no tick is on its way.
+func (m *Model) keepTicking() tea.Cmd {
+	if m.ticking || !m.needsTick() {
+		return nil
+	}
+	m.ticking = true
+	return tickCmd()
+}
+
+// needsTick reports whether anything shown changes with time: a notice
+// that expires, "is typing", a reconnect countdown.
+func (m *Model) needsTick() bool {
+	if m.notice != "" {
+		return true
+	}
+	for _, r := range m.rooms {
+		if len(r.typing) > 0 {
+			return true
+		}
+	}
+	c, ok := m.conn()
+	return ok && c.State == client.StateReconnecting
+}
+
+func (m *Model) update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	switch msg := msg.(type) {
 	case tea.WindowSizeMsg:
 		m.resize(msg.Width, msg.Height)
@@ -19,7 +57,6 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, m.mouse(msg)
 	case tickMsg:
 		m.tick()
-		return m, tickCmd()
 	case eventMsg:
 		m.reading = false
 		return m, tea.Batch(m.nextEvent(), m.event(msg))
@@ -55,6 +92,12 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			m.log.Error("save state", "err", msg.err)
 			m.setNotice("could not save state: " + errText(msg.err))
 		}
+	case editorReadyMsg:
+		return m, m.onEditorReady(msg)
+	case editorDoneMsg:
+		return m, m.onEditorDone(msg)
+	case editedMsg:
+		m.onEdited(msg)
 	case typingMsg:
 		if msg.err != nil {
 			m.log.Debug("typing notice", "err", msg.err)

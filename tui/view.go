@@ -82,8 +82,11 @@ func (m *Model) paneView() string {
 	var lines []string
 	if m.showHelp {
 		lines = m.helpLines()
+		off := max(0, min(m.helpOff, len(lines)-h))
+		lines = lines[off:]
 		if len(lines) > h {
 			lines = lines[:h]
+			lines[h-1] = m.marker(" more ↓ (PgDn) ")
 		}
 	} else {
 		r := m.cur()
@@ -126,7 +129,7 @@ func (m *Model) helpLines() []string {
 	for _, k := range keys {
 		colW = max(colW, ansi.StringWidth(k))
 	}
-	out := []string{m.styles.header.Render("Keys") + "  (F1 or Esc closes)"}
+	out := []string{m.styles.header.Render("Keys") + "  (F1 or Esc closes, PgUp/PgDn scroll)"}
 	if 2*colW+2 <= m.width {
 		half := (len(keys) + 1) / 2
 		for i := 0; i < half; i++ {
