@@ -13,13 +13,16 @@ import (
 // Config is what chat-tui needs to start. Build it with DefaultConfig, then
 // flags, then CHAT_* environment variables, and call Validate.
 type Config struct {
-	Server   string // base URL of chat-server, e.g. http://127.0.0.1:8080
-	Nick     string // account to log in as; a new nick registers on an open server
-	Room     string // room shown first; joined if it is not yet
-	Mouse    bool   // mouse wheel scrolls; off by default so text selection works
-	Logout   bool   // forget (and revoke) the saved session, then exit
-	LogPath  string // log file; defaults to UserCacheDir/chat-tui/chat-tui.log
-	StateDir string // saved sessions and joined rooms; defaults to UserConfigDir/chat-tui
+	Server string // base URL of chat-server, e.g. http://127.0.0.1:8080
+	Nick   string // account to log in as; a new nick registers on an open server
+	Room   string // room shown first; joined if it is not yet
+	Mouse  bool   // mouse wheel scrolls; off by default so text selection works
+	// Hyperlinks wraps URLs in OSC 8 hyperlinks. Run sets it when the
+	// terminal is known to support them (SupportsHyperlinks).
+	Hyperlinks bool
+	Logout     bool   // forget (and revoke) the saved session, then exit
+	LogPath    string // log file; defaults to UserCacheDir/chat-tui/chat-tui.log
+	StateDir   string // saved sessions and joined rooms; defaults to UserConfigDir/chat-tui
 }
 
 // DefaultConfig returns the defaults: a server on localhost port 8080, room

@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"fmt"
 	"strings"
 	"time"
 
@@ -16,6 +17,8 @@ const (
 	entryNotice                   // a local line: command output, history reloaded ...
 	entryError                    // a local error line
 	entryTopic                    // someone else changed the topic (a room event)
+	entryFold                     // joins and leaves of people who did not speak lately, counted
+	entryNew                      // the "── new ──" line above the first unread message
 )
 
 type sendState int
@@ -43,13 +46,18 @@ type entry struct {
 	reason   string           // why it is still waiting, or why sending failed (sanitized)
 	post     chat.PostMessage // what to send again on retry
 
+	joins, leaves int // entryFold: how many it counts
+
 	cache lineCache
 	day   dayCache
 }
 
-// lineCache holds an entry's lines for one pane width and day-break flag.
+// lineCache holds an entry's lines for one pane width, nick column width,
+// link setting and day-break flag.
 type lineCache struct {
 	width    int
+	nickW    int
+	links    bool
 	dayBreak bool
 	lines    []string // nil: nothing cached
 }
@@ -116,6 +124,24 @@ func (e *entry) markWaiting(reason string) {
 	e.cache = lineCache{}
 }
 
+// count adds a join or a leave to a fold line ("3 joined, 2 left").
+func (e *entry) count(join bool) {
+	if join {
+		e.joins++
+	} else {
+		e.leaves++
+	}
+	var parts []string
+	if e.joins > 0 {
+		parts = append(parts, fmt.Sprintf("%d joined", e.joins))
+	}
+	if e.leaves > 0 {
+		parts = append(parts, fmt.Sprintf("%d left", e.leaves))
+	}
+	e.text = strings.Join(parts, ", ")
+	e.cache = lineCache{}
+}
+
 // markFailed shows our message as not sent, and why.
 func (e *entry) markFailed(reason string) {
 	e.state, e.reason = stateFailed, reason
@@ -127,10 +153,11 @@ func (e *entry) markFailed(reason string) {
 // differs from the cached ones.
 func (e *entry) lines(rd *renderer, dayBreak bool) []string {
 	c := &e.cache
-	if c.lines != nil && c.width == rd.width && c.dayBreak == dayBreak {
+	nw := rd.nickWidth()
+	if c.lines != nil && c.width == rd.width && c.nickW == nw && c.links == rd.links && c.dayBreak == dayBreak {
 		return c.lines
 	}
-	*c = lineCache{width: rd.width, dayBreak: dayBreak, lines: e.layout(rd, dayBreak)}
+	*c = lineCache{width: rd.width, nickW: nw, links: rd.links, dayBreak: dayBreak, lines: e.layout(rd, dayBreak)}
 	return c.lines
 }
 

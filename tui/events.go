@@ -45,19 +45,18 @@ func (m *Model) event(msg eventMsg) tea.Cmd {
 			// Only news gets a line: after a server restart every
 			// stream joins again, and those joins are not; nor is our
 			// own join, which a welcome may list or not.
-			kind, verb, news := entryJoin, "joined", false
+			join, news := c.State == chat.PresenceJoin, false
 			switch c.State {
 			case chat.PresenceJoin:
 				news = r.joined(c.Nick, m.now())
 			case chat.PresenceLeave:
-				kind, verb = entryLeave, "left"
 				news = r.left(c.Nick, r.online)
 			}
-			if news && chat.NickKey(c.Nick) != chat.NickKey(m.nick) {
-				r.add(localEntry(kind, safeLine(c.Nick)+" "+verb, m.now()))
-				if r == m.cur() && r.offset > 0 {
-					r.offset++
-				}
+			if !news || chat.NickKey(c.Nick) == chat.NickKey(m.nick) {
+				continue
+			}
+			if r.presence(c.Nick, join, m.now()) && r == m.cur() && r.offset > 0 {
+				r.offset++
 			}
 		}
 	case ev.Typing != nil:

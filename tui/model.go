@@ -37,6 +37,7 @@ const (
 	noticeShown   = 10 * time.Second // how long a status bar notice stays
 	retryEvery    = 4 * time.Second  // wait before asking an unreachable server again
 	rejoinGrace   = time.Minute      // a nick online before a reconnect that joins within this is not news
+	foldAfter     = 10 * time.Minute // joins and leaves of those silent longer are folded into a count
 )
 
 // Model is the root Bubble Tea model of chat-tui. Use it through a
@@ -240,7 +241,7 @@ func (m *Model) room(name string) *room {
 func (m *Model) cur() *room { return m.rooms[m.active] }
 
 func (m *Model) renderer() *renderer {
-	return &renderer{width: m.width, loc: m.loc, styles: &m.styles}
+	return &renderer{width: m.width, loc: m.loc, styles: &m.styles, longest: m.cur().longest, links: m.cfg.Hyperlinks}
 }
 
 // paneHeight is the number of message rows: all but the header, the room

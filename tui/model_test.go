@@ -560,7 +560,7 @@ func TestGapFillAfterReconnectInOrderOnce(t *testing.T) {
 }
 
 func TestPresenceAndTyping(t *testing.T) {
-	m, clk := newChatModel(t, 80, 20, nil, false)
+	m, clk := newChatModel(t, 80, 20, []chat.Message{msgAt(1, "bob", "back soon", t0)}, false)
 	r := m.cur()
 	m.Update(eventMsg{gen: r.gen, ev: client.Event{Room: "general", Presence: &chat.Presence{Room: "general", Nick: "bob", State: chat.PresenceJoin, Online: []string{"alice", "bob"}}}})
 	m.Update(eventMsg{gen: r.gen, ev: client.Event{Room: "general", Typing: &chat.Typing{Room: "general", Nick: "bob"}}})

@@ -2,6 +2,7 @@ package tui
 
 import (
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -25,7 +26,13 @@ func presenceLines(m *Model) []string {
 // joins and our welcome interleave. A nick that is new, one that really
 // leaves, and one that comes back long after the restart do.
 func TestReconnectJoinsAreNotNews(t *testing.T) {
-	m, clk := newChatModel(t, 80, 30, nil, false)
+	// Everyone spoke lately, so every join and leave that is news gets a
+	// line of its own (TestQuietPeoplesJoinsAreFolded has the others).
+	var page []chat.Message
+	for i, n := range []string{"bob", "carol", "dave"} {
+		page = append(page, msgAt(i+1, n, "hi", t0))
+	}
+	m, clk := newChatModel(t, 80, 30, page, false)
 	r := m.cur()
 	send := func(ev client.Event) { ev.Room = "general"; m.Update(eventMsg{gen: r.gen, ev: ev}) }
 	welcome := func(online ...string) {
@@ -85,7 +92,9 @@ func TestReconnectJoinsAreNotNews(t *testing.T) {
 // carries several changes and no online list; the room applies them to the
 // welcome's list and gives each its line, except our own join.
 func TestCoalescedPresence(t *testing.T) {
-	m, _ := newChatModel(t, 80, 30, nil, false)
+	// bob, carol and dave spoke a moment ago: their changes get lines of
+	// their own rather than one folded count.
+	m, _ := newChatModel(t, 80, 30, []chat.Message{msgAt(1, "bob", "hi", t0), msgAt(2, "carol", "hi", t0), msgAt(3, "dave", "hi", t0)}, false)
 	r := m.cur()
 	send := func(ev client.Event) { ev.Room = "general"; m.Update(eventMsg{gen: r.gen, ev: ev}) }
 	send(client.Event{State: &client.StateChange{State: client.StateConnected}})
@@ -106,5 +115,38 @@ func TestCoalescedPresence(t *testing.T) {
 	send(client.Event{Presence: &one})
 	if got := presenceLines(m); !slices.Equal(got, []string{"bob left", "carol joined", "dave left"}) || !slices.Equal(r.online, []string{"alice", "carol"}) {
 		t.Fatalf("presence lines %q, online %v", got, r.online)
+	}
+}
+
+// TestQuietPeoplesJoinsAreFolded: joins and leaves of people who did not
+// speak in the last 10 minutes are one line that counts them; someone who
+// spoke lately gets a line of their own, which ends the fold.
+func TestQuietPeoplesJoinsAreFolded(t *testing.T) {
+	m, clk := newChatModel(t, 80, 30, []chat.Message{msgAt(1, "bob", "hi", t0)}, false)
+	r := m.cur()
+	presence := func(nick, state string) {
+		m.Update(eventMsg{gen: r.gen, ev: client.Event{Room: "general", Presence: &chat.Presence{Room: "general", Nick: nick, State: state, Online: []string{"alice"}}}})
+	}
+	m.Update(eventMsg{gen: r.gen, ev: client.Event{Room: "general", Welcome: &chat.Welcome{Room: "general", Online: []string{"alice", "bob", "x1", "x2"}}}})
+	clk.advance(time.Minute)
+	for _, n := range []string{"q1", "q2", "q3"} {
+		presence(n, chat.PresenceJoin)
+	}
+	presence("x1", chat.PresenceLeave)
+	presence("x2", chat.PresenceLeave)
+	v := m.View()
+	if !strings.Contains(v, "3 joined, 2 left") || strings.Contains(v, "q1") {
+		t.Fatalf("the quiet people's joins and leaves are not one counted line:\n%s", v)
+	}
+	presence("bob", chat.PresenceLeave)
+	if v := m.View(); !strings.Contains(v, "bob left") {
+		t.Fatalf("bob spoke a minute ago; his leave has no line:\n%s", v)
+	}
+	clk.advance(foldAfter)
+	presence("bob", chat.PresenceJoin)
+	presence("q4", chat.PresenceJoin)
+	v = m.View()
+	if strings.Contains(v, "bob joined") || !strings.Contains(v, "2 joined") {
+		t.Fatalf("after 10 quiet minutes bob's join should be folded with q4's:\n%s", v)
 	}
 }

@@ -229,6 +229,9 @@ func (m *Model) addLive(r *room, mm chat.Message) {
 	mine := chat.NickKey(mm.Nick) == chat.NickKey(m.nick)
 	if r != m.cur() {
 		if !mine {
+			if r.unread == 0 {
+				r.markNew(e)
+			}
 			r.unread++
 		}
 		return

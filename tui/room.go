@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"slices"
 	"time"
 
 	"github.com/ssechat/chat/chat"
@@ -30,6 +31,11 @@ type room struct {
 	typing map[string]time.Time // nick → until when "is typing" shows
 
 	history inputHistory // lines typed here, for Up and Down
+	longest int          // the widest nick of the messages held, in cells
+	// spoke holds when each nick (NickKey) last wrote a message we hold:
+	// joins and leaves get a line of their own only for those who spoke
+	// within foldAfter.
+	spoke map[string]time.Time
 
 	// known holds the nicks (NickKey) we last knew to be online, kept
 	// across reconnects, so that the joins every stream makes again after
@@ -42,7 +48,7 @@ type room struct {
 
 func newRoom(name string) *room {
 	return &room{name: name, ids: map[string]bool{}, typing: map[string]time.Time{},
-		known: map[string]bool{}, away: map[string]time.Time{}}
+		known: map[string]bool{}, away: map[string]time.Time{}, spoke: map[string]time.Time{}}
 }
 
 // welcomed refreshes the known online set from a welcome's list. Nicks we
@@ -130,6 +136,7 @@ func (r *room) addMessage(m chat.Message, self string) *entry {
 	r.entries = append(r.entries, nil)
 	copy(r.entries[i+1:], r.entries[i:])
 	r.entries[i] = e
+	r.measure(e)
 	r.ids[m.ID] = true
 	if r.newest == "" || chat.CompareIDs(m.ID, r.newest) > 0 {
 		r.newest = m.ID
@@ -150,6 +157,7 @@ func (r *room) prependPage(msgs []chat.Message) int {
 		}
 		r.ids[m.ID] = true
 		add = append(add, messageEntry(m))
+		r.measure(add[len(add)-1])
 		if r.oldest == "" || chat.CompareIDs(m.ID, r.oldest) < 0 {
 			r.oldest = m.ID
 		}
@@ -178,7 +186,58 @@ func (r *room) clearMessages() {
 }
 
 // add appends a local entry (pending message, notice, presence line).
-func (r *room) add(e *entry) { r.entries = append(r.entries, e) }
+func (r *room) add(e *entry) {
+	r.entries = append(r.entries, e)
+	r.measure(e)
+}
+
+// measure widens the nick column for a message's nick and notes when its
+// author spoke.
+func (r *room) measure(e *entry) {
+	if e.kind != entryMessage {
+		return
+	}
+	if !e.action {
+		r.longest = max(r.longest, stringWidth(e.nick))
+	}
+	if k := chat.NickKey(e.nick); e.ts.After(r.spoke[k]) {
+		r.spoke[k] = e.ts
+	}
+}
+
+// presence shows a join or leave that is news: a line of its own for
+// someone who spoke within foldAfter of now, else a count on the fold line
+// ("3 joined, 2 left") that ends the room's lines, or a new one. It
+// reports whether it added an entry.
+func (r *room) presence(nick string, join bool, now time.Time) bool {
+	if t, ok := r.spoke[chat.NickKey(nick)]; ok && now.Sub(t) <= foldAfter {
+		kind, verb := entryJoin, " joined"
+		if !join {
+			kind, verb = entryLeave, " left"
+		}
+		r.add(localEntry(kind, safeLine(nick)+verb, now))
+		return true
+	}
+	if n := len(r.entries); n > 0 && r.entries[n-1].kind == entryFold {
+		r.entries[n-1].count(join)
+		return false
+	}
+	e := localEntry(entryFold, "", now)
+	e.count(join)
+	r.add(e)
+	return true
+}
+
+// markNew puts the "── new ──" line above e, the first message that
+// arrived while the room was not shown, and removes the one before.
+func (r *room) markNew(e *entry) {
+	if i := slices.IndexFunc(r.entries, func(x *entry) bool { return x.kind == entryNew }); i >= 0 {
+		r.entries = slices.Delete(r.entries, i, i+1)
+	}
+	if i := slices.Index(r.entries, e); i >= 0 {
+		r.entries = slices.Insert(r.entries, i, &entry{kind: entryNew, ts: e.ts})
+	}
+}
 
 // findPending returns our unsent message with the given client_id.
 func (r *room) findPending(clientID string) *entry {

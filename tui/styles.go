@@ -30,6 +30,8 @@ type styles struct {
 	statusOK  lipgloss.Style
 	statusBad lipgloss.Style
 	newMarker lipgloss.Style
+	newLine   lipgloss.Style
+	url       lipgloss.Style
 	prompt    lipgloss.Style
 }
 
@@ -55,6 +57,8 @@ func defaultStyles() styles {
 		statusOK:  lipgloss.NewStyle().Foreground(lipgloss.Color("42")),
 		statusBad: lipgloss.NewStyle().Foreground(lipgloss.Color("203")),
 		newMarker: lipgloss.NewStyle().Bold(true).Reverse(true),
+		newLine:   lipgloss.NewStyle().Foreground(lipgloss.Color("203")),
+		url:       lipgloss.NewStyle().Underline(true),
 		prompt:    lipgloss.NewStyle().Bold(true),
 	}
 }

@@ -188,3 +188,85 @@ func TestHostileTextNeverReachesTheTerminal(t *testing.T) {
 		})
 	}
 }
+
+// TestLongURLGetsItsOwnLineAndALink: a URL wider than the text column is
+// not broken by the gutter: it has a line of its own from the left edge,
+// and with hyperlinks on it is an OSC 8 link to the whole URL. A URL that
+// fits stays in the text; text that is not an http(s) URL is never a link.
+func TestLongURLGetsItsOwnLineAndALink(t *testing.T) {
+	long := "https://example.com/a/very/long/path/that/does/not/fit/in/the/text/column?q=1&r=2"
+	page := []chat.Message{
+		msgAt(1, "bob", "look at "+long+" and tell me", t0),
+		msgAt(2, "bob", "short https://go.dev ok", t0),
+		msgAt(3, "bob", "javascript://example.com/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", t0),
+	}
+	m, _ := newChatModel(t, 60, 20, page, false)
+	v := m.View()
+	if !strings.Contains(v, "\n"+long[:59]+"…\n") {
+		t.Fatalf("the long URL is not on a line of its own from the left edge:\n%s", v)
+	}
+	if !strings.Contains(v, "bob │ look at\n") || !strings.Contains(v, "│ and tell me") || !strings.Contains(v, "short https://go.dev ok") {
+		t.Fatalf("the text around the URLs is not where it belongs:\n%s", v)
+	}
+	if strings.Contains(v, "\x1b]8;") {
+		t.Fatal("an OSC 8 link with hyperlinks off")
+	}
+	m.cfg.Hyperlinks = true
+	v = m.View()
+	if !strings.Contains(v, "\x1b]8;;"+long+"\x07") || strings.Count(v, "\x1b]8;;\x07") != 1 {
+		t.Fatalf("no single OSC 8 link to the whole URL:\n%q", v)
+	}
+	for _, bad := range []string{"https://a.b/\x1b]8;;x", "javascript:alert(1)", "https://a.b/ü", "ftp://a.b/c"} {
+		if linkable(bad) {
+			t.Errorf("linkable(%q) = true", bad)
+		}
+	}
+}
+
+// TestNewLineMarksFirstUnread: messages that arrive in a room not shown
+// are below a "── new ──" line when the room is shown; the next ones that
+// arrive while it is not shown move it.
+func TestNewLineMarksFirstUnread(t *testing.T) {
+	m, _ := newChatModel(t, 60, 20, []chat.Message{msgAt(1, "bob", "seen before", t0)}, false)
+	typeText(m, "/join dev")
+	m.Update(keyType(tea.KeyEnter))
+	m.Update(joinedMsg{room: "dev"})
+	gen := m.room("general").gen
+	for i, text := range []string{"first unread", "second unread"} {
+		msg := msgAt(2+i, "bob", text, t0)
+		m.Update(eventMsg{gen: gen, ev: client.Event{Room: "general", Message: &msg}})
+	}
+	m.Update(keyType(tea.KeyCtrlP))
+	v := m.View()
+	seen, marker, first := strings.Index(v, "seen before"), strings.Index(v, "─ new ─"), strings.Index(v, "first unread")
+	if marker < 0 || !(seen < marker && marker < first) {
+		t.Fatalf("no new line between the read and the unread messages:\n%s", v)
+	}
+	m.Update(keyType(tea.KeyCtrlN))
+	msg := msgAt(4, "bob", "third unread", t0)
+	m.Update(eventMsg{gen: gen, ev: client.Event{Room: "general", Message: &msg}})
+	m.Update(keyType(tea.KeyCtrlP))
+	v = m.View()
+	if strings.Count(v, "─ new ─") != 1 || strings.Index(v, "─ new ─") < strings.Index(v, "second unread") {
+		t.Fatalf("the new line did not move to the next unread message:\n%s", v)
+	}
+}
+
+// TestLongNicksStayApart: the nick column widens to the longest nick up to
+// a fifth of the screen, then cuts in the middle, so nicks that share a
+// long beginning stay different.
+func TestLongNicksStayApart(t *testing.T) {
+	page := []chat.Message{
+		msgAt(1, "release-manager", "a", t0),
+		msgAt(2, "release-mangler", "b", t0),
+	}
+	m, _ := newChatModel(t, 60, 20, page, false)
+	v := m.View()
+	if !strings.Contains(v, "releas…nager │ a") || !strings.Contains(v, "releas…ngler │ b") {
+		t.Fatalf("the two long nicks are not cut in the middle:\n%s", v)
+	}
+	m.Update(tea.WindowSizeMsg{Width: 100, Height: 20})
+	if v := m.View(); !strings.Contains(v, "release-manager │ a") {
+		t.Fatalf("at 100 columns the nick column does not widen to the whole nick:\n%s", v)
+	}
+}
