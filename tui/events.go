@@ -33,8 +33,10 @@ func (m *Model) event(msg eventMsg) tea.Cmd {
 		// After is "" for a room that was empty: then the newest page.
 		return tea.Batch(m.pageCmd(r.name, pageAfter, r.newest), m.roomsCmd())
 	case ev.Message != nil:
-		m.addLive(r, *ev.Message)
 		delete(r.typing, ev.Message.Nick)
+		if m.addLive(r, *ev.Message) != nil {
+			return m.alert(r, *ev.Message)
+		}
 	case ev.Presence != nil:
 		// The event carries the changes since the last one (several when
 		// the server coalesced them); the welcome's list, kept up to date

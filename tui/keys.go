@@ -1,6 +1,9 @@
 package tui
 
 import (
+	"slices"
+	"strings"
+
 	"github.com/charmbracelet/bubbles/key"
 	"github.com/charmbracelet/bubbles/textarea"
 )
@@ -77,4 +80,42 @@ func inputKeyMap() textarea.KeyMap {
 	km.InputEnd = key.NewBinding(key.WithKeys("alt+>"))
 	km.Paste = key.NewBinding(key.WithDisabled())
 	return km
+}
+
+// keyBindings names the bindings config.toml's [keys] may change, by the
+// name it uses for each.
+func (k *keyMap) keyBindings() map[string]*key.Binding {
+	return map[string]*key.Binding{
+		"send": &k.Send, "newline": &k.Newline, "help": &k.Help, "reconnect": &k.Reconnect,
+		"complete": &k.Complete, "quit": &k.Quit, "retry": &k.Retry,
+		"page_up": &k.PageUp, "page_down": &k.PageDown, "oldest": &k.Top, "newest": &k.Bottom,
+		"next_room": &k.NextRoom, "prev_room": &k.PrevRoom, "close_help": &k.CloseHelp,
+	}
+}
+
+// keyNames lists the names of keyBindings, sorted.
+func keyNames() []string {
+	var k keyMap
+	names := make([]string, 0, 16)
+	for n := range k.keyBindings() {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return names
+}
+
+// binding returns the binding config.toml calls name.
+func (k *keyMap) binding(name string) *key.Binding { return k.keyBindings()[name] }
+
+// rebind gives the named actions the keys config.toml set for them; the
+// help shows the new keys.
+func (k *keyMap) rebind(keys map[string][]string) {
+	for name, ks := range keys {
+		b := k.binding(name)
+		if b == nil || len(ks) == 0 {
+			continue
+		}
+		b.SetKeys(ks...)
+		b.SetHelp(strings.Join(ks, "/"), b.Help().Desc)
+	}
 }

@@ -87,6 +87,7 @@ type Model struct {
 	ctrlX       bool                // Ctrl+X was the last key: Ctrl+E opens $EDITOR
 	helpOff     int                 // lines the help screen is scrolled down
 	ticking     bool                // a tick is on its way
+	term        io.Writer           // where the bell and notifications go; nil: nowhere
 	serverRooms []string            // every room the server listed, for #completion
 	lastGen     int                 // the newest subscription generation handed out, for any room
 }
@@ -136,7 +137,7 @@ func New(ctx context.Context, cfg Config, be Backend, opts ...Option) *Model {
 		now:    time.Now,
 		loc:    time.Local,
 		keys:   defaultKeyMap(),
-		styles: defaultStyles(),
+		styles: themeStyles(cfg.Theme).withColours(cfg.Colours),
 		help:   help.New(),
 		nick:   cfg.Nick,
 		width:  80, height: 24,
@@ -144,6 +145,7 @@ func New(ctx context.Context, cfg Config, be Backend, opts ...Option) *Model {
 	for _, o := range opts {
 		o(m)
 	}
+	m.keys.rebind(cfg.Keys)
 	if m.roomIndex(cfg.Room) < 0 {
 		m.rooms = append(m.rooms, newRoom(cfg.Room))
 	}
@@ -241,7 +243,7 @@ func (m *Model) room(name string) *room {
 func (m *Model) cur() *room { return m.rooms[m.active] }
 
 func (m *Model) renderer() *renderer {
-	return &renderer{width: m.width, loc: m.loc, styles: &m.styles, longest: m.cur().longest, links: m.cfg.Hyperlinks}
+	return &renderer{width: m.width, loc: m.loc, styles: &m.styles, longest: m.cur().longest, links: m.cfg.Hyperlinks, clock: m.cfg.TimeFormat}
 }
 
 // paneHeight is the number of message rows: all but the header, the room

@@ -4,6 +4,9 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"os"
+	"strconv"
+	"strings"
 
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/ssechat/chat/client"
@@ -25,11 +28,24 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	if err != nil {
 		log.Warn("read unsent messages", "err", err)
 	}
+	history, err := state.History(cfg.Server, cfg.Nick)
+	if err != nil {
+		log.Warn("read input history", "err", err)
+	}
+	switch cfg.Links {
+	case "on":
+		cfg.Hyperlinks = true
+	case "off":
+		cfg.Hyperlinks = false
+	default:
+		cfg.Hyperlinks = SupportsHyperlinks(os.Getenv)
+	}
 	c := client.New(cfg.Server, client.WithLogger(log), client.WithToken(token), client.WithUserAgent("chat-tui"))
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	m := New(ctx, cfg, c, WithState(state), WithRooms(rooms), WithLogger(log), WithOutbox(unsent))
+	m := New(ctx, cfg, c, WithState(state), WithRooms(rooms), WithLogger(log),
+		WithOutbox(unsent), WithHistory(history), WithTerminal(os.Stdout))
 	defer m.Close()
 
 	opts := []tea.ProgramOption{tea.WithAltScreen(), tea.WithContext(ctx)}
@@ -40,6 +56,31 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		return fmt.Errorf("run program: %w", err)
 	}
 	return nil
+}
+
+// SupportsHyperlinks reports whether the terminal described by the
+// environment is known to show OSC 8 hyperlinks (and to ignore them
+// otherwise is not enough: some old terminals print the sequence). Inside
+// tmux or screen it says no: they pass OSC 8 on only when set up to.
+func SupportsHyperlinks(getenv func(string) string) bool {
+	if getenv("TMUX") != "" || strings.HasPrefix(getenv("TERM"), "screen") {
+		return false
+	}
+	switch getenv("TERM_PROGRAM") {
+	case "iTerm.app", "WezTerm", "vscode", "ghostty", "Hyper", "rio":
+		return true
+	}
+	if getenv("KITTY_WINDOW_ID") != "" || getenv("WT_SESSION") != "" || getenv("KONSOLE_VERSION") != "" {
+		return true
+	}
+	if v, err := strconv.Atoi(getenv("VTE_VERSION")); err == nil && v >= 5000 {
+		return true
+	}
+	switch getenv("TERM") {
+	case "xterm-kitty", "foot", "foot-extra", "alacritty", "xterm-ghostty":
+		return true
+	}
+	return false
 }
 
 // Logout revokes the saved session on the server (when it answers) and

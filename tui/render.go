@@ -15,8 +15,29 @@ type renderer struct {
 	width   int
 	loc     *time.Location
 	styles  *styles
-	longest int  // the widest nick of the room, in cells
-	links   bool // wrap URLs in OSC 8 hyperlinks
+	longest int    // the widest nick of the room, in cells
+	links   bool   // wrap URLs in OSC 8 hyperlinks
+	clock   string // Go layout of the time column; "" is 15:04
+}
+
+func (rd *renderer) timeFormat() string {
+	if rd.clock == "" {
+		return "15:04"
+	}
+	return rd.clock
+}
+
+// clockWidth is the time column's width: that of a two-digit date and time
+// in the layout, at most a third of the screen.
+func (rd *renderer) clockWidth() int {
+	sample := time.Date(2026, 12, 30, 23, 59, 59, 0, time.UTC).Format(rd.timeFormat())
+	return max(1, min(ansi.StringWidth(sample), rd.width/3))
+}
+
+// centre puts s in the middle of w cells.
+func centre(s string, w int) string {
+	pad := max(0, w-ansi.StringWidth(s))
+	return strings.Repeat(" ", pad/2) + s + strings.Repeat(" ", pad-pad/2)
 }
 
 // nickWidth is the nick column: as wide as the room's widest nick, at
@@ -66,10 +87,11 @@ func (e *entry) layout(rd *renderer, dayBreak bool) []string {
 		return append(out, centred(rd, " new ", rd.styles.newLine))
 	}
 	nw := rd.nickWidth()
-	prefixW := 6 + nw + 3
+	cw := rd.clockWidth()
+	prefixW := cw + 1 + nw + 3
 	textW := max(1, rd.width-prefixW)
 
-	clock := e.ts.In(rd.loc).Format("15:04")
+	clock := e.ts.In(rd.loc).Format(rd.timeFormat())
 	var tag string
 	tagStyle := rd.styles.system
 	textStyle := rd.styles.text
@@ -83,14 +105,14 @@ func (e *entry) layout(rd *renderer, dayBreak bool) []string {
 			body = e.nick + " " + e.text
 		} else {
 			tag = e.nick
-			tagStyle = nickStyle(e.nick)
+			tagStyle = rd.styles.nick(e.nick)
 		}
 		switch e.state {
 		case statePending:
-			clock = " ... "
+			clock = centre("...", cw)
 			textStyle = rd.styles.pending
 		case stateFailed:
-			clock = "  !  "
+			clock = centre("!", cw)
 			textStyle = rd.styles.failed
 		}
 	case entryJoin:
@@ -127,6 +149,8 @@ func (e *entry) layout(rd *renderer, dayBreak bool) []string {
 		}
 		l = strings.TrimRight(l, " ")
 		if i == 0 {
+			clock = ansi.Truncate(clock, cw, "")
+			clock += strings.Repeat(" ", cw-ansi.StringWidth(clock))
 			out = append(out, rd.styles.time.Render(clock)+" "+tagStyle.Render(tag)+bar+textStyle.Render(l))
 		} else {
 			out = append(out, indent+bar+textStyle.Render(l))

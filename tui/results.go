@@ -220,11 +220,12 @@ func (m *Model) onTopic(msg topicMsg) {
 }
 
 // addLive adds a message that is new to us (from the stream, an answer to
-// our POST, or a gap fill), keeping the view still when scrolled up.
-func (m *Model) addLive(r *room, mm chat.Message) {
+// our POST, or a gap fill), keeping the view still when scrolled up. It
+// returns the new entry, nil when the message was held already.
+func (m *Model) addLive(r *room, mm chat.Message) *entry {
 	e := r.addMessage(mm, m.nick)
 	if e == nil {
-		return
+		return nil
 	}
 	mine := chat.NickKey(mm.Nick) == chat.NickKey(m.nick)
 	if r != m.cur() {
@@ -234,7 +235,7 @@ func (m *Model) addLive(r *room, mm chat.Message) {
 			}
 			r.unread++
 		}
-		return
+		return e
 	}
 	if r.offset > 0 {
 		r.offset += len(e.lines(m.renderer(), false))
@@ -242,4 +243,5 @@ func (m *Model) addLive(r *room, mm chat.Message) {
 			r.newCount++
 		}
 	}
+	return e
 }

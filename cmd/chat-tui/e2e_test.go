@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -181,7 +182,13 @@ func TestTwoTUIsInTmux(t *testing.T) {
 	}
 	bob.typeText("sent during the outage")
 	bob.keys("Enter")
-	bob.wait("the pending message", contains(" ... ", "sent during the outage"))
+	bob.wait("the pending message", contains(" ... ", "sent during the outage", "waiting for the server"))
+	// More lines behind it, typed quickly: the outbox keeps their order.
+	for _, s := range []string{"outage two", "outage three", "outage four"} {
+		bob.typeText(s)
+		bob.keys("Enter")
+	}
+	bob.wait("the lines queued", contains("outage four"))
 	srv.start()
 	for _, p := range []*pane{alice, bob} {
 		s := p.wait("the reconnect and the outage message", func(s string) bool {
@@ -201,6 +208,34 @@ func TestTwoTUIsInTmux(t *testing.T) {
 	if n := countInHistory("sent during the outage"); n != 1 {
 		t.Fatalf("the server's history holds %d copies of the outage message, want 1", n)
 	}
+	page, err := reader.History(ctx, "general", client.HistoryQuery{Limit: chat.MaxPageSize})
+	if err != nil {
+		t.Fatalf("read history: %v", err)
+	}
+	var order []string
+	for _, m := range page.Messages {
+		if m.Nick == "bob" {
+			order = append(order, m.Text)
+		}
+	}
+	if want := []string{"sent during the outage", "outage two", "outage three", "outage four"}; !slices.Equal(order, want) {
+		t.Fatalf("bob's lines stored as %q, want %q: in the order typed, each once", order, want)
+	}
+
+	// Terminal basics: Tab completes a nick ("bob: " at the start of the
+	// line), Up recalls the line sent, and "?" alone is sent, not help.
+	alice.typeText("bo")
+	alice.keys("Tab")
+	alice.wait("the completed nick", contains("> bob:")) // capture-pane drops the trailing space
+	alice.typeText("tab works")
+	alice.keys("Enter")
+	bob.wait("the completed line", contains("alice │ bob: tab works"))
+	alice.keys("Up")
+	alice.wait("the recalled line", contains("> bob: tab works"))
+	alice.keys("Down") // back to the empty draft
+	alice.typeText("?")
+	alice.keys("Enter")
+	bob.wait("the lone question mark", contains("alice │ ?\n"))
 
 	alice.keys("C-c")
 	bob.keys("C-c")
@@ -214,8 +249,8 @@ func TestTwoTUIsInTmux(t *testing.T) {
 		if err != nil || fi.Mode().Perm() != 0o600 {
 			t.Fatalf("%s: state file: %v, mode %v; want 0600", p.name, err, fi.Mode().Perm())
 		}
-		if _, err := os.Stat(filepath.Join(home, "cache", "chat-tui", "chat-tui.log")); err != nil {
-			t.Fatalf("%s: no log file in the cache dir: %v", p.name, err)
+		if _, err := os.Stat(filepath.Join(home, "cache", "chat-tui", p.name+".log")); err != nil {
+			t.Fatalf("%s: no log file of its own in the cache dir: %v", p.name, err)
 		}
 	}
 }

@@ -2,9 +2,12 @@
 //
 //	chat-tui --server http://127.0.0.1:8080 --nick alice [--room general]
 //
-// Every flag but --logout has a CHAT_* environment variable (CHAT_SERVER,
-// CHAT_NICK, CHAT_ROOM, CHAT_MOUSE, CHAT_LOG); a flag given on the command
-// line wins, and an empty variable counts as unset.
+// Every flag but --logout and --print-config has a CHAT_* environment
+// variable (CHAT_SERVER, CHAT_NICK, CHAT_ROOM, CHAT_MOUSE, CHAT_LOG,
+// CHAT_THEME); a flag given on the command line wins, and an empty variable
+// counts as unset. Beneath both lies ~/.config/chat-tui/config.toml (or the
+// file CHAT_CONFIG names); --print-config prints the settings in effect as
+// one.
 package main
 
 import (
@@ -33,17 +36,32 @@ func main() {
 
 func run(args []string) error {
 	cfg := tui.DefaultConfig()
+	// The config file lies beneath the flags and the environment. A
+	// broken one is reported after the flags are read, so that --help and
+	// --version still answer.
+	fileErr := tui.ApplyConfigFile(&cfg, tui.DefaultConfigPath())
 	if err := parse(args, &cfg); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
 		}
 		return err
 	}
+	if fileErr != nil {
+		return fileErr
+	}
+	if cfg.PrintConfig {
+		s, err := tui.PrintConfig(cfg)
+		if err != nil {
+			return err
+		}
+		fmt.Print(s)
+		return nil
+	}
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
 
-	logFile, err := openLog(cfg.LogPath)
+	logFile, err := openLog(cfg.LogFile())
 	if err != nil {
 		return err
 	}
@@ -68,8 +86,9 @@ func run(args []string) error {
 }
 
 // parse reads the flags into cfg, then the CHAT_* variables of the flags
-// the command line left alone (internal/envflag). --logout has no variable:
-// it is an action, not a standing setting.
+// the command line left alone (internal/envflag). --logout and
+// --print-config have no variable: they are actions, not standing
+// settings.
 func parse(args []string, cfg *tui.Config) error {
 	env := &envflag.Env{}
 	fs := flag.NewFlagSet("chat-tui", flag.ContinueOnError)
@@ -78,7 +97,9 @@ func parse(args []string, cfg *tui.Config) error {
 	fs.StringVar(&cfg.Room, "room", cfg.Room, env.Usage("room", "room to show first"))
 	fs.BoolVar(&cfg.Mouse, "mouse", cfg.Mouse, env.Usage("mouse", "scroll with the mouse wheel; disables terminal text selection"))
 	fs.BoolVar(&cfg.Logout, "logout", false, "forget and revoke the saved session, then exit")
-	fs.StringVar(&cfg.LogPath, "log", cfg.LogPath, env.Usage("log", "log file"))
+	fs.StringVar(&cfg.LogPath, "log", cfg.LogPath, env.Usage("log", "log file; defaults to one per nick in the user cache dir"))
+	fs.StringVar(&cfg.Theme, "theme", cfg.Theme, env.Usage("theme", "colours: auto, dark, light or terminal (the terminal's own)"))
+	fs.BoolVar(&cfg.PrintConfig, "print-config", false, "print the settings in effect as a config.toml, then exit")
 	// --help and --version answer on stdout with flag.ErrHelp.
 	if err := cmdline.Parse(fs, args, os.Stdout); err != nil {
 		return err
