@@ -65,15 +65,16 @@ type Model struct {
 	loginErr string
 	nick     string // our nick as the server spells it
 
-	input    textarea.Model
-	inputH   int
-	rooms    []*room
-	active   int
-	width    int
-	height   int
-	showHelp bool
-	notice   string // a short line in the status bar
-	noticeAt time.Time
+	input     textarea.Model
+	inputH    int  // rows of the input area, draftHead's included
+	draftHead bool // the draft is taller than the input: its first line shows above it
+	rooms     []*room
+	active    int
+	width     int
+	height    int
+	showHelp  bool
+	notice    string // a short line in the status bar
+	noticeAt  time.Time
 
 	ctrlCAt     time.Time
 	lastTyping  time.Time
@@ -258,17 +259,25 @@ func (m *Model) resize(w, h int) {
 	m.fitInput()
 }
 
-// fitInput grows the input with its text, up to maxInputLines rows.
+// fitInput grows the input with its text, up to maxInputLines rows. A
+// draft longer than that scrolls inside the input; then its first line
+// stays in sight on a row of its own above it (draftHead), so what the
+// message starts with is never out of view while typing.
 func (m *Model) fitInput() {
 	w := max(1, m.input.Width())
 	rows := 0
 	for _, line := range splitLines(m.input.Value()) {
 		rows += max(1, (stringWidth(line)+w)/w)
 	}
+	m.draftHead = rows > maxInputLines
 	rows = min(max(rows, 1), maxInputLines)
-	if rows != m.inputH {
+	taRows := rows
+	if m.draftHead {
+		taRows = rows - 1
+	}
+	if rows != m.inputH || taRows != m.input.Height() {
 		m.inputH = rows
-		m.input.SetHeight(rows)
+		m.input.SetHeight(taRows)
 	}
 }
 

@@ -877,3 +877,30 @@ func TestF5ReconnectsNow(t *testing.T) {
 		t.Fatalf("F5: cmd %v, generation %d (was %d); view:\n%s", cmd != nil, m.cur().gen, gen, m.View())
 	}
 }
+
+// TestTallDraftKeepsItsFirstLineInSight: a draft taller than the input
+// scrolls inside it, and its first line stays on a row above it.
+func TestTallDraftKeepsItsFirstLineInSight(t *testing.T) {
+	m, _ := newChatModel(t, 60, 20, nil, false)
+	// A program draws after every key, and the textarea scrolls to its
+	// cursor from what it drew last: draw after every key too.
+	key := func(k tea.KeyMsg) { m.Update(k); m.View() }
+	for _, r := range "the first line says what this is about" {
+		key(keyRunes(string(r)))
+	}
+	for i := 2; i <= 7; i++ {
+		key(keyType(tea.KeyCtrlJ))
+		for _, r := range fmt.Sprintf("line %d", i) {
+			key(keyRunes(string(r)))
+		}
+	}
+	v := m.View()
+	checkScreen(t, v, 60, 20)
+	if !strings.Contains(v, "┌ the first line says what this is about … (7 lines)") || !strings.Contains(v, "line 7") {
+		t.Fatalf("the first line of a tall draft is out of sight:\n%s", v)
+	}
+	m.Update(keyType(tea.KeyEnter))
+	if v := m.View(); strings.Contains(v, "┌ ") {
+		t.Fatalf("the draft's head stayed after sending:\n%s", v)
+	}
+}

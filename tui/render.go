@@ -1,6 +1,8 @@
 package tui
 
 import (
+	"fmt"
+	"hash/crc32"
 	"net/url"
 	"regexp"
 	"strings"
@@ -142,9 +144,10 @@ func (e *entry) layout(rd *renderer, dayBreak bool) []string {
 	bar := rd.styles.system.Render(" │ ")
 	for i, l := range wrapped {
 		if u, ok := urls[i]; ok {
-			// A URL too long for the text column gets a line of its own
-			// from the left edge, unbroken, so the terminal can open it.
-			out = append(out, rd.link(u))
+			// A URL too long for the text column gets lines of its own
+			// from the left edge, not broken by the gutter, so the
+			// terminal can open it.
+			out = append(out, rd.link(u)...)
 			continue
 		}
 		l = strings.TrimRight(l, " ")
@@ -226,17 +229,22 @@ func linkable(u string) bool {
 	return err == nil && (p.Scheme == "http" || p.Scheme == "https") && p.Host != ""
 }
 
-// link draws a URL line: the URL from the left edge, cut to the pane with
-// "…" when wider, as an OSC 8 hyperlink to the whole URL when the terminal
-// supports them, so even a cut one opens whole.
-func (rd *renderer) link(u string) string {
-	shown := u
-	if ansi.StringWidth(shown) > rd.width {
-		shown = ansi.Truncate(shown, rd.width, "…")
+// link draws a URL from the left edge, over as many full-width lines as
+// it needs (no gutter, no indent: it reads and copies as one piece), as an
+// OSC 8 hyperlink to the whole URL when the terminal supports them; the
+// pieces share one link id, so the terminal treats them as one link.
+// linkable URLs are ASCII, so a piece is width bytes.
+func (rd *renderer) link(u string) []string {
+	var out []string
+	id := fmt.Sprintf("id=chat-%08x", crc32.ChecksumIEEE([]byte(u)))
+	for rest := u; rest != ""; {
+		n := min(len(rest), max(1, rd.width))
+		piece := rd.styles.url.Render(rest[:n])
+		if rd.links && linkable(u) {
+			piece = ansi.SetHyperlink(u, id) + piece + ansi.ResetHyperlink()
+		}
+		out = append(out, piece)
+		rest = rest[n:]
 	}
-	shown = rd.styles.url.Render(shown)
-	if !rd.links || !linkable(u) {
-		return shown
-	}
-	return ansi.SetHyperlink(u) + shown + ansi.ResetHyperlink()
+	return out
 }

@@ -26,6 +26,10 @@ func (m *Model) View() string {
 	b.WriteByte('\n')
 	b.WriteString(m.paneView())
 	b.WriteByte('\n')
+	if m.draftHead {
+		b.WriteString(m.draftHeadView())
+		b.WriteByte('\n')
+	}
 	b.WriteString(m.input.View())
 	b.WriteByte('\n')
 	b.WriteString(m.statusView())
@@ -105,6 +109,15 @@ func (m *Model) paneView() string {
 		out[pad+i] = m.fit(l)
 	}
 	return strings.Join(out, "\n")
+}
+
+// draftHeadView is the first line of a draft taller than the input, and
+// how many lines the draft has.
+func (m *Model) draftHeadView() string {
+	lines := splitLines(m.input.Value())
+	tail := fmt.Sprintf(" … (%d lines)", len(lines))
+	head := ansi.Truncate(lines[0], max(1, m.width-2-ansi.StringWidth(tail)), "…")
+	return m.fit(m.styles.status.Render("┌ " + head + tail))
 }
 
 func (m *Model) marker(label string) string {

@@ -202,8 +202,8 @@ func TestLongURLGetsItsOwnLineAndALink(t *testing.T) {
 	}
 	m, _ := newChatModel(t, 60, 20, page, false)
 	v := m.View()
-	if !strings.Contains(v, "\n"+long[:59]+"…\n") {
-		t.Fatalf("the long URL is not on a line of its own from the left edge:\n%s", v)
+	if !strings.Contains(v, "\n"+long[:60]+"\n"+long[60:]+"\n") {
+		t.Fatalf("the long URL is not on lines of its own from the left edge:\n%s", v)
 	}
 	if !strings.Contains(v, "bob │ look at\n") || !strings.Contains(v, "│ and tell me") || !strings.Contains(v, "short https://go.dev ok") {
 		t.Fatalf("the text around the URLs is not where it belongs:\n%s", v)
@@ -213,8 +213,8 @@ func TestLongURLGetsItsOwnLineAndALink(t *testing.T) {
 	}
 	m.cfg.Hyperlinks = true
 	v = m.View()
-	if !strings.Contains(v, "\x1b]8;;"+long+"\x07") || strings.Count(v, "\x1b]8;;\x07") != 1 {
-		t.Fatalf("no single OSC 8 link to the whole URL:\n%q", v)
+	if strings.Count(v, "\x1b]8;id=chat-") != 2 || strings.Count(v, ";"+long+"\x07") != 2 || strings.Count(v, "\x1b]8;;\x07") != 2 {
+		t.Fatalf("no OSC 8 link to the whole URL on both of its lines:\n%q", v)
 	}
 	for _, bad := range []string{"https://a.b/\x1b]8;;x", "javascript:alert(1)", "https://a.b/ü", "ftp://a.b/c"} {
 		if linkable(bad) {
