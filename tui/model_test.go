@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -902,5 +903,43 @@ func TestTallDraftKeepsItsFirstLineInSight(t *testing.T) {
 	m.Update(keyType(tea.KeyEnter))
 	if v := m.View(); strings.Contains(v, "┌ ") {
 		t.Fatalf("the draft's head stayed after sending:\n%s", v)
+	}
+}
+
+// TestCtrlXCtrlEEditsTheDraftInAFile: Ctrl+X Ctrl+E writes the draft to a
+// file for $EDITOR (in a command, not in Update); what the editor leaves
+// there comes back into the input, unsent, and the file is removed. Ctrl+X
+// then another key is that key.
+func TestCtrlXCtrlEEditsTheDraftInAFile(t *testing.T) {
+	m, _ := newChatModel(t, 80, 20, nil, false)
+	typeText(m, "start")
+	m.Update(keyType(tea.KeyCtrlX))
+	_, cmd := m.Update(keyType(tea.KeyCtrlE))
+	ready, ok := runCmd(cmd).(editorReadyMsg)
+	if !ok || ready.err != nil {
+		t.Fatalf("Ctrl+X Ctrl+E: %#v, want the draft file", runCmd(cmd))
+	}
+	b, err := os.ReadFile(ready.path)
+	if err != nil || string(b) != "start" {
+		t.Fatalf("draft file holds %q (%v), want the draft", b, err)
+	}
+	if err := os.WriteFile(ready.path, []byte("start\nand more from the editor\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	m.Update(runCmd(m.onEditorDone(editorDoneMsg{path: ready.path})))
+	if got := m.input.Value(); got != "start\nand more from the editor" {
+		t.Fatalf("input after the editor: %q", got)
+	}
+	if _, err := os.Stat(ready.path); err == nil {
+		t.Error("the draft file was left behind")
+	}
+	if len(m.cur().entries) != 0 {
+		t.Fatal("the edited draft was sent")
+	}
+	m.resetInput()
+	m.Update(keyType(tea.KeyCtrlX))
+	typeText(m, "x")
+	if m.input.Value() != "x" || m.ctrlX {
+		t.Fatalf("Ctrl+X then x: input %q", m.input.Value())
 	}
 }
