@@ -48,7 +48,11 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		WithOutbox(unsent), WithHistory(history), WithTerminal(os.Stdout))
 	defer m.Close()
 
-	opts := []tea.ProgramOption{tea.WithAltScreen(), tea.WithContext(ctx)}
+	// Bubble Tea v1's renderer wakes up once per frame even when nothing
+	// changed (it then writes nothing); 30 frames a second is plenty for a
+	// chat and halves what an idle chat-tui costs. The model itself wakes
+	// only when something changes (Update's tick runs only when needed).
+	opts := []tea.ProgramOption{tea.WithAltScreen(), tea.WithContext(ctx), tea.WithFPS(30)}
 	if cfg.Mouse {
 		opts = append(opts, tea.WithMouseCellMotion())
 	}
