@@ -835,7 +835,7 @@ func TestTabCompletes(t *testing.T) {
 		t.Fatalf("/to<Tab>: %q", got)
 	}
 	m.resetInput()
-	m.Update(roomsMsg{rooms: []chat.Room{{Name: "general"}, {Name: "gophers"}}})
+	m.Update(roomsMsg{rooms: []chat.Room{{Name: "general"}, {Name: "go\x1b[2Jx"}, {Name: "gophers"}}})
 	typeText(m, "see #go")
 	tab()
 	if got := m.input.Value(); got != "see #gophers " {

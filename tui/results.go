@@ -144,7 +144,9 @@ func (m *Model) onRooms(msg roomsMsg) {
 	}
 	m.serverRooms = m.serverRooms[:0]
 	for _, info := range msg.rooms {
-		m.serverRooms = append(m.serverRooms, info.Name)
+		if chat.ValidateRoom(info.Name) == nil { // it goes into the input: no hostile text
+			m.serverRooms = append(m.serverRooms, info.Name)
+		}
 		if r := m.room(info.Name); r != nil {
 			r.topic = safeLine(info.Topic)
 		}
