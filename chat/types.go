@@ -181,10 +181,12 @@ type Typing struct {
 	Nick string `json:"nick"`
 }
 
-// RoomInfo is the data of a room event: Nick set the room's topic to Topic.
-// It lets every open stream show a new topic at once instead of on its next
-// GET /api/rooms; clients that do not know the event ignore it.
-type RoomInfo struct {
+// TopicChange is the data of a room event: Nick set the room's topic to
+// Topic. It lets every open stream show a new topic at once instead of on
+// its next GET /api/rooms; clients that do not know the event ignore it.
+// One name everywhere: store.Event.Topic, client.Event.Topic, the server's
+// publishTopic, the TUI's topic entry and topicMsg.
+type TopicChange struct {
 	Room  string `json:"room"`
 	Topic string `json:"topic"`
 	Nick  string `json:"nick"`

@@ -57,9 +57,9 @@ type Event struct {
 	Presence *chat.Presence
 	Typing   *chat.Typing
 	Reset    *chat.Reset
-	// RoomInfo: someone changed the room's topic (the server's "room"
+	// Topic: someone changed the room's topic (the server's "room"
 	// event, an extension of protocol version 1).
-	RoomInfo *chat.RoomInfo
+	Topic *chat.TopicChange
 }
 
 // Reasons a stream was dropped, reported in StateChange.Err with

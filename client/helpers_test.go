@@ -70,8 +70,8 @@ func describeOne(ev Event) string {
 		return "typing:" + ev.Typing.Nick
 	case ev.Reset != nil:
 		return "reset:" + ev.Reset.Reason
-	case ev.RoomInfo != nil:
-		return "room:" + ev.RoomInfo.Nick + ":" + ev.RoomInfo.Topic
+	case ev.Topic != nil:
+		return "room:" + ev.Topic.Nick + ":" + ev.Topic.Topic
 	}
 	return "empty"
 }

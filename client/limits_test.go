@@ -111,11 +111,11 @@ func TestSetTopic(t *testing.T) {
 			t.Fatalf("SetTopic %q: %v", topic, err)
 		}
 		ev := recv(t, events)
-		for ev.RoomInfo == nil {
+		for ev.Topic == nil {
 			ev = recv(t, events)
 		}
-		if ev.RoomInfo.Topic != topic || ev.RoomInfo.Nick != "alice" {
-			t.Fatalf("room event after SetTopic %q: %+v", topic, *ev.RoomInfo)
+		if ev.Topic.Topic != topic || ev.Topic.Nick != "alice" {
+			t.Fatalf("room event after SetTopic %q: %+v", topic, *ev.Topic)
 		}
 		rooms, err := c.Rooms(ctx)
 		if err != nil || rooms[0].Name != "general" || rooms[0].Topic != topic {

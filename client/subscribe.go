@@ -368,8 +368,8 @@ func (s *subscription) handle(ev *sse.Event, r *attempt, cancel context.CancelCa
 	case chat.EventRoom:
 		// Ephemeral like typing: a dropped one only delays a topic until
 		// the next room list.
-		var ri chat.RoomInfo
-		if s.decode(name, ev.Data, &ri) && !s.push(Event{RoomInfo: &ri}, pushOrDrop) {
+		var ri chat.TopicChange
+		if s.decode(name, ev.Data, &ri) && !s.push(Event{Topic: &ri}, pushOrDrop) {
 			s.c.log.Debug("subscribe: buffer full, dropped room event", "room", s.room)
 		}
 	case chat.EventReset:

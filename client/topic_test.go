@@ -8,7 +8,7 @@ import (
 )
 
 // TestSubscribeTopicEvent: a topic set by another account through the real
-// server reaches the subscription as an Event with RoomInfo, between the
+// server reaches the subscription as an Event with Topic, between the
 // messages around it.
 func TestSubscribeTopicEvent(t *testing.T) {
 	srv := startServer(t)
@@ -30,7 +30,7 @@ func TestSubscribeTopicEvent(t *testing.T) {
 	got := recvUntil(t, events, messages(2))
 	var seen []string
 	for _, ev := range got {
-		if ev.Message != nil || ev.RoomInfo != nil {
+		if ev.Message != nil || ev.Topic != nil {
 			seen = append(seen, describeOne(ev))
 		}
 	}
@@ -38,8 +38,8 @@ func TestSubscribeTopicEvent(t *testing.T) {
 		t.Fatalf("got %v; want a message, room:bob:ship it, a message", seen)
 	}
 	for _, ev := range got {
-		if ev.RoomInfo != nil && (ev.Room != "general" || *ev.RoomInfo != (chat.RoomInfo{Room: "general", Topic: topic, Nick: "bob"})) {
-			t.Fatalf("room event %+v in %q", *ev.RoomInfo, ev.Room)
+		if ev.Topic != nil && (ev.Room != "general" || *ev.Topic != (chat.TopicChange{Room: "general", Topic: topic, Nick: "bob"})) {
+			t.Fatalf("room event %+v in %q", *ev.Topic, ev.Room)
 		}
 	}
 	cancel()

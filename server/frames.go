@@ -58,8 +58,8 @@ func eventFrame(e *store.Event) (*fanout.Frame, error) {
 		return messageFrame(e.Message)
 	case e.Typing != nil:
 		return ephemeralFrame(chat.EventTyping, e.Typing)
-	case e.RoomInfo != nil:
-		return ephemeralFrame(chat.EventRoom, e.RoomInfo)
+	case e.Topic != nil:
+		return ephemeralFrame(chat.EventRoom, e.Topic)
 	case e.Reset != nil:
 		return resetFrame(e.Reset)
 	}

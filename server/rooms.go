@@ -107,7 +107,7 @@ func (s *Server) handlePutRoom(w http.ResponseWriter, r *http.Request) error {
 // a lost event only delays the news until the next room list, so a failure
 // is logged, not answered.
 func (s *Server) publishTopic(ctx context.Context, room, topic, nick string) {
-	err := s.st.Publish(ctx, store.Event{Room: room, RoomInfo: &chat.RoomInfo{Room: room, Topic: topic, Nick: nick}})
+	err := s.st.Publish(ctx, store.Event{Room: room, Topic: &chat.TopicChange{Room: room, Topic: topic, Nick: nick}})
 	if err != nil {
 		s.log.Warn("publish topic change", "room", room, "err", err)
 	}

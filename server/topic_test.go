@@ -31,9 +31,9 @@ func TestTopicEvent(t *testing.T) {
 	if ev.HasID {
 		t.Fatalf("room event with an id line: %+v", ev)
 	}
-	var got chat.RoomInfo
+	var got chat.TopicChange
 	decode(t, ev, &got)
-	if want := (chat.RoomInfo{Room: chat.DefaultRoom, Topic: "release on friday", Nick: "alice"}); got != want {
+	if want := (chat.TopicChange{Room: chat.DefaultRoom, Topic: "release on friday", Nick: "alice"}); got != want {
 		t.Fatalf("room event %+v, want %+v", got, want)
 	}
 

@@ -15,6 +15,7 @@ type Backend interface {
 	Me(ctx context.Context) (string, error)
 	Limits(ctx context.Context) (chat.ServerLimits, error)
 	CreateRoom(ctx context.Context, room string, topic *string) (bool, error)
+	SetTopic(ctx context.Context, room, topic string) error
 	Rooms(ctx context.Context) ([]chat.Room, error)
 	Members(ctx context.Context, room string) ([]string, error)
 	History(ctx context.Context, room string, q client.HistoryQuery) (chat.MessagePage, error)

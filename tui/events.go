@@ -65,14 +65,14 @@ func (m *Model) event(msg eventMsg) tea.Cmd {
 		if chat.NickKey(ev.Typing.Nick) != chat.NickKey(m.nick) {
 			r.typing[ev.Typing.Nick] = m.now().Add(typingShown)
 		}
-	case ev.RoomInfo != nil:
+	case ev.Topic != nil:
 		// Someone changed the topic: the header shows it at once. Our own
 		// change already said "topic set" when the PUT answered.
-		r.topic = safeLine(ev.RoomInfo.Topic)
-		if chat.NickKey(ev.RoomInfo.Nick) != chat.NickKey(m.nick) {
-			line := safeLine(ev.RoomInfo.Nick) + " cleared the topic"
+		r.topic = safeLine(ev.Topic.Topic)
+		if chat.NickKey(ev.Topic.Nick) != chat.NickKey(m.nick) {
+			line := safeLine(ev.Topic.Nick) + " cleared the topic"
 			if r.topic != "" {
-				line = safeLine(ev.RoomInfo.Nick) + " set the topic: " + r.topic
+				line = safeLine(ev.Topic.Nick) + " set the topic: " + r.topic
 			}
 			r.add(localEntry(entryTopic, line, m.now()))
 			if r == m.cur() && r.offset > 0 {

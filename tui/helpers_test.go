@@ -90,6 +90,7 @@ func (o *offline) Limits(context.Context) (chat.ServerLimits, error) {
 func (o *offline) CreateRoom(context.Context, string, *string) (bool, error) {
 	return false, errOffline
 }
+func (o *offline) SetTopic(context.Context, string, string) error    { return errOffline }
 func (o *offline) Rooms(context.Context) ([]chat.Room, error)        { return nil, errOffline }
 func (o *offline) Members(context.Context, string) ([]string, error) { return nil, errOffline }
 func (o *offline) Typing(context.Context, string) error              { return errOffline }

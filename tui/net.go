@@ -215,7 +215,7 @@ func (m *Model) topicCmd(room, topic string) tea.Cmd {
 	return func() tea.Msg {
 		ctx, cancel := m.callCtx()
 		defer cancel()
-		_, err := m.be.CreateRoom(ctx, room, &topic)
+		err := m.be.SetTopic(ctx, room, topic)
 		return topicMsg{room: room, topic: topic, err: err}
 	}
 }

@@ -15,7 +15,7 @@ func TestTopicEventUpdatesHeader(t *testing.T) {
 	m, _ := newChatModel(t, 100, 20, nil, false)
 	r := m.cur()
 	topic := func(nick, topic string) {
-		m.Update(eventMsg{gen: r.gen, ev: client.Event{Room: "general", RoomInfo: &chat.RoomInfo{Room: "general", Topic: topic, Nick: nick}}})
+		m.Update(eventMsg{gen: r.gen, ev: client.Event{Room: "general", Topic: &chat.TopicChange{Room: "general", Topic: topic, Nick: nick}}})
 	}
 	topic("bob", "ship \x1b[2Jit\u202e friday")
 	header := m.headerView()

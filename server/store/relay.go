@@ -22,7 +22,7 @@ type Event struct {
 	Message  *chat.Message
 	Typing   *chat.Typing
 	Presence *chat.Presence
-	RoomInfo *chat.RoomInfo
+	Topic *chat.TopicChange
 	Reset    *chat.Reset
 }
 

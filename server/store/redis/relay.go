@@ -22,7 +22,7 @@ const (
 	kindMessage  = 'm' // chat.Message JSON, published by the append script
 	kindTyping   = 't' // chat.Typing JSON
 	kindPresence = 'p' // chat.Presence JSON
-	kindRoom     = 'r' // chat.RoomInfo JSON (a topic change)
+	kindTopic     = 'r' // chat.TopicChange JSON (a topic change)
 )
 
 // catchUpPage is how many stream entries one catch-up read fetches.
@@ -51,8 +51,8 @@ func (s *Store) Publish(ctx context.Context, e store.Event) error {
 		kind, v = kindTyping, e.Typing
 	case e.Presence != nil:
 		kind, v = kindPresence, e.Presence
-	case e.RoomInfo != nil:
-		kind, v = kindRoom, e.RoomInfo
+	case e.Topic != nil:
+		kind, v = kindTopic, e.Topic
 	default:
 		return errors.New("publish event: only typing, presence and room events are published; messages go through Append")
 	}
@@ -484,10 +484,10 @@ func (r *relay) deliver(pm *goredis.Message) {
 		if json.Unmarshal(body, &p) == nil {
 			r.emit(store.Event{Room: room, Presence: &p})
 		}
-	case kindRoom:
-		var ri chat.RoomInfo
+	case kindTopic:
+		var ri chat.TopicChange
 		if json.Unmarshal(body, &ri) == nil {
-			r.emit(store.Event{Room: room, RoomInfo: &ri})
+			r.emit(store.Event{Room: room, Topic: &ri})
 		}
 	}
 }

@@ -30,7 +30,7 @@ func testPublish(t *testing.T, open Opener) {
 	defer stop()
 	wantNoErr(t, "Publish(typing)", s.Publish(ctx, store.Event{Room: "general", Typing: &chat.Typing{Room: "general", Nick: "alice"}}))
 	wantNoErr(t, "Publish(presence)", s.Publish(ctx, store.Event{Room: "general", Presence: &chat.Presence{Room: "general", Nick: "bob", State: chat.PresenceJoin, Online: []string{"alice", "bob"}}}))
-	wantNoErr(t, "Publish(room)", s.Publish(ctx, store.Event{Room: "general", RoomInfo: &chat.RoomInfo{Room: "general", Topic: "new topic", Nick: "carol"}}))
+	wantNoErr(t, "Publish(room)", s.Publish(ctx, store.Event{Room: "general", Topic: &chat.TopicChange{Room: "general", Topic: "new topic", Nick: "carol"}}))
 	testenv.Eventually(t, waitFor, "the published events at the listener", func() bool { return len(rec.all()) >= 3 })
 	ev := rec.all()
 	if len(ev) != 3 {
@@ -39,12 +39,12 @@ func testPublish(t *testing.T, open Opener) {
 	var typing, presence, room bool
 	for _, e := range ev {
 		switch {
-		case e.Typing != nil && e.Room == "general" && e.Typing.Nick == "alice" && e.Presence == nil && e.Message == nil && e.RoomInfo == nil:
+		case e.Typing != nil && e.Room == "general" && e.Typing.Nick == "alice" && e.Presence == nil && e.Message == nil && e.Topic == nil:
 			typing = true
 		case e.Presence != nil && e.Room == "general" && e.Presence.Nick == "bob" && e.Presence.State == chat.PresenceJoin &&
 			len(e.Presence.Online) == 2 && e.Typing == nil && e.Message == nil:
 			presence = true
-		case e.RoomInfo != nil && e.Room == "general" && *e.RoomInfo == (chat.RoomInfo{Room: "general", Topic: "new topic", Nick: "carol"}) &&
+		case e.Topic != nil && e.Room == "general" && *e.Topic == (chat.TopicChange{Room: "general", Topic: "new topic", Nick: "carol"}) &&
 			e.Typing == nil && e.Presence == nil && e.Message == nil:
 			room = true
 		}
