@@ -217,27 +217,98 @@ type Me struct {
 	Nick string `json:"nick"`
 }
 
-// Room is one entry of GET /api/rooms.
+// Room kinds (version 2): a public room is open to every signed-in account,
+// a private one to its members only, a direct one is a conversation of 2 to
+// 8 accounts that nobody else may join. The kind is fixed at creation.
+const (
+	KindPublic  = "public"
+	KindPrivate = "private"
+	KindDirect  = "direct"
+)
+
+// Roles of a room's members: the owner created it; owner and admins manage
+// its members.
+const (
+	RoleOwner  = "owner"
+	RoleAdmin  = "admin"
+	RoleMember = "member"
+)
+
+// MaxDirectMembers is how many accounts a direct room holds at most; it
+// holds at least two.
+const MaxDirectMembers = 8
+
+// Room is one entry of GET /api/rooms and the answer of PUT /api/rooms/{room}
+// and POST /api/dms. Kind, Member and PublicRead are version 2's; Members is
+// set for direct rooms only.
 type Room struct {
-	Name   string  `json:"name"`
-	Topic  string  `json:"topic"`
-	Online int     `json:"online"`
-	LastID *string `json:"last_id"`
+	Name       string   `json:"name"`
+	Topic      string   `json:"topic"`
+	Online     int      `json:"online"`
+	LastID     *string  `json:"last_id"`
+	Kind       string   `json:"kind,omitempty"`
+	Member     *bool    `json:"member,omitempty"`
+	PublicRead bool     `json:"public_read,omitempty"`
+	Members    []string `json:"members,omitempty"`
 }
 
-// RoomList is the answer of GET /api/rooms.
+// RoomList is the answer of GET /api/rooms: one page of rooms by name;
+// HasMore says whether a page follows (ask again with after= the last name).
 type RoomList struct {
-	Rooms []Room `json:"rooms"`
+	Rooms   []Room `json:"rooms"`
+	HasMore bool   `json:"has_more"`
 }
 
 // RoomUpdate is the optional body of PUT /api/rooms/{room}.
 type RoomUpdate struct {
-	Topic *string `json:"topic,omitempty"`
+	Topic      *string `json:"topic,omitempty"`
+	Kind       *string `json:"kind,omitempty"`
+	PublicRead *bool   `json:"public_read,omitempty"`
 }
 
-// Members is the answer of GET /api/rooms/{room}/members.
+// Members is the answer of GET /api/rooms/{room}/members: every member with
+// its role and whether it is connected, and the online nicks as in version 1.
 type Members struct {
-	Online []string `json:"online"`
+	Members []Member `json:"members"`
+	Online  []string `json:"online"`
+}
+
+// Member is one member of a room.
+type Member struct {
+	Nick   string `json:"nick"`
+	Role   string `json:"role"`
+	Online bool   `json:"online"`
+}
+
+// MemberUpdate is the optional body of PUT /api/rooms/{room}/members/{nick}.
+type MemberUpdate struct {
+	Role *string `json:"role,omitempty"`
+}
+
+// MyRoom is one entry of GET /api/me/rooms: a room the caller belongs to.
+type MyRoom struct {
+	Name     string   `json:"name"`
+	Kind     string   `json:"kind"`
+	Topic    string   `json:"topic"`
+	Role     string   `json:"role"`
+	LastID   *string  `json:"last_id"`
+	LastRead string   `json:"last_read"`
+	Unread   int      `json:"unread"`
+	Mentions int      `json:"mentions"`
+	Notify   string   `json:"notify"`
+	Online   int      `json:"online"`
+	Members  []string `json:"members,omitempty"`
+}
+
+// MyRooms is the answer of GET /api/me/rooms.
+type MyRooms struct {
+	Rooms []MyRoom `json:"rooms"`
+}
+
+// DirectRequest is the body of POST /api/dms: the other accounts of the
+// conversation (naming oneself too changes nothing).
+type DirectRequest struct {
+	Nicks []string `json:"nicks"`
 }
 
 // PostMessage is the body of POST /api/rooms/{room}/messages.

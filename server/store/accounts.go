@@ -12,6 +12,9 @@ type Account struct {
 	Nick         string
 	PasswordHash string
 	Created      time.Time
+	// Admin accounts (chat-server user add --admin) manage rooms without
+	// an owner, such as "general".
+	Admin bool
 }
 
 // Accounts keeps user accounts. The caller validates nicks (chat) and hashes

@@ -22,8 +22,12 @@ type Event struct {
 	Message  *chat.Message
 	Typing   *chat.Typing
 	Presence *chat.Presence
-	Topic *chat.TopicChange
+	Topic    *chat.TopicChange
 	Reset    *chat.Reset
+	// Member says an account gained or lost the room, or the room was
+	// deleted: streams of that account (or every stream of the room) must
+	// end or be told. Published by the server, never stored.
+	Member *MemberChange
 }
 
 // Relay carries live events to every node's listener: each committed

@@ -3,7 +3,7 @@
 // node's hub. The sqlite package is the embedded default; the redis package
 // serves a cluster. Both must pass the conformance suite in storetest.
 //
-// Store is cut into roles, one file each: Accounts, Sessions, Rooms,
+// Store is cut into roles, one file each: Accounts, Sessions, Rooms, Membership,
 // MessageLog, Presence and Relay, plus Lifecycle (Ping, Close). Each role's
 // doc comment is its contract and storetest has one suite per role. A new
 // capability is a new role: a file here, one in storetest and one in each
@@ -42,6 +42,7 @@ type Store interface {
 	Accounts
 	Sessions
 	Rooms
+	Membership
 	MessageLog
 	Presence
 	Relay

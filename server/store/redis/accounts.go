@@ -9,6 +9,7 @@ import (
 
 	goredis "github.com/redis/go-redis/v9"
 
+	"github.com/ssechat/chat/chat"
 	"github.com/ssechat/chat/server/store"
 )
 
@@ -23,8 +24,13 @@ func (s *Store) CreateAccount(ctx context.Context, a store.Account) error {
 	if a.Created.IsZero() {
 		a.Created = time.Now()
 	}
-	n, err := createAccountScript.Run(ctx, s.rdb, []string{s.keys.account(a.Nick)},
-		a.Nick, a.PasswordHash, a.Created.UTC().Format(time.RFC3339Nano)).Int()
+	admin := "0"
+	if a.Admin {
+		admin = "1"
+	}
+	n, err := createAccountScript.Run(ctx, s.rdb,
+		[]string{s.keys.account(a.Nick), s.keys.room(chat.DefaultRoom), s.keys.members(chat.DefaultRoom), s.keys.memberOf(a.Nick)},
+		a.Nick, a.PasswordHash, a.Created.UTC().Format(time.RFC3339Nano), admin, chat.NickKey(a.Nick), chat.DefaultRoom).Int()
 	if err != nil {
 		return s.wrap("create account", err)
 	}
@@ -50,7 +56,7 @@ func (s *Store) Account(ctx context.Context, nick string) (store.Account, error)
 	if len(f) == 0 {
 		return store.Account{}, fmt.Errorf("read account %q: %w", nick, store.ErrNotFound)
 	}
-	a := store.Account{Nick: f["nick"], PasswordHash: f["hash"]}
+	a := store.Account{Nick: f["nick"], PasswordHash: f["hash"], Admin: f["admin"] == "1"}
 	a.Created, _ = time.Parse(time.RFC3339Nano, f["created"])
 	return a, nil
 }
@@ -90,7 +96,7 @@ func (s *Store) Accounts(ctx context.Context) ([]store.Account, error) {
 		if len(f) == 0 {
 			continue // deleted between the SCAN and the read
 		}
-		a := store.Account{Nick: f["nick"], PasswordHash: f["hash"]}
+		a := store.Account{Nick: f["nick"], PasswordHash: f["hash"], Admin: f["admin"] == "1"}
 		a.Created, _ = time.Parse(time.RFC3339Nano, f["created"])
 		out = append(out, a)
 	}
@@ -137,8 +143,8 @@ func (s *Store) DeleteAccount(ctx context.Context, nick string) error {
 		return err
 	}
 	defer done()
-	n, err := deleteAccountScript.Run(ctx, s.rdb, []string{s.keys.account(nick), s.keys.sessions(nick)},
-		s.keys.session("")).Int()
+	n, err := deleteAccountScript.Run(ctx, s.rdb, []string{s.keys.account(nick), s.keys.sessions(nick), s.keys.memberOf(nick)},
+		s.keys.session(""), s.keys.prefix, chat.NickKey(nick)).Int()
 	if err != nil {
 		return s.wrap("delete account", err)
 	}

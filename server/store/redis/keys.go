@@ -38,6 +38,15 @@ func (k keys) roomOfChannel(ch string) (string, bool) {
 	return ch[len(p) : len(ch)-1], true
 }
 
+// members is the hash of a room's members: nick key → "role nick joined".
+func (k keys) members(room string) string { return k.prefix + "members:{" + room + "}" }
+
+// memberOf is the set of the rooms a nick belongs to.
+func (k keys) memberOf(nick string) string { return k.prefix + "memberof:" + chat.NickKey(nick) }
+
+// direct maps a direct room's set of accounts (store.DirectKey) to its name.
+func (k keys) direct(setKey string) string { return k.prefix + "dm:" + setKey }
+
 // account is the hash of an account: nick, hash, created.
 func (k keys) account(nick string) string { return k.prefix + "account:" + chat.NickKey(nick) }
 

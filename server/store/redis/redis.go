@@ -163,6 +163,10 @@ func Open(ctx context.Context, rawURL string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("open redis %s: %w", ro.Addr, s.classify(err))
 	}
 	s.warnIfNotDurable(ctx)
+	if err := s.migrateMembership(ctx); err != nil {
+		_ = s.rdb.Close()
+		return nil, fmt.Errorf("open redis %s: %w", ro.Addr, s.classify(err))
+	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.relay = newRelay(s)
 	s.pres = newPresence(s)

@@ -22,7 +22,8 @@ const (
 	kindMessage  = 'm' // chat.Message JSON, published by the append script
 	kindTyping   = 't' // chat.Typing JSON
 	kindPresence = 'p' // chat.Presence JSON
-	kindTopic     = 'r' // chat.TopicChange JSON (a topic change)
+	kindTopic    = 'r' // chat.TopicChange JSON (a topic change)
+	kindMember   = 'g' // store.MemberChange JSON (membership gained, lost, room deleted)
 )
 
 // catchUpPage is how many stream entries one catch-up read fetches.
@@ -53,8 +54,10 @@ func (s *Store) Publish(ctx context.Context, e store.Event) error {
 		kind, v = kindPresence, e.Presence
 	case e.Topic != nil:
 		kind, v = kindTopic, e.Topic
+	case e.Member != nil:
+		kind, v = kindMember, e.Member
 	default:
-		return errors.New("publish event: only typing, presence and room events are published; messages go through Append")
+		return errors.New("publish event: only typing, presence, room and member events are published; messages go through Append")
 	}
 	body, err := json.Marshal(v)
 	if err != nil {
@@ -488,6 +491,11 @@ func (r *relay) deliver(pm *goredis.Message) {
 		var ri chat.TopicChange
 		if json.Unmarshal(body, &ri) == nil {
 			r.emit(store.Event{Room: room, Topic: &ri})
+		}
+	case kindMember:
+		var mc store.MemberChange
+		if json.Unmarshal(body, &mc) == nil {
+			r.emit(store.Event{Room: room, Member: &mc})
 		}
 	}
 }

@@ -8,6 +8,7 @@ import (
 
 	goredis "github.com/redis/go-redis/v9"
 
+	"github.com/ssechat/chat/chat"
 	"github.com/ssechat/chat/server/store"
 )
 
@@ -84,7 +85,10 @@ func (s *Store) Rooms(ctx context.Context) ([]store.Room, error) {
 }
 
 func roomFromFields(name string, f map[string]string) store.Room {
-	r := store.Room{Name: name, Topic: f["topic"], LastID: f["last_id"]}
+	r := store.Room{Name: name, Topic: f["topic"], LastID: f["last_id"], Kind: f["kind"], Owner: f["owner"], PublicRead: f["public_read"] == "1"}
+	if r.Kind == "" {
+		r.Kind = chat.KindPublic // a room of a store written before membership
+	}
 	r.Created, _ = time.Parse(time.RFC3339Nano, f["created"])
 	return r
 }

@@ -67,7 +67,7 @@ return {1, id}
 var putRoomScript = goredis.NewScript(`
 local created = 0
 if redis.call('EXISTS', KEYS[1]) == 0 then
-  redis.call('HSET', KEYS[1], 'name', ARGV[1], 'topic', '', 'created', ARGV[2])
+  redis.call('HSET', KEYS[1], 'name', ARGV[1], 'topic', '', 'created', ARGV[2], 'kind', 'public')
   redis.call('SADD', KEYS[2], ARGV[1])
   created = 1
 end
@@ -75,11 +75,21 @@ if ARGV[3] == '1' then redis.call('HSET', KEYS[1], 'topic', ARGV[4]) end
 return {created, redis.call('HGETALL', KEYS[1])}
 `)
 
-// createAccountScript: KEYS[1] account; ARGV nick, hash, created.
+// createAccountScript stores a new account and makes it a member of the
+// default room when that room exists.
+//
+//	KEYS[1] account, KEYS[2] default room hash, KEYS[3] its members,
+//	KEYS[4] the nick's set of rooms
+//	ARGV nick, hash, created, admin ("1" or "0"), nick key, room name
+//
 // Returns 0 when the nick is taken.
 var createAccountScript = goredis.NewScript(`
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-redis.call('HSET', KEYS[1], 'nick', ARGV[1], 'hash', ARGV[2], 'created', ARGV[3])
+redis.call('HSET', KEYS[1], 'nick', ARGV[1], 'hash', ARGV[2], 'created', ARGV[3], 'admin', ARGV[4])
+if redis.call('EXISTS', KEYS[2]) == 1 then
+  redis.call('HSET', KEYS[3], ARGV[5], 'member ' .. ARGV[1] .. ' ' .. ARGV[3])
+  redis.call('SADD', KEYS[4], ARGV[6])
+end
 return 1
 `)
 
@@ -90,19 +100,34 @@ redis.call('HSET', KEYS[1], 'hash', ARGV[1])
 return 1
 `)
 
-// deleteAccountScript removes an account and its sessions.
+// deleteAccountScript removes an account, its sessions and its
+// memberships; the direct rooms it was in lose their key, so a new account
+// of the same nick starts new conversations.
 //
-//	KEYS[1] account, KEYS[2] the nick's set of sessions
-//	ARGV[1] prefix of session keys
+//	KEYS[1] account, KEYS[2] the nick's set of sessions, KEYS[3] the
+//	nick's set of rooms
+//	ARGV[1] prefix of session keys, ARGV[2] the store's prefix, ARGV[3]
+//	nick key
 //
-// Returns 0 when the account did not exist. (Session keys are derived from
-// the set, which is fine on one Redis; Cluster would need them declared.)
+// Returns 0 when the account did not exist. (Session and room keys are
+// derived from the sets, which is fine on one Redis; Cluster would need
+// them declared.)
 var deleteAccountScript = goredis.NewScript(`
 local existed = redis.call('DEL', KEYS[1])
 for _, h in ipairs(redis.call('SMEMBERS', KEYS[2])) do
   redis.call('DEL', ARGV[1] .. h)
 end
 redis.call('DEL', KEYS[2])
+for _, room in ipairs(redis.call('SMEMBERS', KEYS[3])) do
+  redis.call('HDEL', ARGV[2] .. 'members:{' .. room .. '}', ARGV[3])
+  local rk = ARGV[2] .. 'room:{' .. room .. '}'
+  local dk = redis.call('HGET', rk, 'dmkey')
+  if dk and dk ~= '' then
+    redis.call('DEL', ARGV[2] .. 'dm:' .. dk)
+    redis.call('HSET', rk, 'dmkey', '')
+  end
+end
+redis.call('DEL', KEYS[3])
 return existed
 `)
 

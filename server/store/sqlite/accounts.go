@@ -26,9 +26,14 @@ func (s *Store) CreateAccount(ctx context.Context, a store.Account) error {
 		case !errors.Is(err, sql.ErrNoRows):
 			return nil, fmt.Errorf("create account: %w", err)
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO accounts (nick_key, nick, password_hash, created) VALUES (?, ?, ?, ?)`,
-			key, a.Nick, a.PasswordHash, toNanos(a.Created)); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO accounts (nick_key, nick, password_hash, created, admin) VALUES (?, ?, ?, ?, ?)`,
+			key, a.Nick, a.PasswordHash, toNanos(a.Created), a.Admin); err != nil {
 			return nil, fmt.Errorf("create account: %w", err)
+		}
+		// A new account is a member of the default room (Membership).
+		if _, err := tx.ExecContext(ctx, `INSERT INTO members (room_id, nick_key, role, joined)
+			SELECT id, ?, ?, ? FROM rooms WHERE name = ?`, key, chat.RoleMember, toNanos(a.Created), chat.DefaultRoom); err != nil {
+			return nil, fmt.Errorf("join %s: %w", chat.DefaultRoom, err)
 		}
 		return nil, nil
 	})
@@ -43,7 +48,7 @@ func (s *Store) Account(ctx context.Context, nick string) (store.Account, error)
 		a       store.Account
 		created int64
 	)
-	err := s.rs.account.QueryRowContext(ctx, chat.NickKey(nick)).Scan(&a.Nick, &a.PasswordHash, &created)
+	err := s.rs.account.QueryRowContext(ctx, chat.NickKey(nick)).Scan(&a.Nick, &a.PasswordHash, &created, &a.Admin)
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.Account{}, store.ErrNotFound
 	}
@@ -91,11 +96,18 @@ func (s *Store) SetPassword(ctx context.Context, nick, passwordHash string) erro
 	})
 }
 
-// DeleteAccount removes the account and, by the foreign key's cascade, all
-// its sessions; store.ErrNotFound for an unknown nick.
+// DeleteAccount removes the account and, by the foreign keys' cascade, all
+// its sessions and memberships; store.ErrNotFound for an unknown nick. The
+// direct rooms it was in lose their key first, so a new account of the same
+// nick starts new conversations instead of finding the old ones.
 func (s *Store) DeleteAccount(ctx context.Context, nick string) error {
+	key := chat.NickKey(nick)
 	return s.write(ctx, func(ctx context.Context, tx *sql.Tx) (func(), error) {
-		res, err := tx.ExecContext(ctx, `DELETE FROM accounts WHERE nick_key = ?`, chat.NickKey(nick))
+		if _, err := tx.ExecContext(ctx, `DELETE FROM direct_rooms
+			WHERE room_id IN (SELECT room_id FROM members WHERE nick_key = ?)`, key); err != nil {
+			return nil, fmt.Errorf("delete account: %w", err)
+		}
+		res, err := tx.ExecContext(ctx, `DELETE FROM accounts WHERE nick_key = ?`, key)
 		return nil, oneRow(res, err, "delete account")
 	})
 }

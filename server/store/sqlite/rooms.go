@@ -102,7 +102,7 @@ func (s *Store) snapshot(rm *room) store.Room {
 }
 
 func (s *Store) snapshotLocked(rm *room) store.Room {
-	r := store.Room{Name: rm.name, Topic: rm.topic, Created: rm.created}
+	r := store.Room{Name: rm.name, Topic: rm.topic, Created: rm.created, Kind: rm.kind, Owner: rm.owner, PublicRead: rm.publicRead}
 	if last := rm.last.Load(); last > 0 {
 		r.LastID = strconv.FormatInt(last, 10)
 	}

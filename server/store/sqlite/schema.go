@@ -52,6 +52,36 @@ CREATE UNIQUE INDEX messages_seq ON messages(room_id, seq);
 CREATE UNIQUE INDEX messages_client ON messages(room_id, nick_key, client_id)
 	WHERE client_id IS NOT NULL;
 `,
+	// 2: membership. Rooms gain a kind (every existing room is public), an
+	// owner (none for existing rooms) and public_read; accounts gain the
+	// admin flag; every account that posted in a room becomes its member.
+	`
+ALTER TABLE rooms ADD COLUMN kind TEXT NOT NULL DEFAULT 'public';
+ALTER TABLE rooms ADD COLUMN owner TEXT NOT NULL DEFAULT '';
+ALTER TABLE rooms ADD COLUMN public_read INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE accounts ADD COLUMN admin INTEGER NOT NULL DEFAULT 0;
+
+CREATE TABLE members (
+	room_id  INTEGER NOT NULL REFERENCES rooms(id) ON DELETE CASCADE,
+	nick_key TEXT NOT NULL REFERENCES accounts(nick_key) ON DELETE CASCADE,
+	role     TEXT NOT NULL,
+	joined   INTEGER NOT NULL,
+	PRIMARY KEY (room_id, nick_key)
+) WITHOUT ROWID;
+CREATE INDEX members_nick ON members(nick_key);
+
+-- One direct room per set of accounts: the unique key is what makes two
+-- concurrent creations for one set create one room.
+CREATE TABLE direct_rooms (
+	set_key TEXT PRIMARY KEY,
+	room_id INTEGER NOT NULL UNIQUE REFERENCES rooms(id) ON DELETE CASCADE
+) WITHOUT ROWID;
+
+INSERT INTO members (room_id, nick_key, role, joined)
+	SELECT room_id, nick_key, 'member', MIN(ts) FROM messages
+	WHERE nick_key IN (SELECT nick_key FROM accounts)
+	GROUP BY room_id, nick_key;
+`,
 }
 
 // migrate runs the migrations the database has not seen, each in its own
@@ -131,6 +161,7 @@ func (w *writeStmts) close() {
 type readStmts struct {
 	before, after    *sql.Stmt
 	account, session *sql.Stmt
+	role             *sql.Stmt
 }
 
 func (r *readStmts) prepare(ctx context.Context, db *sql.DB) error {
@@ -142,7 +173,8 @@ func (r *readStmts) prepare(ctx context.Context, db *sql.DB) error {
 		// last+1), so a read never shows a message before it is relayed.
 		{&r.before, `SELECT ` + msgCols + ` FROM messages WHERE room_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?`},
 		{&r.after, `SELECT ` + msgCols + ` FROM messages WHERE room_id = ? AND seq > ? AND seq <= ? ORDER BY seq LIMIT ?`},
-		{&r.account, `SELECT nick, password_hash, created FROM accounts WHERE nick_key = ?`},
+		{&r.account, `SELECT nick, password_hash, created, admin FROM accounts WHERE nick_key = ?`},
+		{&r.role, `SELECT role FROM members WHERE room_id = ? AND nick_key = ?`},
 		{&r.session, `SELECT nick, created, expires FROM sessions WHERE token_hash = ? AND expires > ?`},
 	} {
 		stmt, err := db.PrepareContext(ctx, p.sql)
@@ -155,7 +187,7 @@ func (r *readStmts) prepare(ctx context.Context, db *sql.DB) error {
 }
 
 func (r *readStmts) close() {
-	for _, stmt := range []*sql.Stmt{r.before, r.after, r.account, r.session} {
+	for _, stmt := range []*sql.Stmt{r.before, r.after, r.account, r.session, r.role} {
 		if stmt != nil {
 			stmt.Close()
 		}

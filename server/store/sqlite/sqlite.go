@@ -127,10 +127,13 @@ type Store struct {
 // room is the in-memory state of one room. next and sinceTrim belong to the
 // writer goroutine alone; last and trimmed are read by anyone.
 type room struct {
-	id      int64
-	name    string
-	topic   string // guarded by Store.mu
-	created time.Time
+	id         int64
+	name       string
+	topic      string // guarded by Store.mu
+	publicRead bool   // guarded by Store.mu
+	kind       string
+	owner      string
+	created    time.Time
 
 	last    atomic.Int64 // newest committed seq, 0 when none
 	trimmed atomic.Int64 // highest seq ever trimmed; raised before the trim commits
@@ -206,6 +209,10 @@ func dsn(path string, readOnly bool) string {
 		// (busy_timeout) for another process's writer instead of failing
 		// with SQLITE_BUSY_SNAPSHOT.
 		q += "&_txlock=immediate"
+		// secure_delete: a deleted room's messages (DeleteRoom) and
+		// trimmed history are overwritten in the file, not merely
+		// unlinked, so a copy of the file does not hold them.
+		q += "&_pragma=secure_delete(1)"
 	}
 	return "file:" + u.EscapedPath() + q
 }
@@ -247,7 +254,7 @@ func (s *Store) open(path string) error {
 
 // loadRooms reads every room and its newest seq into memory.
 func (s *Store) loadRooms(ctx context.Context) error {
-	rows, err := s.conn.QueryContext(ctx, `SELECT id, name, topic, created, trimmed,
+	rows, err := s.conn.QueryContext(ctx, `SELECT id, name, topic, kind, owner, public_read, created, trimmed,
 		COALESCE((SELECT MAX(seq) FROM messages WHERE room_id = rooms.id), 0) FROM rooms`)
 	if err != nil {
 		return fmt.Errorf("load rooms: %w", err)
@@ -256,7 +263,7 @@ func (s *Store) loadRooms(ctx context.Context) error {
 	for rows.Next() {
 		r := s.newRoom()
 		var created, trimmed, last int64
-		if err := rows.Scan(&r.id, &r.name, &r.topic, &created, &trimmed, &last); err != nil {
+		if err := rows.Scan(&r.id, &r.name, &r.topic, &r.kind, &r.owner, &r.publicRead, &created, &trimmed, &last); err != nil {
 			return fmt.Errorf("load rooms: %w", err)
 		}
 		r.created = fromNanos(created)
@@ -396,7 +403,7 @@ func unavailable(err error) error {
 }
 
 func (s *Store) newRoom() *room {
-	r := &room{next: 1, tail: tail.New(s.opts.TailSize)}
+	r := &room{next: 1, kind: chat.KindPublic, tail: tail.New(s.opts.TailSize)}
 	r.tail.Reset(seqID(0)) // a new room: every message will be pushed
 	return r
 }

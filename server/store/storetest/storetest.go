@@ -3,7 +3,7 @@
 // rely on one behaviour.
 //
 // The suite is cut like store.Store: one RunX per role (RunAccounts,
-// RunSessions, RunRooms, RunMessageLog, RunPresence, RunRelay,
+// RunSessions, RunRooms, RunMembership, RunMessageLog, RunPresence, RunRelay,
 // RunLifecycle), each in the file of its role, each runnable alone; Run runs
 // them all. A new role brings its own file and one line in roles. Every test
 // passes complete, valid input, as the server does: a store is not asked to
@@ -79,6 +79,7 @@ var roles = []role{
 	{"Accounts", RunAccounts},
 	{"Sessions", RunSessions},
 	{"Rooms", RunRooms},
+	{"Membership", RunMembership},
 	{"MessageLog", RunMessageLog},
 	{"Presence", RunPresence},
 	{"Relay", RunRelay},

@@ -1,0 +1,78 @@
+package sqlite_test
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+
+	"github.com/ssechat/chat/chat"
+	"github.com/ssechat/chat/server/store"
+	"github.com/ssechat/chat/server/store/sqlite"
+)
+
+// testdata/v1-chat.db was written by chat-server before membership (schema
+// 1, commit 33610be): accounts Alice, bob and carol registered through the
+// API; room golang (topic "Go talk") created by Alice; Alice posted once in
+// general and once in golang, bob twice in golang, carol never.
+func TestMigrateV1DataDirectory(t *testing.T) {
+	src, err := os.ReadFile("testdata/v1-chat.db")
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "chat.db")
+	if err := os.WriteFile(path, src, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := openStore(t, path, sqlite.Options{})
+	ctx := t.Context()
+
+	rooms, err := s.Rooms(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rooms) != 2 {
+		t.Fatalf("rooms after migration: %+v", rooms)
+	}
+	for _, r := range rooms {
+		if r.Kind != chat.KindPublic || r.Owner != "" || r.PublicRead {
+			t.Errorf("room %s after migration = %+v; want public, no owner, not public_read", r.Name, r)
+		}
+	}
+	if rooms[1].Topic != "Go talk" || rooms[1].LastID != "3" {
+		t.Errorf("golang lost its topic or messages: %+v", rooms[1])
+	}
+	members := func(room string) []string {
+		ms, err := s.Members(ctx, room)
+		if err != nil {
+			t.Fatalf("Members(%s): %v", room, err)
+		}
+		var out []string
+		for _, m := range ms {
+			out = append(out, m.Nick+":"+m.Role)
+		}
+		return out
+	}
+	if got, want := members(chat.DefaultRoom), []string{"Alice:member"}; !slices.Equal(got, want) {
+		t.Errorf("members of general = %v, want %v (the posters)", got, want)
+	}
+	if got, want := members("golang"), []string{"Alice:member", "bob:member"}; !slices.Equal(got, want) {
+		t.Errorf("members of golang = %v, want %v (the posters)", got, want)
+	}
+	if a, err := s.Account(ctx, "carol"); err != nil || a.Admin {
+		t.Errorf("carol after migration = %+v, %v; want the account, not admin", a, err)
+	}
+	msgs, _, err := s.Page(ctx, "golang", store.PageQuery{Limit: 10})
+	if err != nil || len(msgs) != 3 {
+		t.Fatalf("history of golang after migration: %d messages, %v", len(msgs), err)
+	}
+	// The migrated file takes new writes and opens again.
+	if _, err := s.PutMember(ctx, "golang", "carol", ""); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	s = openStore(t, path, sqlite.Options{})
+	if got := members("golang"); len(got) != 3 {
+		t.Errorf("members of golang after reopening = %v", got)
+	}
+}
