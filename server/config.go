@@ -84,6 +84,10 @@ type Config struct {
 	// HTTP/2 (PEM files, as for tls.LoadX509KeyPair). Both or neither.
 	TLSCertFile string
 	TLSKeyFile  string
+	// RoomsPerAccount caps the rooms an account owns (creates and has not
+	// deleted): a PUT of a new room beyond it is 403 too_many_rooms. 0
+	// lifts the cap. Defaults to 100.
+	RoomsPerAccount int
 	// Version is reported in the welcome event's "server" field.
 	Version string
 }
@@ -115,6 +119,7 @@ func DefaultConfig() Config {
 		MaxHeaderBytes:    16 << 10,
 		Password:          PasswordParams{Time: 2, MemoryKiB: 19 * 1024, Threads: 1},
 		Limits:            DefaultLimits(),
+		RoomsPerAccount:   100,
 		Version:           "dev",
 	}
 }
@@ -161,6 +166,9 @@ func (c Config) Validate() error {
 	}
 	if c.MaxHeaderBytes < minHeaderBytes {
 		bad("max header bytes %d is under %d", c.MaxHeaderBytes, minHeaderBytes)
+	}
+	if c.RoomsPerAccount < 0 {
+		bad("rooms per account %d is negative (0 lifts the cap)", c.RoomsPerAccount)
 	}
 	if c.IdleTimeout <= 0 {
 		bad("idle timeout must be positive")

@@ -94,6 +94,16 @@ var (
 	errBadQuery       = &errHTTP{Status: http.StatusBadRequest, Code: "bad_query", Message: "The query is not one this endpoint answers."}
 	errBadLastEventID = &errHTTP{Status: http.StatusBadRequest, Code: "bad_last_event_id", Message: "The resume point is not a message id of this server."}
 
+	// Membership (access.go, membership.go).
+	errRoomKindFixed = &errHTTP{Status: http.StatusConflict, Code: "room_kind_fixed", Message: "A room's kind is fixed when it is created."}
+	errRoomNameTaken = &errHTTP{Status: http.StatusConflict, Code: "room_name_taken", Message: "That room name is taken; choose another."}
+	errNotAllowed    = &errHTTP{Status: http.StatusForbidden, Code: "not_allowed", Message: "You may not do that in this room."}
+	errUserNotFound  = &errHTTP{Status: http.StatusNotFound, Code: "user_not_found", Message: "No account of that nick."}
+	errTooManyRooms  = &errHTTP{Status: http.StatusForbidden, Code: "too_many_rooms", Message: "You own as many rooms as an account may; delete one first."}
+	errBadRoomKind   = &errHTTP{Status: http.StatusUnprocessableEntity, Code: "bad_room_kind", Message: "A room's kind is public or private."}
+	errBadRole       = &errHTTP{Status: http.StatusUnprocessableEntity, Code: "bad_role", Message: "A role given to a member is admin or member."}
+	errBadNicks      = &errHTTP{Status: http.StatusUnprocessableEntity, Code: "bad_nicks", Message: "A direct conversation names 1 to 7 other accounts."}
+
 	// Limits (limits.go adds the wait with after).
 	errRateLimited          = &errHTTP{Status: http.StatusTooManyRequests, Code: "rate_limited", Message: "You are sending too fast; wait a moment."}
 	errTooManyLogins        = &errHTTP{Status: http.StatusTooManyRequests, Code: "too_many_logins", Message: "Too many failed logins; try again later."}

@@ -113,6 +113,11 @@ var endpoints = []struct{ method, path string }{
 	{http.MethodPost, "/api/rooms/general/messages"},
 	{http.MethodPost, "/api/rooms/general/typing"},
 	{http.MethodGet, "/api/rooms/general/events"},
+	{http.MethodGet, "/api/me/rooms"},
+	{http.MethodDelete, "/api/rooms/general"},
+	{http.MethodPut, "/api/rooms/general/members/someone"},
+	{http.MethodDelete, "/api/rooms/general/members/someone"},
+	{http.MethodPost, "/api/dms"},
 }
 
 func unsafeMethod(m string) bool { return m != http.MethodGet && m != http.MethodHead }
@@ -166,7 +171,7 @@ func hostileCases() []hostileCase {
 			{"over-long room", "/api/rooms/" + strings.Repeat("r", 65) + rest, 404, "room_not_found"},
 			{"invalid UTF-8 in the room", "/api/rooms/general%FF" + rest, 404, "room_not_found"},
 		} {
-			if rest == "" { // PUT /api/rooms/{room} validates the name itself
+			if rest == "" && e.method == http.MethodPut { // PUT /api/rooms/{room} validates the name itself
 				switch p.code {
 				case "room_not_found":
 					p.status, p.code = 422, "bad_room"
@@ -308,12 +313,14 @@ func hostileCases() []hostileCase {
 
 	// Methods and paths that are not endpoints.
 	for _, c := range []struct{ method, path string }{
-		{http.MethodPatch, "/api/rooms/general"}, {http.MethodDelete, "/api/rooms/general"},
+		{http.MethodPatch, "/api/rooms/general"}, {http.MethodPost, "/api/rooms/general/members/someone"},
 		{http.MethodPut, "/api/rooms/general/messages"}, {http.MethodDelete, "/api/rooms/general/messages"},
 		{"TRACE", "/api/me"}, {http.MethodPost, "/api/rooms"}, {http.MethodPost, "/api/rooms/general/events"},
 	} {
 		add(hostileCase{name: c.method + " " + c.path, method: c.method, path: c.path, auth: authBearer, status: 405, code: "method_not_allowed"})
 	}
+	// general always exists, whoever asks.
+	add(hostileCase{name: "DELETE general", method: http.MethodDelete, path: "/api/rooms/general", auth: authBearer, status: 403, code: "not_allowed"})
 	for _, p := range []string{"/api/users", "/api/rooms/general/messages/1", "/api/admin", "/api/session/x", "/api/", "/api/.env"} {
 		add(hostileCase{name: "no such endpoint " + p, method: http.MethodGet, path: p, auth: authBearer, status: 404, code: "not_found"})
 	}

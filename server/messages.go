@@ -40,10 +40,14 @@ func validPost(pm chat.PostMessage) (chat.PostMessage, error) {
 // client_id answers 200 with the first message.
 func (s *Server) handlePost(w http.ResponseWriter, r *http.Request) error {
 	sess := sessionFrom(r.Context())
-	name := r.PathValue("room")
-	if chat.ValidateRoom(name) != nil {
-		return errRoomNotFound
+	room, role, err := s.roomAccess(r.Context(), signedIn(sess.Nick), r.PathValue("room"))
+	if err != nil {
+		if errors.Is(err, errRoomNotFound) {
+			s.stats.messageRefused("room_not_found")
+		}
+		return err
 	}
+	name := room.Name
 	var pm chat.PostMessage
 	if err := s.decodeJSON(w, r, &pm); err != nil {
 		s.stats.messageRefused("bad_request")
@@ -54,7 +58,7 @@ func (s *Server) handlePost(w http.ResponseWriter, r *http.Request) error {
 		}
 		return err
 	}
-	pm, err := validPost(pm)
+	pm, err = validPost(pm)
 	if err != nil {
 		s.stats.messageRefused("invalid")
 		return err
@@ -83,6 +87,13 @@ func (s *Server) handlePost(w http.ResponseWriter, r *http.Request) error {
 	case err != nil:
 		s.stats.messageRefused("store")
 		return fmt.Errorf("append message: %w", err)
+	}
+	if role == "" && room.Kind == chat.KindPublic {
+		// Posting to a public room joins it. The message is stored
+		// already: a failed join is logged, and the next post tries again.
+		if err := s.joinRoom(ctx, name, sess.Nick); err != nil {
+			s.log.Warn("join on post", "room", name, "nick", sess.Nick, "err", err)
+		}
 	}
 	status := http.StatusCreated
 	if created {
@@ -124,12 +135,19 @@ func (s *Server) pageQuery(q url.Values) (store.PageQuery, error) {
 }
 
 // handleHistory is GET /api/rooms/{room}/messages?before=&after=&limit=.
+// Without a session it answers for a public_read room only; any other room
+// is then 401, as every room was in version 1, so that the answer tells a
+// reader without a session nothing about which rooms exist.
 func (s *Server) handleHistory(w http.ResponseWriter, r *http.Request) error {
 	pq, err := s.pageQuery(r.URL.Query())
 	if err != nil {
 		return err
 	}
-	room, err := s.roomOf(r.Context(), r)
+	c := callerOf(r.Context())
+	room, _, err := s.roomAccess(r.Context(), c, r.PathValue("room"))
+	if errors.Is(err, errRoomNotFound) && !c.signedIn {
+		return errUnauthorized
+	}
 	if err != nil {
 		return err
 	}
@@ -159,7 +177,7 @@ func (s *Server) handleHistory(w http.ResponseWriter, r *http.Request) error {
 // clients noisy, and it never costs a message token.
 func (s *Server) handleTyping(w http.ResponseWriter, r *http.Request) error {
 	sess := sessionFrom(r.Context())
-	room, err := s.roomOf(r.Context(), r)
+	room, _, err := s.roomAccess(r.Context(), signedIn(sess.Nick), r.PathValue("room"))
 	if err != nil {
 		return err
 	}

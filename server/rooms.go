@@ -5,26 +5,27 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 
 	"github.com/ssechat/chat/chat"
 	"github.com/ssechat/chat/server/store"
 )
 
-// roomOf returns the {room} of the path after checking that it exists: a
-// name that could never be a room is as unknown as a missing one.
+// Room list paging: GET /api/rooms answers at most roomPageMax rooms, by
+// default roomPageDefault.
+const (
+	roomPageDefault = 100
+	roomPageMax     = 1000
+)
+
+// roomOf is roomAccess for the {room} of the path and the signed-in caller
+// of ctx. It serves the event stream's setup until that asks roomAccess
+// with its own session: without a session in ctx the caller counts as a
+// signed-in non-member, so a private or direct room is refused (fail
+// closed) and a public one is open, as in version 1.
 func (s *Server) roomOf(ctx context.Context, r *http.Request) (store.Room, error) {
-	name := r.PathValue("room")
-	if chat.ValidateRoom(name) != nil {
-		return store.Room{}, errRoomNotFound
-	}
-	room, err := s.st.Room(ctx, name)
-	if errors.Is(err, store.ErrNotFound) {
-		return store.Room{}, errRoomNotFound
-	}
-	if err != nil {
-		return store.Room{}, fmt.Errorf("read room: %w", err)
-	}
-	return room, nil
+	room, _, err := s.roomAccess(ctx, signedIn(sessionFrom(ctx).Nick), r.PathValue("room"))
+	return room, err
 }
 
 func lastIDPtr(id string) *string {
@@ -34,27 +35,66 @@ func lastIDPtr(id string) *string {
 	return &id
 }
 
-// handleRooms is GET /api/rooms.
+// roomJSON is a room as the API answers it.
+func roomJSON(room store.Room, online int, member bool) chat.Room {
+	return chat.Room{Name: room.Name, Topic: room.Topic, Online: online, LastID: lastIDPtr(room.LastID),
+		Kind: room.Kind, Member: &member, PublicRead: room.PublicRead}
+}
+
+// handleRooms is GET /api/rooms?limit=&after=: one page, by name, of the
+// public rooms and the private and direct rooms the caller belongs to.
+// Nothing about any other room is listed or counted.
 func (s *Server) handleRooms(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
+	q := r.URL.Query()
+	limit := roomPageDefault
+	if l := q.Get("limit"); l != "" || q.Has("limit") {
+		n, err := strconv.Atoi(l)
+		if err != nil || n < 1 || n > roomPageMax {
+			return errBadQuery.with("limit is a number from 1 to %d.", roomPageMax)
+		}
+		limit = n
+	}
+	after := q.Get("after")
+	nick := sessionFrom(ctx).Nick
 	rooms, err := s.st.Rooms(ctx)
 	if err != nil {
 		return fmt.Errorf("list rooms: %w", err)
 	}
-	list := chat.RoomList{Rooms: make([]chat.Room, 0, len(rooms))}
-	for _, room := range rooms {
+	mine, err := s.st.RoomsOf(ctx, nick)
+	if err != nil {
+		return fmt.Errorf("list rooms of %s: %w", nick, err)
+	}
+	member := make(map[string]bool, len(mine))
+	for _, m := range mine {
+		member[m.Room.Name] = true
+	}
+	list := chat.RoomList{Rooms: []chat.Room{}}
+	for _, room := range rooms { // sorted by name
+		if room.Name <= after || (room.Kind != chat.KindPublic && !member[room.Name]) {
+			continue
+		}
+		if len(list.Rooms) == limit {
+			list.HasMore = true
+			break
+		}
 		online, err := s.st.Online(ctx, room.Name)
 		if err != nil {
 			return fmt.Errorf("read online of %s: %w", room.Name, err)
 		}
-		list.Rooms = append(list.Rooms, chat.Room{Name: room.Name, Topic: room.Topic, Online: len(online), LastID: lastIDPtr(room.LastID)})
+		list.Rooms = append(list.Rooms, roomJSON(room, len(online), member[room.Name]))
 	}
 	writeJSON(w, http.StatusOK, list)
 	return nil
 }
 
-// handlePutRoom is PUT /api/rooms/{room}: 201 when it creates the room, 200
-// when it existed. A topic in the body replaces the room's topic.
+// handlePutRoom is PUT /api/rooms/{room}: 201 when it creates the room (the
+// caller its owner; kind public unless the body says private), 200 when it
+// existed. A topic in the body replaces the room's topic (in a public room
+// any member, and the caller becomes one; in a private room its owner or
+// admins); public_read is its owner's. A kind other than the room's is 409
+// room_kind_fixed; a name taken by a room the caller cannot see is 409
+// room_name_taken and tells nothing else.
 func (s *Server) handlePutRoom(w http.ResponseWriter, r *http.Request) error {
 	name := r.PathValue("room")
 	if err := chat.ValidateRoom(name); err != nil {
@@ -71,24 +111,36 @@ func (s *Server) handlePutRoom(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	}
-	if err := s.limits.allowPost(r, sessionFrom(r.Context()).Nick); err != nil {
+	if upd.Kind != nil && *upd.Kind != chat.KindPublic && *upd.Kind != chat.KindPrivate {
+		return errBadRoomKind
+	}
+	nick := sessionFrom(r.Context()).Nick
+	if err := s.limits.allowPost(r, nick); err != nil {
 		return err
 	}
 	ctx := r.Context()
-	var before string // the topic before this PUT ("" for a new room)
-	if upd.Topic != nil {
-		old, err := s.st.Room(ctx, name)
-		if err != nil && !errors.Is(err, store.ErrNotFound) {
-			return fmt.Errorf("read room: %w", err)
+	room, role, err := s.roomAccess(ctx, signedIn(nick), name)
+	created := false
+	switch {
+	case errors.Is(err, errRoomNotFound):
+		room, created, err = s.createRoom(ctx, nick, name, upd)
+		if err != nil {
+			return err
 		}
-		before = old.Topic
+		if !created { // made by someone else a moment ago: update it as theirs
+			if room, role, err = s.roomAccess(ctx, signedIn(nick), name); err != nil {
+				return s.nameTaken(err)
+			}
+		} else {
+			role = chat.RoleOwner
+		}
+	case err != nil:
+		return err
 	}
-	room, created, err := s.st.PutRoom(ctx, name, upd.Topic)
-	if err != nil {
-		return fmt.Errorf("put room: %w", err)
-	}
-	if upd.Topic != nil && *upd.Topic != before {
-		s.publishTopic(ctx, room.Name, room.Topic, sessionFrom(ctx).Nick)
+	if !created {
+		if room, role, err = s.updateRoom(ctx, room, nick, role, upd); err != nil {
+			return err
+		}
 	}
 	online, err := s.st.Online(ctx, name)
 	if err != nil {
@@ -98,8 +150,109 @@ func (s *Server) handlePutRoom(w http.ResponseWriter, r *http.Request) error {
 	if created {
 		status = http.StatusCreated
 	}
-	writeJSON(w, status, chat.Room{Name: room.Name, Topic: room.Topic, Online: len(online), LastID: lastIDPtr(room.LastID)})
+	writeJSON(w, status, roomJSON(room, len(online), role != ""))
 	return nil
+}
+
+// nameTaken turns "cannot see it" into 409 room_name_taken, for a PUT of a
+// name that exists but is hidden from the caller.
+func (s *Server) nameTaken(err error) error {
+	if errors.Is(err, errRoomNotFound) {
+		return errRoomNameTaken
+	}
+	return err
+}
+
+// createRoom makes a new room owned by nick, within the account's cap of
+// rooms owned. created is false when the name exists (hidden from the
+// caller or made meanwhile).
+func (s *Server) createRoom(ctx context.Context, nick, name string, upd chat.RoomUpdate) (store.Room, bool, error) {
+	if limit := s.cfg.RoomsPerAccount; limit > 0 {
+		mine, err := s.st.RoomsOf(ctx, nick)
+		if err != nil {
+			return store.Room{}, false, fmt.Errorf("list rooms of %s: %w", nick, err)
+		}
+		owned := 0
+		for _, m := range mine {
+			if m.Role == chat.RoleOwner {
+				owned++
+			}
+		}
+		if owned >= limit {
+			return store.Room{}, false, errTooManyRooms.with("You own %d rooms, as many as an account may; delete one first.", owned)
+		}
+	}
+	nr := store.NewRoom{Name: name, Kind: chat.KindPublic, Owner: nick}
+	if upd.Kind != nil {
+		nr.Kind = *upd.Kind
+	}
+	if upd.Topic != nil {
+		nr.Topic = *upd.Topic
+	}
+	if upd.PublicRead != nil && *upd.PublicRead && nr.Kind != chat.KindPublic {
+		return store.Room{}, false, errNotAllowed.with("Only a public room can be read without signing in.")
+	}
+	room, created, err := s.st.CreateRoom(ctx, nr)
+	if err != nil {
+		return store.Room{}, false, fmt.Errorf("create room: %w", err)
+	}
+	if !created {
+		return room, false, nil
+	}
+	if upd.PublicRead != nil && *upd.PublicRead {
+		if room, err = s.st.SetPublicRead(ctx, name, true); err != nil {
+			return store.Room{}, false, fmt.Errorf("set public_read: %w", err)
+		}
+	}
+	s.publishMember(ctx, name, nick, store.MemberJoined, nick)
+	return room, true, nil
+}
+
+// updateRoom applies a PUT to an existing room the caller can see.
+func (s *Server) updateRoom(ctx context.Context, room store.Room, nick, role string, upd chat.RoomUpdate) (store.Room, string, error) {
+	if upd.Kind != nil && *upd.Kind != room.Kind {
+		return store.Room{}, "", errRoomKindFixed.with("Room %s is %s; a kind is fixed when the room is created.", room.Name, room.Kind)
+	}
+	if upd.Topic == nil && upd.PublicRead == nil {
+		return room, role, nil
+	}
+	eff, err := s.manager(ctx, room, nick, role)
+	if err != nil {
+		return store.Room{}, "", err
+	}
+	if upd.PublicRead != nil && *upd.PublicRead != room.PublicRead {
+		switch {
+		case eff != chat.RoleOwner:
+			return store.Room{}, "", errNotAllowed.with("Only the room's owner decides whether it can be read without signing in.")
+		case room.Kind != chat.KindPublic:
+			return store.Room{}, "", errNotAllowed.with("Only a public room can be read without signing in.")
+		}
+		if room, err = s.st.SetPublicRead(ctx, room.Name, *upd.PublicRead); err != nil {
+			return store.Room{}, "", fmt.Errorf("set public_read: %w", err)
+		}
+	}
+	if upd.Topic == nil || *upd.Topic == room.Topic {
+		return room, role, nil
+	}
+	switch room.Kind {
+	case chat.KindPrivate:
+		if !manages(eff) {
+			return store.Room{}, "", errNotAllowed.with("Only the owner and admins set the topic of a private room.")
+		}
+	case chat.KindPublic:
+		if role == "" { // setting the topic of a public room joins it, as posting does
+			if err := s.joinRoom(ctx, room.Name, nick); err != nil {
+				return store.Room{}, "", err
+			}
+			role = chat.RoleMember
+		}
+	}
+	updated, _, err := s.st.PutRoom(ctx, room.Name, upd.Topic)
+	if err != nil {
+		return store.Room{}, "", fmt.Errorf("put room: %w", err)
+	}
+	s.publishTopic(ctx, updated.Name, updated.Topic, nick)
+	return updated, role, nil
 }
 
 // publishTopic tells the room's open streams its new topic with a room
@@ -113,19 +266,36 @@ func (s *Server) publishTopic(ctx context.Context, room, topic, nick string) {
 	}
 }
 
-// handleMembers is GET /api/rooms/{room}/members.
+// handleMembers is GET /api/rooms/{room}/members: every member with its
+// role and whether it has a stream open, and the online nicks.
 func (s *Server) handleMembers(w http.ResponseWriter, r *http.Request) error {
-	room, err := s.roomOf(r.Context(), r)
+	ctx := r.Context()
+	room, _, err := s.roomAccess(ctx, signedIn(sessionFrom(ctx).Nick), r.PathValue("room"))
 	if err != nil {
 		return err
 	}
-	online, err := s.st.Online(r.Context(), room.Name)
+	online, err := s.st.Online(ctx, room.Name)
 	if err != nil {
 		return fmt.Errorf("read online: %w", err)
 	}
 	if online == nil {
 		online = []string{}
 	}
-	writeJSON(w, http.StatusOK, chat.Members{Online: online})
+	members, err := s.st.Members(ctx, room.Name)
+	if errors.Is(err, store.ErrNotFound) {
+		return errRoomNotFound // deleted a moment ago
+	}
+	if err != nil {
+		return fmt.Errorf("list members: %w", err)
+	}
+	isOnline := make(map[string]bool, len(online))
+	for _, n := range online {
+		isOnline[chat.NickKey(n)] = true
+	}
+	out := chat.Members{Members: make([]chat.Member, 0, len(members)), Online: online}
+	for _, m := range members {
+		out.Members = append(out.Members, chat.Member{Nick: m.Nick, Role: m.Role, Online: isOnline[chat.NickKey(m.Nick)]})
+	}
+	writeJSON(w, http.StatusOK, out)
 	return nil
 }

@@ -139,10 +139,15 @@ func (s *Server) routes() {
 	api.Handle("DELETE /api/session", s.authed(s.handleLogout))
 	api.Handle("GET /api/me", s.authed(s.handleMe))
 	api.Handle("GET /api/limits", s.handle(s.handleLimits))
+	api.Handle("GET /api/me/rooms", s.authed(s.handleMyRooms))
 	api.Handle("GET /api/rooms", s.authed(s.handleRooms))
 	api.Handle("PUT /api/rooms/{room}", s.authed(s.handlePutRoom))
+	api.Handle("DELETE /api/rooms/{room}", s.authed(s.handleDeleteRoom))
 	api.Handle("GET /api/rooms/{room}/members", s.authed(s.handleMembers))
-	api.Handle("GET /api/rooms/{room}/messages", s.authed(s.handleHistory))
+	api.Handle("PUT /api/rooms/{room}/members/{nick}", s.authed(s.handlePutMember))
+	api.Handle("DELETE /api/rooms/{room}/members/{nick}", s.authed(s.handleDeleteMember))
+	api.Handle("POST /api/dms", s.authed(s.handleDirect))
+	api.Handle("GET /api/rooms/{room}/messages", s.maybeAuthed(s.handleHistory)) // public_read rooms answer without a session
 	api.Handle("POST /api/rooms/{room}/messages", s.authed(s.handlePost))
 	api.Handle("POST /api/rooms/{room}/typing", s.authed(s.handleTyping))
 	api.Handle("GET /api/rooms/{room}/events", s.handle(s.handleEvents)) // authenticates in its setup

@@ -65,6 +65,33 @@ func (s *Server) authed(h handlerFunc) http.Handler {
 	})
 }
 
+// maybeAuthed is authed for an endpoint that also answers without a
+// session (history of a public_read room): a request with neither the
+// Authorization header nor the cookie runs h without a session in its
+// context; one with either must authenticate as for authed.
+func (s *Server) maybeAuthed(h handlerFunc) http.Handler {
+	return s.handle(func(w http.ResponseWriter, r *http.Request) error {
+		if r.Header.Get("Authorization") == "" {
+			if _, err := r.Cookie(CookieName); err != nil {
+				return h(w, r)
+			}
+		}
+		sess, err := s.authenticate(w, r)
+		if err != nil {
+			return err
+		}
+		return h(w, r.WithContext(context.WithValue(r.Context(), sessionKey{}, sess)))
+	})
+}
+
+// callerOf is the caller of a request: signed in when it has a session.
+func callerOf(ctx context.Context) caller {
+	if sess, ok := ctx.Value(sessionKey{}).(session); ok {
+		return signedIn(sess.Nick)
+	}
+	return anonymous
+}
+
 // authenticate finds the session of r: the Bearer token first, else the
 // cookie (never the query string). A cookie-authenticated unsafe request
 // must come from this server's own origin. Sessions slide: one used when

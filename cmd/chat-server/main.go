@@ -61,6 +61,7 @@ func newFlags(name string, s *settings, out io.Writer) (*flag.FlagSet, *envflag.
 	fs.StringVar(&c.Registration, "registration", c.Registration, env.Usage("registration", "open: an unknown nick that logs in gets an account; closed: only accounts made with 'chat-server user add'"))
 	fs.DurationVar(&c.Heartbeat, "heartbeat", c.Heartbeat, env.Usage("heartbeat", "a ': ping' comment after this much silence on a stream"))
 	fs.IntVar(&c.HistoryPageMax, "history-page-max", c.HistoryPageMax, env.Usage("history-page-max", "the largest page of GET .../messages (1 to 200)"))
+	fs.IntVar(&c.RoomsPerAccount, "rooms-per-account", c.RoomsPerAccount, env.Usage("rooms-per-account", "rooms an account may own at once (0: no cap); a new room beyond it is 403 too_many_rooms"))
 	fs.IntVar(&c.ReplayMax, "replay-max", c.ReplayMax, env.Usage("replay-max", "the most messages replayed to a resuming stream; further behind gets a reset"))
 	fs.IntVar(&s.HistoryMax, "history-max", s.HistoryMax, env.Usage("history-max", "messages kept per room; older ones are deleted (0 keeps all)"))
 	fs.DurationVar(&c.SessionTTL, "session-ttl", c.SessionTTL, env.Usage("session-ttl", "a session ends after this long unused"))

@@ -71,6 +71,9 @@ func userFlags(a userAction, s *settings) *flag.FlagSet {
 		env, view := &envflag.Env{}, *s
 		storeFlags(shown, env, &view)
 		passwordFlags(shown, env, &view.Server.Password)
+		if a.name == "add" {
+			shown.Bool("admin", false, adminUsage)
+		}
 		shown.Bool("version", false, "print the version and exit")
 		shown.PrintDefaults()
 	}
@@ -103,6 +106,10 @@ func runUser(args []string, s *settings, stdin *os.File, stdout, stderr io.Write
 		nick, rest = rest[0], rest[1:]
 	}
 	flags := userFlags(a, s)
+	admin := false
+	if a.name == "add" {
+		flags.BoolVar(&admin, "admin", false, adminUsage)
+	}
 	err := cmdline.Parse(flags, rest, stdout)
 	if errors.Is(err, flag.ErrHelp) {
 		return 0
@@ -152,7 +159,7 @@ func runUser(args []string, s *settings, stdin *os.File, stdout, stderr io.Write
 	case "add":
 		pw, err := readPassword(stdin, stderr)
 		if err == nil {
-			err = addUser(ctx, st, s.Server.Password, nick, pw)
+			err = addUser(ctx, st, s.Server.Password, nick, pw, admin)
 		}
 		if err != nil {
 			fmt.Fprintln(stderr, "chat-server:", err)
@@ -196,7 +203,10 @@ func runUser(args []string, s *settings, stdin *os.File, stdout, stderr io.Write
 	return 0
 }
 
-func addUser(ctx context.Context, st store.Store, p server.PasswordParams, nick, pw string) error {
+// adminUsage is the help of user add --admin, the command's own flag.
+const adminUsage = "make a server admin: it manages the public rooms without an owner (such as general) and acts as an admin of the other public rooms"
+
+func addUser(ctx context.Context, st store.Store, p server.PasswordParams, nick, pw string, admin bool) error {
 	if err := chat.ValidatePassword(pw); err != nil {
 		return err
 	}
@@ -204,7 +214,7 @@ func addUser(ctx context.Context, st store.Store, p server.PasswordParams, nick,
 	if err != nil {
 		return err
 	}
-	err = st.CreateAccount(ctx, store.Account{Nick: nick, PasswordHash: hash, Created: time.Now().UTC()})
+	err = st.CreateAccount(ctx, store.Account{Nick: nick, PasswordHash: hash, Created: time.Now().UTC(), Admin: admin})
 	if errors.Is(err, store.ErrExists) {
 		return fmt.Errorf("the nick %s is taken", nick)
 	}
