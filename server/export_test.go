@@ -1,6 +1,9 @@
 package server
 
-import "time"
+import (
+	"context"
+	"time"
+)
 
 // SetClock makes s check sessions (their expiry and the session cache's
 // lifetime) against now instead of time.Now, so that tests can pass a
@@ -14,3 +17,17 @@ func PresenceRooms(s *Server) int {
 	defer s.presence.mu.Unlock()
 	return len(s.presence.rooms)
 }
+
+// RoomAccess runs the membership rule every room endpoint asks, for
+// BenchmarkRoomAccess: nick signed in, or anonymous when nick is "".
+func RoomAccess(s *Server, nick, room string) error {
+	c := anonymous
+	if nick != "" {
+		c = signedIn(nick)
+	}
+	_, _, err := s.roomAccess(context.Background(), c, room)
+	return err
+}
+
+// ErrRoomNotFound is the answer of a room the caller cannot read.
+var ErrRoomNotFound error = errRoomNotFound
