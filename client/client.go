@@ -305,13 +305,22 @@ func (c *Client) learnLimits(l chat.ServerLimits) {
 	c.mu.Unlock()
 }
 
-// Rooms lists the server's rooms.
+// Rooms lists the rooms the session may see (the public ones, and the
+// private and direct ones it belongs to), following the server's pages.
 func (c *Client) Rooms(ctx context.Context) ([]chat.Room, error) {
-	var l chat.RoomList
-	if _, err := c.do(ctx, http.MethodGet, "/api/rooms", nil, nil, &l); err != nil {
-		return nil, err
+	var rooms []chat.Room
+	q := url.Values{}
+	for {
+		var l chat.RoomList
+		if _, err := c.do(ctx, http.MethodGet, "/api/rooms", q, nil, &l); err != nil {
+			return nil, err
+		}
+		rooms = append(rooms, l.Rooms...)
+		if !l.HasMore || len(l.Rooms) == 0 {
+			return rooms, nil
+		}
+		q.Set("after", l.Rooms[len(l.Rooms)-1].Name)
 	}
-	return l.Rooms, nil
 }
 
 // CreateRoom creates room, or sets its topic when it exists and topic is
