@@ -234,14 +234,18 @@ func (s *Server) handleMyRooms(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return fmt.Errorf("list my rooms: %w", err)
 	}
+	rooms := make([]store.Room, len(mine))
+	for i, m := range mine {
+		rooms[i] = m.Room
+	}
+	online, err := s.onlineCounts(ctx, rooms)
+	if err != nil {
+		return err
+	}
 	out := chat.MyRooms{Rooms: make([]chat.MyRoom, 0, len(mine))}
-	for _, m := range mine {
-		online, err := s.st.Online(ctx, m.Room.Name)
-		if err != nil {
-			return fmt.Errorf("read online of %s: %w", m.Room.Name, err)
-		}
+	for i, m := range mine {
 		mr := chat.MyRoom{Name: m.Room.Name, Kind: m.Room.Kind, Topic: m.Room.Topic, Role: m.Role,
-			LastID: lastIDPtr(m.Room.LastID), Notify: "mentions", Online: len(online)}
+			LastID: lastIDPtr(m.Room.LastID), Notify: "mentions", Online: online[i]}
 		if m.Room.Kind == chat.KindDirect {
 			mr.Notify = "all"
 			if mr.Members, err = s.memberNicks(ctx, m.Room.Name); err != nil {

@@ -69,23 +69,57 @@ func (s *Server) handleRooms(w http.ResponseWriter, r *http.Request) error {
 	for _, m := range mine {
 		member[m.Room.Name] = true
 	}
-	list := chat.RoomList{Rooms: []chat.Room{}}
+	var page []store.Room
+	hasMore := false
 	for _, room := range rooms { // sorted by name
 		if room.Name <= after || (room.Kind != chat.KindPublic && !member[room.Name]) {
 			continue
 		}
-		if len(list.Rooms) == limit {
-			list.HasMore = true
+		if len(page) == limit {
+			hasMore = true
 			break
 		}
-		online, err := s.st.Online(ctx, room.Name)
-		if err != nil {
-			return fmt.Errorf("read online of %s: %w", room.Name, err)
-		}
-		list.Rooms = append(list.Rooms, roomJSON(room, len(online), member[room.Name]))
+		page = append(page, room)
+	}
+	online, err := s.onlineCounts(ctx, page)
+	if err != nil {
+		return err
+	}
+	list := chat.RoomList{Rooms: make([]chat.Room, 0, len(page)), HasMore: hasMore}
+	for i, room := range page {
+		list.Rooms = append(list.Rooms, roomJSON(room, online[i], member[room.Name]))
 	}
 	writeJSON(w, http.StatusOK, list)
 	return nil
+}
+
+// onlineCounts returns how many are online in each room: in one call when
+// the store lists many rooms at once (store.OnlineLister, Redis), else room
+// by room.
+func (s *Server) onlineCounts(ctx context.Context, rooms []store.Room) ([]int, error) {
+	counts := make([]int, len(rooms))
+	if ol, ok := s.st.(store.OnlineLister); ok {
+		names := make([]string, len(rooms))
+		for i, r := range rooms {
+			names[i] = r.Name
+		}
+		online, err := ol.OnlineMany(ctx, names)
+		if err != nil {
+			return nil, fmt.Errorf("read online: %w", err)
+		}
+		for i, o := range online {
+			counts[i] = len(o)
+		}
+		return counts, nil
+	}
+	for i, r := range rooms {
+		online, err := s.st.Online(ctx, r.Name)
+		if err != nil {
+			return nil, fmt.Errorf("read online of %s: %w", r.Name, err)
+		}
+		counts[i] = len(online)
+	}
+	return counts, nil
 }
 
 // handlePutRoom is PUT /api/rooms/{room}: 201 when it creates the room (the

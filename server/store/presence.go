@@ -14,3 +14,12 @@ type Presence interface {
 	Leave(ctx context.Context, room, nick, conn string) (online []string, err error)
 	Online(ctx context.Context, room string) ([]string, error)
 }
+
+// OnlineLister is what a store shared by several nodes adds to Presence so
+// that a list of rooms (GET /api/rooms) costs one round trip instead of
+// one per room. The server finds it with a type assertion and otherwise
+// asks Online room by room (an embedded store answers from memory).
+type OnlineLister interface {
+	// OnlineMany returns Online of each room, in the order given.
+	OnlineMany(ctx context.Context, rooms []string) ([][]string, error)
+}

@@ -82,3 +82,32 @@ func TestMigrateRoomsWithoutKind(t *testing.T) {
 		t.Errorf("kind of golang after Open = %q, want it written", k)
 	}
 }
+
+// TestOnlineMany checks the one-round-trip presence read GET /api/rooms
+// uses against Online room by room.
+func TestOnlineMany(t *testing.T) {
+	rd := clustertest.StartRedis(t, clustertest.RedisOptions{})
+	s := open(t, rd.URL(0), redis.Options{Prefix: newPrefix()})
+	ctx := t.Context()
+	for _, j := range []struct{ room, nick, conn string }{{"a", "bob", "1"}, {"a", "alice", "2"}, {"c", "carol", "3"}, {"a", "bob", "4"}} {
+		if _, err := s.Join(ctx, j.room, j.nick, j.conn); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := s.OnlineMany(ctx, []string{"c", "b", "a"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, room := range []string{"c", "b", "a"} {
+		want, err := s.Online(ctx, room)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(got[i], want) {
+			t.Fatalf("OnlineMany for %s = %v, Online = %v", room, got[i], want)
+		}
+	}
+	if !slices.Equal(got[2], []string{"alice", "bob"}) || len(got[1]) != 0 {
+		t.Fatalf("OnlineMany = %v", got)
+	}
+}

@@ -247,3 +247,33 @@ func (p *presence) leaveAll() {
 		p.s.log.Warn("remove presence at close", "err", fmt.Errorf("remove presence: %w", err))
 	}
 }
+
+// OnlineMany returns who is online in each room, in one pipelined round
+// trip (the script's source goes with each call, so no call can fail on a
+// script cache Redis emptied).
+func (s *Store) OnlineMany(ctx context.Context, rooms []string) ([][]string, error) {
+	done, err := s.begin()
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	cmds := make([]*goredis.Cmd, len(rooms))
+	_, err = s.rdb.Pipelined(ctx, func(p goredis.Pipeliner) error {
+		for i, room := range rooms {
+			cmds[i] = onlineScript.Eval(ctx, p, []string{s.keys.presence(room)})
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, s.wrap("read who is online", err)
+	}
+	out := make([][]string, len(rooms))
+	for i, c := range cmds {
+		res, err := c.StringSlice()
+		if err != nil {
+			return nil, s.wrap("read who is online", err)
+		}
+		out[i] = nicks(res)
+	}
+	return out, nil
+}

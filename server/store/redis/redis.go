@@ -117,7 +117,10 @@ type Store struct {
 	inflight sync.WaitGroup
 }
 
-var _ store.Store = (*Store)(nil)
+var (
+	_ store.Store        = (*Store)(nil)
+	_ store.OnlineLister = (*Store)(nil)
+)
 
 // Open connects to the Redis at rawURL (redis://[user:password@]host:port/db,
 // or rediss:// for TLS, with go-redis's options and ca_file as query
