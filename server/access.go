@@ -64,20 +64,30 @@ func (s *Server) manager(ctx context.Context, room store.Room, nick, role string
 	if role == chat.RoleOwner || room.Kind != chat.KindPublic {
 		return role, nil
 	}
+	admin, err := s.serverAdmin(ctx, nick)
+	switch {
+	case err != nil:
+		return "", err
+	case !admin:
+		return role, nil
+	case room.Owner == "":
+		return chat.RoleOwner, nil
+	default:
+		return chat.RoleAdmin, nil
+	}
+}
+
+// serverAdmin reports whether nick's account was made with
+// chat-server user add --admin.
+func (s *Server) serverAdmin(ctx context.Context, nick string) (bool, error) {
 	acct, err := s.st.Account(ctx, nick)
 	if errors.Is(err, store.ErrNotFound) {
-		return role, nil
+		return false, nil
 	}
 	if err != nil {
-		return "", fmt.Errorf("read account: %w", err)
+		return false, fmt.Errorf("read account: %w", err)
 	}
-	if !acct.Admin {
-		return role, nil
-	}
-	if room.Owner == "" {
-		return chat.RoleOwner, nil
-	}
-	return chat.RoleAdmin, nil
+	return acct.Admin, nil
 }
 
 // manages reports whether a role may add and remove others.

@@ -201,18 +201,18 @@ func (s *Server) handleDeleteRoom(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
-	eff, err := s.manager(ctx, room, me, role)
-	if err != nil {
-		return err
+	admin := false
+	if role != chat.RoleOwner && room.Kind == chat.KindPublic {
+		if admin, err = s.serverAdmin(ctx, me); err != nil {
+			return err
+		}
 	}
 	switch {
 	case room.Name == chat.DefaultRoom:
 		return errNotAllowed.with("Room %s always exists.", chat.DefaultRoom)
 	case room.Kind == chat.KindDirect:
 		return errNotAllowed.with("A direct conversation is not deleted; leave it instead.")
-	case eff != chat.RoleOwner && !(eff == chat.RoleAdmin && role != chat.RoleAdmin):
-		// The owner, or a server admin (raised to admin in a room with
-		// an owner); a room admin does not delete the room.
+	case role != chat.RoleOwner && !admin: // a room admin does not delete the room
 		return errNotAllowed.with("Only the room's owner deletes it.")
 	}
 	if err := s.st.DeleteRoom(ctx, room.Name); err != nil && !errors.Is(err, store.ErrNotFound) {

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/ssechat/chat/chat"
+	"github.com/ssechat/chat/internal/testenv"
 	"github.com/ssechat/chat/server/store"
 )
 
@@ -24,6 +25,7 @@ func RunMembership(t *testing.T, open Opener) {
 		{"DeleteAccountLeavesRooms", testDeleteAccountLeaves},
 		{"DeleteRoom", testDeleteRoom},
 		{"AdminFlag", testAdminFlag},
+		{"MemberEventRelayed", testMemberEventRelayed},
 	})
 }
 
@@ -412,4 +414,24 @@ func testAdminFlag(t *testing.T, open Opener) {
 	if a, err := s.Account(ctx, "plain"); err != nil || a.Admin {
 		t.Fatalf("Account(plain) = %+v, %v; want not Admin", a, err)
 	}
+}
+
+// testMemberEventRelayed: a membership change the server publishes reaches
+// the listener (every node's, in a cluster), so the streams of a removed
+// member can be ended wherever they are open.
+func testMemberEventRelayed(t *testing.T, open Opener) {
+	s := open(t, Options{})
+	rec := listen(s)
+	mustRoom(t, s, "team")
+	watch(t, s, "team")
+	want := store.MemberChange{Room: "team", Nick: "bob", State: store.MemberRemoved, By: "alice"}
+	wantNoErr(t, "Publish(member)", s.Publish(t.Context(), store.Event{Room: "team", Member: &want}))
+	testenv.Eventually(t, waitFor, "the member event at the listener", func() bool {
+		for _, e := range rec.all() {
+			if e.Member != nil && *e.Member == want && e.Room == "team" {
+				return true
+			}
+		}
+		return false
+	})
 }
