@@ -1,6 +1,7 @@
 package sqlite_test
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
 	"slices"
@@ -74,5 +75,44 @@ func TestMigrateV1DataDirectory(t *testing.T) {
 	s = openStore(t, path, sqlite.Options{})
 	if got := members("golang"); len(got) != 3 {
 		t.Errorf("members of golang after reopening = %v", got)
+	}
+}
+
+// TestDeleteRoomErasesText: the text of a deleted room's messages is gone
+// from the database file, not merely unlinked (secure_delete), once the
+// WAL is checkpointed (at the latest when the store closes).
+func TestDeleteRoomErasesText(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "chat.db")
+	s := openStore(t, path, sqlite.Options{})
+	ctx := t.Context()
+	if err := s.CreateAccount(ctx, store.Account{Nick: "alice", PasswordHash: "h"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.CreateRoom(ctx, store.NewRoom{Name: "team", Kind: chat.KindPrivate, Owner: "alice"}); err != nil {
+		t.Fatal(err)
+	}
+	const secret = "zebra-quartz-7731 the launch code"
+	for range 20 {
+		if _, _, err := s.Append(ctx, store.NewMessage{Room: "team", Nick: "alice", Kind: chat.KindText, Text: secret}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.Close() // checkpoints: the messages are in the main file now
+	if b, _ := os.ReadFile(path); !bytes.Contains(b, []byte(secret)) {
+		t.Fatal("the messages never reached the file: the test proves nothing")
+	}
+	s = openStore(t, path, sqlite.Options{})
+	if err := s.DeleteRoom(ctx, "team"); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	for _, f := range []string{path, path + "-wal"} {
+		b, err := os.ReadFile(f)
+		if err != nil && !os.IsNotExist(err) {
+			t.Fatal(err)
+		}
+		if bytes.Contains(b, []byte(secret)) {
+			t.Fatalf("%s still holds a deleted room's text", filepath.Base(f))
+		}
 	}
 }
