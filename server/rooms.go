@@ -18,16 +18,6 @@ const (
 	roomPageMax     = 1000
 )
 
-// roomOf is roomAccess for the {room} of the path and the signed-in caller
-// of ctx. It serves the event stream's setup until that asks roomAccess
-// with its own session: without a session in ctx the caller counts as a
-// signed-in non-member, so a private or direct room is refused (fail
-// closed) and a public one is open, as in version 1.
-func (s *Server) roomOf(ctx context.Context, r *http.Request) (store.Room, error) {
-	room, _, err := s.roomAccess(ctx, signedIn(sessionFrom(ctx).Nick), r.PathValue("room"))
-	return room, err
-}
-
 func lastIDPtr(id string) *string {
 	if id == "" {
 		return nil

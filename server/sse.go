@@ -53,7 +53,9 @@ func (s *Server) checkStreamRequest(w http.ResponseWriter, r *http.Request) (str
 	if err != nil {
 		return streamRequest{}, err
 	}
-	room, err := s.roomOf(r.Context(), r)
+	// The one membership rule: a private or direct room the caller is not
+	// in answers as a missing room, before the stream takes a slot.
+	room, _, err := s.roomAccess(r.Context(), signedIn(sess.Nick), r.PathValue("room"))
 	if err != nil {
 		return streamRequest{}, err
 	}
