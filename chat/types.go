@@ -19,6 +19,7 @@ const (
 	EventTyping   = "typing"
 	EventReset    = "reset"
 	EventRoom     = "room" // an extension of protocol version 1: a room's topic changed
+	EventRemoved  = "removed"
 )
 
 // Presence states.
@@ -190,6 +191,15 @@ type TopicChange struct {
 	Room  string `json:"room"`
 	Topic string `json:"topic"`
 	Nick  string `json:"nick"`
+}
+
+// Removed is the data of a removed event: the caller lost the room (By
+// removed them, they left it on another device, or the room was deleted,
+// By then its deleter). The stream of that room ends after it and the
+// room now answers 404; nothing already delivered is taken back.
+type Removed struct {
+	Room string `json:"room"`
+	By   string `json:"by,omitempty"`
 }
 
 // Reset is the data of a reset event: the client must reload history and

@@ -57,6 +57,10 @@ type Event struct {
 	Presence *chat.Presence
 	Typing   *chat.Typing
 	Reset    *chat.Reset
+	// Removed: the caller lost the room (removed, left elsewhere, or the
+	// room was deleted). The server ends the stream after it; the
+	// subscription then finds the room gone and ends with StateClosed.
+	Removed *chat.Removed
 	// Topic: someone changed the room's topic (the server's "room"
 	// event, an extension of protocol version 1).
 	Topic *chat.TopicChange

@@ -382,6 +382,11 @@ func (s *subscription) handle(ev *sse.Event, r *attempt, cancel context.CancelCa
 			r.overflow = true
 			cancel(ErrBufferFull)
 		}
+	case chat.EventRemoved:
+		var rm chat.Removed
+		if s.decode(name, ev.Data, &rm) {
+			s.push(Event{Removed: &rm}, pushAlways)
+		}
 	default:
 		s.c.log.Debug("subscribe: ignored unknown event", "room", s.room, "event", name)
 	}
