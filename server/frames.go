@@ -72,10 +72,15 @@ func eventFrame(e *store.Event) (*fanout.Frame, error) {
 // topic. It never blocks on a stream.
 //
 // A presence event is only a hint that the room's online set changed: the
-// room's streams get the coalesced changes from presence instead.
+// room's streams get the coalesced changes from presence instead. A
+// membership change ends the streams it takes the room from (endForMember).
 func (s *Server) dispatch(e store.Event) {
 	if e.Presence != nil {
 		s.presence.hint(e.Room)
+		return
+	}
+	if e.Member != nil {
+		s.endForMember(e.Member)
 		return
 	}
 	if !s.engine.Subscribed(e.Room) {

@@ -349,7 +349,13 @@ const streamRetry = 10 * time.Second
 // acquireStream is asked before a stream starts; release must be called when
 // it ends. Every attempt takes a token from the account's stream bucket
 // first, whether or not a place is then free.
+//
+// An anonymous reader (nick "") counts against its address only: its
+// opening bucket is keyed by the address, and it holds no account's place.
 func (l *limiter) acquireStream(r *http.Request, nick string) (release func(), err error) {
+	if nick == "" {
+		return l.acquireAnonymousStream(r)
+	}
 	if err := l.allowStreamOpen(r.Context(), nick); err != nil {
 		return nil, err
 	}
@@ -380,6 +386,31 @@ func (l *limiter) acquireStream(r *http.Request, nick string) (release func(), e
 			err = errTooManyStreams.with("This address has %d event streams open; close one first.", l.cfg.StreamsPerAddr)
 		}
 		return nil, err.after(streamRetry)
+	}
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			held()
+			l.streams.Add(-1)
+		})
+	}, nil
+}
+
+// acquireAnonymousStream is acquireStream for a reader without a session
+// (a public_read room): the address's opening bucket (under a key no nick
+// can have), the server's cap and the address's cap on open streams.
+func (l *limiter) acquireAnonymousStream(r *http.Request) (release func(), err error) {
+	if ok, wait := l.streamOpens.Allow("\x00addr " + l.addrKey(r)); !ok {
+		return nil, errTooManyStreams.with("This address opens event streams too fast; wait a moment.").after(wait)
+	}
+	if l.streams.Add(1) > int64(l.cfg.MaxStreams) {
+		l.streams.Add(-1)
+		return nil, errServerFull.after(streamRetry)
+	}
+	held, _, ok := limit.AcquireAll(limit.Hold{Counter: l.streamsPerAddr, Key: l.addrKey(r)})
+	if !ok {
+		l.streams.Add(-1)
+		return nil, errTooManyStreams.with("This address has %d event streams open; close one first.", l.cfg.StreamsPerAddr).after(streamRetry)
 	}
 	var once sync.Once
 	return func() {

@@ -42,9 +42,12 @@ type Server struct {
 	// them per nick and room.
 	engine   *fanout.Engine
 	presence *presence
-	stats    stats
-	metrics  *metrics
-	limits   *limiter
+	// open finds the open streams a removal, a deletion or a revocation
+	// ends (openstreams.go).
+	open    *openStreams
+	stats   stats
+	metrics *metrics
+	limits  *limiter
 	// addrConns caps connections per client address at accept (nil when
 	// the per-address limits are off).
 	addrConns *limit.AddrConnCap
@@ -115,6 +118,7 @@ func New(cfg Config, st store.Store, log *slog.Logger) (*Server, error) {
 		Metrics:      &s.stats,
 	})
 	s.presence = newPresence(st, s.engine, log)
+	s.open = newOpenStreams()
 	st.Listen(s.dispatch)
 
 	dummy, err := hashPassword(cfg.Password, randomToken())

@@ -36,7 +36,8 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) error {
 // streamRequest is what a stream request asks for, checked: who, which
 // room, and where it resumes.
 type streamRequest struct {
-	nick     string
+	nick     string // "" for an anonymous reader of a public_read room
+	session  string // the session's token hash; "" for an anonymous reader
 	room     store.Room
 	resumeID string  // as given; "" when the stream starts from now
 	resumeAt chat.ID // resumeID parsed
@@ -44,22 +45,45 @@ type streamRequest struct {
 
 // checkStreamRequest authenticates the request, then checks the resume
 // point and the room: everything a stream checks before it takes a slot.
+//
+// A request with neither the Authorization header nor the cookie follows
+// a public_read room anonymously (as history does); any other room then
+// answers 401 unauthorized, as in v1.
 func (s *Server) checkStreamRequest(w http.ResponseWriter, r *http.Request) (streamRequest, error) {
-	sess, err := s.authenticate(w, r)
-	if err != nil {
-		return streamRequest{}, err
+	c, sess := anonymous, session{}
+	if r.Header.Get("Authorization") != "" || hasCookie(r) {
+		var err error
+		if sess, err = s.authenticate(w, r); err != nil {
+			return streamRequest{}, err
+		}
+		c = signedIn(sess.Nick)
 	}
 	resumeID, resumeAt, err := resumePoint(r)
 	if err != nil {
 		return streamRequest{}, err
 	}
+	req := streamRequest{nick: sess.Nick, session: sess.TokenHash, resumeID: resumeID, resumeAt: resumeAt}
 	// The one membership rule: a private or direct room the caller is not
 	// in answers as a missing room, before the stream takes a slot.
-	room, _, err := s.roomAccess(r.Context(), signedIn(sess.Nick), r.PathValue("room"))
-	if err != nil {
+	if req.room, err = s.streamAccess(r, c); err != nil {
 		return streamRequest{}, err
 	}
-	return streamRequest{nick: sess.Nick, room: room, resumeID: resumeID, resumeAt: resumeAt}, nil
+	return req, nil
+}
+
+func hasCookie(r *http.Request) bool {
+	_, err := r.Cookie(CookieName)
+	return err == nil
+}
+
+// streamAccess asks roomAccess about the stream's room; for an anonymous
+// caller a room it cannot read is 401, as for history.
+func (s *Server) streamAccess(r *http.Request, c caller) (store.Room, error) {
+	room, _, err := s.roomAccess(r.Context(), c, r.PathValue("room"))
+	if errors.Is(err, errRoomNotFound) && !c.signedIn {
+		return store.Room{}, errUnauthorized
+	}
+	return room, err
 }
 
 // headEvents answers HEAD with the status and header fields a GET would
@@ -158,15 +182,31 @@ func (s *Server) prepareStream(w http.ResponseWriter, r *http.Request) (_ *strea
 	if err := s.subscribe(r, req, ss); err != nil {
 		return nil, err
 	}
+	// Asked again now that the stream is registered and the room watched:
+	// a removal made between the first answer and the registration would
+	// otherwise find no stream to end, and this one would follow a room
+	// its account has lost. From here on, a removal either is seen by this
+	// read or ends the registered stream.
+	c := anonymous
+	if req.nick != "" {
+		c = signedIn(req.nick)
+	}
+	if req.room, err = s.streamAccess(r, c); err != nil {
+		return nil, err
+	}
 	resetReason, err := s.readReplay(r, req, ss)
 	if err != nil {
 		return nil, err
 	}
-	online, leave, err := s.presence.join(r.Context(), req.room.Name, req.nick, ss.stream)
-	if err != nil {
-		return nil, err
+	online := []string{}
+	if req.nick != "" { // an anonymous reader is nobody: no presence join, no presence events
+		var leave func()
+		online, leave, err = s.presence.join(r.Context(), req.room.Name, req.nick, ss.stream)
+		if err != nil {
+			return nil, err
+		}
+		ss.undo = append(ss.undo, leave)
 	}
-	ss.undo = append(ss.undo, leave)
 	ss.head, ss.events = s.streamHead(req, ss.replay, online, resetReason)
 	return ss, nil
 }
@@ -188,6 +228,10 @@ func (s *Server) subscribe(r *http.Request, req streamRequest, ss *streamStart) 
 		return fmt.Errorf("watch room: %w", err)
 	}
 	ss.undo = append(ss.undo, stopWatch)
+	ss.undo = append(ss.undo, s.open.add(&openStream{
+		stream: ss.stream, room: req.room.Name, kind: req.room.Kind,
+		nick: chat.NickKey(req.nick), session: req.session,
+	}))
 	return nil
 }
 

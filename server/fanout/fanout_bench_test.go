@@ -61,7 +61,7 @@ func BenchmarkHubDispatch(b *testing.B) {
 				if i++; i%256 == 0 {
 					b.StopTimer()
 					for j, s := range streams {
-						bufs[j], _ = s.take(bufs[j])
+						bufs[j], _, _ = s.take(bufs[j])
 						clear(bufs[j])
 						<-s.wake
 					}

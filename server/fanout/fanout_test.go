@@ -59,20 +59,20 @@ func TestQueueBounds(t *testing.T) {
 		t.Fatalf("full queue: queued on %d, dropped %d; want 0 and 1", n, m.dropped.Load())
 	}
 	e.Publish("r", msg(3)) // full: the queued typing frame makes room
-	frames, evicted := s.take(nil)
+	frames, evicted, _ := s.take(nil)
 	if evicted || len(frames) != 3 || !frames[0].f.Ordered || !frames[1].f.Ordered || !frames[2].f.Ordered {
 		t.Fatalf("queue after overflow: %d frames, evicted %v", len(frames), evicted)
 	}
 	for i := uint64(4); i <= 7; i++ {
 		e.Publish("r", msg(i))
 	}
-	if _, evicted := s.take(nil); !evicted || m.evicted.Load() != 1 {
+	if _, evicted, _ := s.take(nil); !evicted || m.evicted.Load() != 1 {
 		t.Fatal("a kept frame overflowing a queue of kept frames must evict")
 	}
 	if n := e.Publish("r", msg(8)); n != 0 {
 		t.Fatal("an evicted stream still queues")
 	}
-	if frames, _ := s.take(nil); len(frames) != 0 {
+	if frames, _, _ := s.take(nil); len(frames) != 0 {
 		t.Fatal("an evicted stream still queues")
 	}
 	s.Close()
@@ -102,11 +102,11 @@ func TestKeptEphemeralFrame(t *testing.T) {
 		t.Fatalf("reset queued on %d streams, want 2 (the full one is evicted)", n)
 	}
 	e.Publish("r", ephemeral("typing")) // full queues: dropped, the reset stays
-	frames, evicted := roomy.take(nil)
+	frames, evicted, _ := roomy.take(nil)
 	if evicted || len(frames) != 2 || frames[1].f.Data[7] != 'r' || !frames[1].f.Keep {
 		t.Fatalf("roomy stream: %d frames, evicted %v; want typing, reset", len(frames), evicted)
 	}
-	if _, evicted := full.take(nil); !evicted || m.evicted.Load() != 1 {
+	if _, evicted, _ := full.take(nil); !evicted || m.evicted.Load() != 1 {
 		t.Fatal("a kept frame meeting a queue full of kept frames must evict, not be dropped")
 	}
 }
@@ -344,7 +344,7 @@ func TestSubscribeWhilePublishing(t *testing.T) {
 		last := kept(topic)
 		e.Publish(topic, last)
 		for i, s := range streams {
-			frames, _ := s.take(nil)
+			frames, _, _ := s.take(nil)
 			subscribed := slices.Contains(s.Topics(), topic)
 			got := len(frames) == 1 && frames[0].f == last
 			if got != subscribed {
@@ -358,4 +358,56 @@ func TestSubscribeWhilePublishing(t *testing.T) {
 	if e.topicCount() != 0 {
 		t.Fatal("topics left after every stream closed")
 	}
+}
+
+// TestEndWritesLastFrame: End's frame comes after everything queued before
+// it, even on a full queue, nothing published after it is queued, and Run
+// returns EndEnded; an End before Run starts ends Run at once.
+func TestEndWritesLastFrame(t *testing.T) {
+	e := New(Options{QueueMax: 2, WriteTimeout: 5 * time.Second})
+	s := e.NewStream()
+	s.Subscribe("r")
+	e.Publish("r", msg(1))
+	e.Publish("r", msg(2)) // the queue is full
+	s.End(kept("bye"))
+	s.End(kept("again")) // only the first End counts
+	if n := e.Publish("r", msg(3)); n != 0 {
+		t.Fatalf("a frame published after End was queued on %d streams", n)
+	}
+	srv, client := pipe(t)
+	end := make(chan End, 1)
+	go func() { end <- s.Run(e.NewWriter(srv), nil, nil) }()
+	_ = client.SetReadDeadline(time.Now().Add(10 * time.Second))
+	r := sse.NewReader(client, 4096)
+	for _, want := range []string{"message 1", "message 2", "bye {}"} {
+		if got := next(t, r); got != want {
+			t.Fatalf("got %q, want %q", got, want)
+		}
+	}
+	if got := <-end; got != EndEnded {
+		t.Fatalf("Run ended with %d, want EndEnded", got)
+	}
+	s.Close()
+
+	// While it runs: End with no frame ends Run after what was queued.
+	s = e.NewStream()
+	s.Subscribe("r")
+	srv, client = pipe(t)
+	go func() { end <- s.Run(e.NewWriter(srv), nil, nil) }()
+	_ = client.SetReadDeadline(time.Now().Add(10 * time.Second))
+	r = sse.NewReader(client, 4096)
+	e.Publish("r", msg(4))
+	if got := next(t, r); got != "message 4" {
+		t.Fatalf("got %q, want message 4", got)
+	}
+	s.End(nil)
+	select {
+	case got := <-end:
+		if got != EndEnded {
+			t.Fatalf("Run ended with %d, want EndEnded", got)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Run did not end after End")
+	}
+	s.Close()
 }

@@ -19,6 +19,7 @@ type Stream struct {
 	queue     []queued
 	ephemeral int  // ephemeral frames in queue
 	evicted   bool // a kept frame would have overflowed: the stream must end
+	ended     bool // End was called: nothing more is queued, Run ends after the queue
 }
 
 // queued is a frame with the subscription it came through, so that the
@@ -57,7 +58,7 @@ func (sub *Subscription) Skip(id chat.ID) {
 // an ephemeral frame was dropped and whether f was queued.
 func (s *Stream) push(f *Frame, sub *Subscription) (dropped, ok bool) {
 	s.mu.Lock()
-	if s.evicted {
+	if s.evicted || s.ended {
 		s.mu.Unlock()
 		return false, false
 	}
@@ -100,6 +101,26 @@ func (s *Stream) dropOneEphemeral() {
 	}
 }
 
+// End makes the stream's last frame f (nil for none): Run writes what was
+// queued before, then f, and returns EndEnded; nothing published after End
+// is queued. f is queued even on a full queue, so the client always gets
+// it. It is safe to call more than once (only the first counts), before
+// Run starts (Run then writes the queue at once and ends) and while it
+// runs. The caller decides whom to end and why; the engine only ends.
+func (s *Stream) End(f *Frame) {
+	s.mu.Lock()
+	if s.evicted || s.ended {
+		s.mu.Unlock()
+		return
+	}
+	s.ended = true
+	if f != nil {
+		s.queue = append(s.queue, queued{f: f})
+	}
+	s.mu.Unlock()
+	s.signal()
+}
+
 func (s *Stream) signal() {
 	select {
 	case s.wake <- struct{}{}:
@@ -110,7 +131,7 @@ func (s *Stream) signal() {
 // take returns everything queued and whether the stream was evicted. buf
 // (the slice returned by the previous take, written and cleared) becomes
 // the new queue, so a busy stream allocates no new queue.
-func (s *Stream) take(buf []queued) (frames []queued, evicted bool) {
+func (s *Stream) take(buf []queued) (frames []queued, evicted, ended bool) {
 	s.mu.Lock()
 	frames = s.queue
 	if cap(buf) > 128 {
@@ -118,9 +139,9 @@ func (s *Stream) take(buf []queued) (frames []queued, evicted bool) {
 	}
 	s.queue = buf[:0]
 	s.ephemeral = 0
-	evicted = s.evicted
+	evicted, ended = s.evicted, s.ended
 	s.mu.Unlock()
-	return frames, evicted
+	return frames, evicted, ended
 }
 
 // End says why Run returned.
@@ -138,10 +159,13 @@ const (
 	EndEvicted
 	// EndWriteFailed: a write failed or timed out.
 	EndWriteFailed
+	// EndEnded: End was called, and its frame and everything queued
+	// before it were written.
+	EndEnded
 )
 
 // Run writes the stream's queued frames to w until done or stop closes,
-// the stream is evicted, or a write fails, and says which. Each wake-up
+// the stream is evicted or ended (End), or a write fails, and says which. Each wake-up
 // takes the whole queue and writes it as one batch with one flush;
 // ordered frames not newer than the last sent of their topic are skipped.
 // After Heartbeat of silence it writes Ping. Run is the stream's only
@@ -184,8 +208,8 @@ func (s *Stream) Run(w *Writer, done, stop <-chan struct{}) End {
 			return EndStopped
 		default:
 		}
-		var evicted bool
-		frames, evicted = s.take(frames)
+		var evicted, ended bool
+		frames, evicted, ended = s.take(frames)
 		if evicted {
 			w.Deadline(time.Now())
 			return EndEvicted
@@ -194,7 +218,7 @@ func (s *Stream) Run(w *Writer, done, stop <-chan struct{}) End {
 		n := 0
 		var err error
 		for _, q := range frames {
-			if f, sub := q.f, q.sub; f.Ordered {
+			if f, sub := q.f, q.sub; f.Ordered && sub != nil {
 				if sub.haveLast && f.ID.Compare(sub.last) <= 0 {
 					continue // already sent
 				}
@@ -214,6 +238,9 @@ func (s *Stream) Run(w *Writer, done, stop <-chan struct{}) End {
 			return EndWriteFailed
 		}
 		m.Sent(n)
+		if ended {
+			return EndEnded
+		}
 		if ping != nil {
 			ping.Reset(opt.Heartbeat)
 		}
