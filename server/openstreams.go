@@ -1,6 +1,7 @@
 package server
 
 import (
+	"strings"
 	"sync"
 
 	"github.com/ssechat/chat/chat"
@@ -26,8 +27,9 @@ type openStream struct {
 // Its methods are safe for concurrent use; end never blocks on a stream
 // (fanout.Stream.End only queues).
 type openStreams struct {
-	mu    sync.Mutex
-	byKey map[string]map[*openStream]struct{}
+	mu       sync.Mutex
+	byKey    map[string]map[*openStream]struct{}
+	sessions int // keys of sessions in byKey
 }
 
 func newOpenStreams() *openStreams {
@@ -64,6 +66,9 @@ func (r *openStreams) add(o *openStream) (remove func()) {
 		if set == nil {
 			set = map[*openStream]struct{}{}
 			r.byKey[k] = set
+			if strings.HasPrefix(k, "s\x00") {
+				r.sessions++
+			}
 		}
 		set[o] = struct{}{}
 	}
@@ -78,6 +83,9 @@ func (r *openStreams) add(o *openStream) (remove func()) {
 					delete(set, o)
 					if len(set) == 0 {
 						delete(r.byKey, k)
+						if strings.HasPrefix(k, "s\x00") {
+							r.sessions--
+						}
 					}
 				}
 			}
@@ -106,6 +114,27 @@ func (r *openStreams) end(key string, which func(*openStream) bool, lastFrame fu
 		o.stream.End(f)
 	}
 	return len(ending)
+}
+
+// sessionHashes returns the token hashes of the sessions with an open
+// stream here.
+func (r *openStreams) sessionHashes() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	hashes := make([]string, 0, r.sessions)
+	for k := range r.byKey {
+		if hash, ok := strings.CutPrefix(k, "s\x00"); ok {
+			hashes = append(hashes, hash)
+		}
+	}
+	return hashes
+}
+
+// sessionCount returns how many sessions have an open stream here.
+func (r *openStreams) sessionCount() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.sessions
 }
 
 // count returns how many streams are registered under key, for tests.

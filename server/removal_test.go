@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"github.com/ssechat/chat/chat"
-	"github.com/ssechat/chat/internal/testenv"
 	"github.com/ssechat/chat/internal/clustertest"
+	"github.com/ssechat/chat/internal/testenv"
 	"github.com/ssechat/chat/server/servertest"
 	"github.com/ssechat/chat/server/store"
 	"github.com/ssechat/chat/server/store/redis"
@@ -240,4 +240,80 @@ func TestAnonymousStream(t *testing.T) {
 			t.Fatalf("anonymous answers differ: %q", bodies)
 		}
 	})
+}
+
+// TestRevocationEndsStreams: what chat-server user passwd and user del do
+// beside a running server (revoke every session of the account, delete
+// the account), done here through a second handle on the same SQLite file
+// as the command does, ends every open stream of the account within a
+// second, in every room; another account's stream goes on.
+func TestRevocationEndsStreams(t *testing.T) {
+	for _, how := range []string{"passwd", "del"} {
+		t.Run(how, func(t *testing.T) {
+			srv := servertest.Start(t)
+			alice, bob := srv.Login(t, "alice"), srv.Login(t, "bob")
+			srv.CreateRoom(t, bob, "lobby")
+			streams := []*servertest.Stream{welcomed(t, srv, alice, chat.DefaultRoom, ""), welcomed(t, srv, alice, "lobby", "")}
+			other := welcomed(t, srv, bob, "lobby", "")
+
+			cli, err := servertest.OpenSQLite(srv.Dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer cli.Close()
+			ctx := context.Background()
+			at := time.Now()
+			if how == "passwd" {
+				err = cli.DeleteSessions(ctx, "alice")
+			} else {
+				err = cli.DeleteAccount(ctx, "alice")
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, st := range streams {
+				if took := endsQuietly(t, st, at); took > removalBound {
+					t.Fatalf("a stream of the revoked account ended %v after, want within %v", took, removalBound)
+				}
+			}
+			wantStreamStatus(t, srv, alice, "lobby", "", http.StatusUnauthorized)
+			waitMessage(t, other, srv.Post(t, bob, "lobby", "still here").ID)
+		})
+	}
+}
+
+// TestClusterRevocationEndsStream: a logout on node A ends the session's
+// stream open on node B within two seconds.
+func TestClusterRevocationEndsStream(t *testing.T) {
+	testenv.SkipShort(t, "runs redis-server")
+	rd := clustertest.StartRedis(t, clustertest.RedisOptions{})
+	prefix := fmt.Sprintf("rv%d:", redisPrefixes.Add(1))
+	open := servertest.WithStore(func(string) (store.Store, error) {
+		return redis.Open(context.Background(), rd.URL(0), redis.Options{Prefix: prefix})
+	})
+	a, b := servertest.Start(t, open), servertest.Start(t, open)
+	alice := a.Login(t, "alice")
+	onB := welcomed(t, b, alice, chat.DefaultRoom, "")
+	at := time.Now()
+	wantStatus(t, "logout on A", a.Do(t, http.MethodDelete, "/api/session", alice, nil), 204)
+	took := endsQuietly(t, onB, at)
+	t.Logf("the stream on node B ended %v after the logout on node A", took)
+	if took > clusterRemovalBound {
+		t.Fatalf("the stream on node B ended %v after the logout on node A, want within %v", took, clusterRemovalBound)
+	}
+}
+
+// endsQuietly reads st until the server ends it and returns how long that
+// took from since.
+func endsQuietly(t *testing.T, st *servertest.Stream, since time.Time) time.Duration {
+	t.Helper()
+	for {
+		_, err := st.Next(10 * time.Second)
+		if errors.Is(err, io.EOF) {
+			return time.Since(since)
+		}
+		if err != nil {
+			t.Fatalf("waiting for the stream to end: %v", err)
+		}
+	}
 }

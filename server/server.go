@@ -44,10 +44,15 @@ type Server struct {
 	presence *presence
 	// open finds the open streams a removal, a deletion or a revocation
 	// ends (openstreams.go).
-	open    *openStreams
-	stats   stats
-	metrics *metrics
-	limits  *limiter
+	open *openStreams
+	// sweepMu guards sweeping, whether the revocation sweep
+	// (revocation.go) runs; sweepers counts it for Shutdown.
+	sweepMu  sync.Mutex
+	sweeping bool
+	sweepers sync.WaitGroup
+	stats    stats
+	metrics  *metrics
+	limits   *limiter
 	// addrConns caps connections per client address at accept (nil when
 	// the per-address limits are off).
 	addrConns *limit.AddrConnCap
@@ -281,7 +286,11 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		}
 	}
 	done := make(chan struct{})
-	go func() { s.streams.Wait(); s.presence.close(); close(done) }()
+	// A barrier: a sweep that started before closing was closed has taken
+	// its place in sweepers by now, and none starts after.
+	s.sweepMu.Lock()
+	s.sweepMu.Unlock()
+	go func() { s.streams.Wait(); s.sweepers.Wait(); s.presence.close(); close(done) }()
 	select {
 	case <-done:
 	case <-ctx.Done():

@@ -232,6 +232,9 @@ func (s *Server) subscribe(r *http.Request, req streamRequest, ss *streamStart) 
 		stream: ss.stream, room: req.room.Name, kind: req.room.Kind,
 		nick: chat.NickKey(req.nick), session: req.session,
 	}))
+	if req.session != "" {
+		s.startRevocationSweep()
+	}
 	return nil
 }
 
