@@ -317,3 +317,51 @@ func endsQuietly(t *testing.T, st *servertest.Stream, since time.Time) time.Dura
 		}
 	}
 }
+
+// TestRecreatedRoomResume: a client still holding an id of a deleted room
+// resumes on a room made again under its name with a reset or with every
+// message of the new room, never with a silent skip of the new room's
+// first messages (SQLite numbered the new room from 1 again, so an old id
+// 3 skipped the new 1 to 3).
+func TestRecreatedRoomResume(t *testing.T) {
+	onBothStores(t, func(t *testing.T, start func(...servertest.Option) *servertest.Server) {
+		srv := start()
+		alice := srv.Login(t, "alice")
+		srv.CreateRoom(t, alice, "lobby")
+		var old []chat.Message
+		for i := range 5 {
+			old = append(old, srv.Post(t, alice, "lobby", fmt.Sprintf("old %d", i)))
+		}
+		wantStatus(t, "delete lobby", srv.Do(t, http.MethodDelete, "/api/rooms/lobby", alice, nil), 204)
+		srv.CreateRoom(t, alice, "lobby")
+		var fresh []string
+		for i := range 6 {
+			fresh = append(fresh, srv.Post(t, alice, "lobby", fmt.Sprintf("new %d", i)).ID)
+		}
+		for _, resume := range []string{old[2].ID, old[4].ID} {
+			st := welcomed(t, srv, alice, "lobby", resume)
+			got := map[string]bool{}
+			for !got[fresh[len(fresh)-1]] {
+				ev, err := st.Next(5 * time.Second)
+				if err != nil {
+					t.Fatalf("resume from %s: %v after %v", resume, err, got)
+				}
+				if ev.Event == chat.EventReset {
+					break
+				}
+				var m chat.Message
+				if ev.Event == chat.EventMessage && ev.Decode(&m) == nil {
+					got[m.ID] = true
+				}
+			}
+			if got[fresh[len(fresh)-1]] {
+				for _, id := range fresh {
+					if !got[id] {
+						t.Fatalf("resume from the deleted room's %s skipped the new room's %s (got %v)", resume, id, got)
+					}
+				}
+			}
+			st.Close()
+		}
+	})
+}

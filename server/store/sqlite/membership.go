@@ -70,7 +70,36 @@ func (s *Store) insertRoom(ctx context.Context, tx *sql.Tx, nr store.NewRoom) (*
 	if rm.id, err = res.LastInsertId(); err != nil {
 		return nil, fmt.Errorf("create room: %w", err)
 	}
+	if err := continueSeq(ctx, tx, rm); err != nil {
+		return nil, err
+	}
 	return rm, nil
+}
+
+// continueSeq makes a room created under the name of a deleted one go on
+// numbering after the deleted room's newest seq, with every seq up to it
+// counted as trimmed. A client still holding an id of the deleted room
+// then resumes with a reset (ErrTrimmed), or from the deleted room's
+// newest id with every message of the new one, never with a silent skip
+// of the new room's first messages, which would otherwise reuse its ids.
+func continueSeq(ctx context.Context, tx *sql.Tx, rm *room) error {
+	var last int64
+	err := tx.QueryRowContext(ctx, `SELECT last_seq FROM deleted_rooms WHERE name = ?`, rm.name).Scan(&last)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("read deleted room: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE rooms SET trimmed = ? WHERE id = ?`, last, rm.id); err != nil {
+		return fmt.Errorf("create room: %w", err)
+	}
+	rm.last.Store(last)
+	rm.trimmed.Store(last)
+	rm.next = last + 1
+	rm.tail.Reset(seqID(last))
+	rm.tail.Trim(seqID(last))
+	return nil
 }
 
 // accountIn returns the nick of an account as it was created;
@@ -335,6 +364,12 @@ func (s *Store) DeleteRoom(ctx context.Context, name string) error {
 		rm := s.rooms[name]
 		if rm == nil {
 			return nil, fmt.Errorf("room %q: %w", name, store.ErrNotFound)
+		}
+		// The name's newest seq outlives the room (continueSeq).
+		if _, err := tx.ExecContext(ctx, `INSERT INTO deleted_rooms (name, last_seq) VALUES (?, ?)
+			ON CONFLICT (name) DO UPDATE SET last_seq = MAX(last_seq, excluded.last_seq)`,
+			name, max(rm.last.Load(), rm.trimmed.Load())); err != nil {
+			return nil, fmt.Errorf("delete room: %w", err)
 		}
 		for _, q := range []string{
 			`DELETE FROM messages WHERE room_id = ?`,

@@ -53,6 +53,9 @@ func (s *Store) PutRoom(ctx context.Context, name string, topic *string) (store.
 		if rm.id, err = res.LastInsertId(); err != nil {
 			return nil, fmt.Errorf("create room: %w", err)
 		}
+		if err := continueSeq(ctx, tx, rm); err != nil {
+			return nil, err
+		}
 		return func() {
 			s.mu.Lock()
 			s.rooms[name] = rm

@@ -82,6 +82,14 @@ INSERT INTO members (room_id, nick_key, role, joined)
 	WHERE nick_key IN (SELECT nick_key FROM accounts)
 	GROUP BY room_id, nick_key;
 `,
+	// 3: the newest seq of each deleted room's name, so that a room made
+	// again under that name goes on numbering after it (continueSeq).
+	`
+CREATE TABLE deleted_rooms (
+	name     TEXT PRIMARY KEY,
+	last_seq INTEGER NOT NULL
+) WITHOUT ROWID;
+`,
 }
 
 // migrate runs the migrations the database has not seen, each in its own
