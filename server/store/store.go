@@ -44,6 +44,7 @@ type Store interface {
 	Rooms
 	Membership
 	MessageLog
+	Search
 	Presence
 	Relay
 	Lifecycle

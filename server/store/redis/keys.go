@@ -1,6 +1,10 @@
 package redis
 
-import "github.com/ssechat/chat/chat"
+import (
+	"strconv"
+
+	"github.com/ssechat/chat/chat"
+)
 
 // keys names every Redis key and channel the store uses. A room's keys share
 // the hash tag {room}, so the scripts that touch several of them stay within
@@ -59,3 +63,13 @@ func (k keys) sessions(nick string) string { return k.prefix + "sessions:" + cha
 // probe is the short-lived key Ping writes to learn whether Redis takes
 // writes.
 func (k keys) probe() string { return k.prefix + "probe" }
+
+// search starts the names of a room's search keys (search.go): "w:" and a
+// word, "@" and a nick key, "dict".
+func (k keys) search(room string) string { return k.prefix + "sx:{" + room + "}:" }
+
+// searchOrder is the counter that orders indexed messages across rooms.
+func (k keys) searchOrder() string { return k.prefix + "sxorder" }
+
+// searchTemp is a scratch key a search script deletes before it returns.
+func (k keys) searchTemp(n uint64) string { return k.prefix + "sxtmp:" + strconv.FormatUint(n, 10) }

@@ -52,7 +52,8 @@ func (s *Store) appendMessage(ctx context.Context, m store.NewMessage, lim *limi
 	if m.ClientID != "" {
 		keys = append(keys, s.keys.clientID(m.Room, m.Nick, m.ClientID))
 	}
-	args := []any{s.keys.channel(m.Room), s.opts.HistoryMax, s.opts.IdempotencyTTL.Milliseconds(), body}
+	args := []any{s.keys.channel(m.Room), s.opts.HistoryMax, s.opts.IdempotencyTTL.Milliseconds(), body,
+		s.searchEntry(m), s.keys.search(m.Room), s.keys.searchOrder()}
 	if lim != nil {
 		keys = append(keys, lim.key)
 		args = append(args, lim.step, lim.burst)

@@ -48,6 +48,11 @@ type Options struct {
 	// HistoryMax bounds each room's stream to that many messages, deleting
 	// the oldest as new ones arrive. 0 keeps everything.
 	HistoryMax int
+	// NoSearchIndex leaves new messages out of the search index, for
+	// measuring what indexing costs each append (chat-bench publish). Search
+	// then misses every message written while it is set; never set it on a
+	// store people search.
+	NoSearchIndex bool
 	// IdempotencyTTL is how long a client_id is remembered. Defaults to 24h.
 	IdempotencyTTL time.Duration
 	// PresenceTTL is how long a connection stays online after its node

@@ -13,7 +13,10 @@ import goredis "github.com/redis/go-redis/v9"
 //	last (with ARGV[5]) the sender's message bucket
 //	ARGV[1] channel, ARGV[2] history max (0: keep all),
 //	ARGV[3] client_id ttl (ms), ARGV[4] message JSON starting {"id":"",
-//	ARGV[5] and ARGV[6] (optional) the bucket's emission interval (µs) and
+//	ARGV[5] the message's search entry ("nick key\nword word ...", "" to
+//	leave it out of the index), ARGV[6] the room's search key prefix,
+//	ARGV[7] the search order counter (search.go),
+//	ARGV[8] and ARGV[9] (optional) the bucket's emission interval (µs) and
 //	burst (AppendLimited)
 //
 // Returns {0} for an unknown room, {1, id} for a new message, {2, json} for
@@ -27,10 +30,13 @@ import goredis "github.com/redis/go-redis/v9"
 // what tells Since exactly whether a resume point fell into the trimmed
 // part. In steady state that is one entry per append; a lowered limit is
 // reached 100 entries per append.
-var appendScript = goredis.NewScript(gcraTake + `
+//
+// The search index (search.go) changes in the same script: the new message
+// is indexed, and every entry retention deletes is unindexed.
+var appendScript = goredis.NewScript(gcraTake + searchIndexLua + `
 local nkeys = #KEYS
-if ARGV[5] then
-  local wait = take(KEYS[nkeys], tonumber(ARGV[5]), tonumber(ARGV[6]))
+if ARGV[8] then
+  local wait = take(KEYS[nkeys], tonumber(ARGV[8]), tonumber(ARGV[9]))
   if wait > 0 then return {3, wait} end
   nkeys = nkeys - 1
 end
@@ -45,11 +51,21 @@ if max > 0 then
   if n > 0 then
     if n > 100 then n = 100 end
     local ids = {}
-    for i, e in ipairs(redis.call('XRANGE', KEYS[2], '-', '+', 'COUNT', n)) do ids[i] = e[1] end
+    for i, e in ipairs(redis.call('XRANGE', KEYS[2], '-', '+', 'COUNT', n)) do
+      ids[i] = e[1]
+      unindex(ARGV[6], e[1], e[2])
+    end
     redis.call('XDEL', KEYS[2], unpack(ids))
   end
 end
-local id = redis.call('XADD', KEYS[2], '*', 'm', ARGV[4])
+local id
+if ARGV[5] == '' then
+  id = redis.call('XADD', KEYS[2], '*', 'm', ARGV[4])
+else
+  local g = redis.call('INCR', ARGV[7])
+  id = redis.call('XADD', KEYS[2], '*', 'm', ARGV[4], 'x', ARGV[5], 'g', g)
+  index(ARGV[6], id, g, ARGV[5])
+end
 local msg = '{"id":"' .. id .. '"' .. string.sub(ARGV[4], 9)
 redis.call('HSET', KEYS[1], 'last_id', id)
 if nkeys == 3 then redis.call('SET', KEYS[3], msg, 'PX', ARGV[3]) end

@@ -90,6 +90,23 @@ CREATE TABLE deleted_rooms (
 	last_seq INTEGER NOT NULL
 ) WITHOUT ROWID;
 `,
+	// 4: the search index (search.go): one FTS5 row per message, keyed by
+	// the message's rowid, holding its words as store.AnalyzeText folds
+	// them. Contentless: the text stays in messages alone, and
+	// contentless_delete lets a row go by rowid when its message goes.
+	// backfillSearch indexes the messages written before it.
+	`
+CREATE VIRTUAL TABLE message_words USING fts5(
+	words, content='', contentless_delete=1,
+	tokenize='unicode61 remove_diacritics 2'
+);
+`,
+}
+
+// migrationSteps are Go steps that run after a migration's SQL, in its
+// transaction, keyed by the version it brings the schema to.
+var migrationSteps = map[int]func(ctx context.Context, tx *sql.Tx) error{
+	4: backfillSearch,
 }
 
 // migrate runs the migrations the database has not seen, each in its own
@@ -111,6 +128,12 @@ func migrate(ctx context.Context, conn *sql.Conn) error {
 			tx.Rollback()
 			return fmt.Errorf("migrate schema to %d: %w", v+1, err)
 		}
+		if step := migrationSteps[v+1]; step != nil {
+			if err := step(ctx, tx); err != nil {
+				tx.Rollback()
+				return fmt.Errorf("migrate schema to %d: %w", v+1, err)
+			}
+		}
 		if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", v+1)); err != nil {
 			tx.Rollback()
 			return fmt.Errorf("migrate schema to %d: %w", v+1, err)
@@ -131,6 +154,7 @@ type writeStmts struct {
 	byClient                *sql.Stmt
 	trim                    *sql.Stmt
 	setTrimmed              *sql.Stmt
+	index, unindexTrimmed   *sql.Stmt // search.go
 }
 
 func (w *writeStmts) prepare(ctx context.Context, conn *sql.Conn) error {
@@ -146,6 +170,9 @@ func (w *writeStmts) prepare(ctx context.Context, conn *sql.Conn) error {
 		{&w.byClient, `SELECT ` + msgCols + ` FROM messages
 			WHERE room_id = ? AND nick_key = ? AND client_id = ?`},
 		{&w.trim, `DELETE FROM messages WHERE room_id = ? AND seq <= ?`},
+		{&w.index, `INSERT INTO message_words (rowid, words) VALUES (?, ?)`},
+		{&w.unindexTrimmed, `DELETE FROM message_words WHERE rowid IN
+			(SELECT rowid FROM messages WHERE room_id = ? AND seq <= ?)`},
 		{&w.setTrimmed, `UPDATE rooms SET trimmed = ? WHERE id = ?`},
 	} {
 		stmt, err := conn.PrepareContext(ctx, p.sql)
@@ -158,7 +185,7 @@ func (w *writeStmts) prepare(ctx context.Context, conn *sql.Conn) error {
 }
 
 func (w *writeStmts) close() {
-	for _, stmt := range []*sql.Stmt{w.begin, w.commit, w.rollback, w.insert, w.byClient, w.trim, w.setTrimmed} {
+	for _, stmt := range []*sql.Stmt{w.begin, w.commit, w.rollback, w.insert, w.byClient, w.trim, w.setTrimmed, w.index, w.unindexTrimmed} {
 		if stmt != nil {
 			stmt.Close()
 		}

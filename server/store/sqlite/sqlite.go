@@ -35,6 +35,11 @@ type Options struct {
 	// HistoryMax is how many messages each room keeps; older ones are
 	// trimmed. 0 keeps all.
 	HistoryMax int
+	// NoSearchIndex leaves new messages out of the search index, for
+	// measuring what indexing costs each append (chat-bench publish). Search
+	// then misses every message written while it is set; never set it on a
+	// store people search.
+	NoSearchIndex bool
 	// MaxBatch bounds how many appends one transaction commits. Defaults to
 	// 256.
 	MaxBatch int

@@ -280,6 +280,9 @@ func (s *Store) insert(ctx context.Context, r *request, rm *room) error {
 		r.msg = msgs[0]
 		return nil
 	}
+	if err := s.indexMessage(ctx, res, r.m.Text); err != nil {
+		return err
+	}
 	r.msg = chat.Message{
 		ID:       strconv.FormatInt(rm.next, 10),
 		Room:     rm.name,
@@ -311,6 +314,9 @@ func (s *Store) trimGroup(ctx context.Context, g *group) error {
 		cut := rm.next - 1 - int64(s.opts.HistoryMax)
 		if cut <= rm.trimmed.Load() {
 			continue
+		}
+		if err := s.unindexTrimmed(ctx, rm.id, cut); err != nil {
+			return err
 		}
 		res, err := s.ws.trim.ExecContext(ctx, rm.id, cut)
 		if err != nil {

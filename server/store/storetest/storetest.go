@@ -81,6 +81,7 @@ var roles = []role{
 	{"Rooms", RunRooms},
 	{"Membership", RunMembership},
 	{"MessageLog", RunMessageLog},
+	{"Search", RunSearch},
 	{"Presence", RunPresence},
 	{"Relay", RunRelay},
 	{"Lifecycle", RunLifecycle},
