@@ -25,10 +25,30 @@ type NewMessage struct {
 // selects the newest page), and Limit is 1 to chat.MaxPageSize (the caller
 // applies the default and its own maximum). A store refuses anything else
 // with ErrInvalid rather than guess.
+//
+// Around, instead of Before and After, selects the page centred on a
+// message: that message (or, when it is gone, where it was), up to
+// (Limit-1)/2 older ones and the rest newer, the older side taking what the
+// newer side lacks and the reverse.
 type PageQuery struct {
 	Before string
 	After  string
+	Around string
 	Limit  int
+}
+
+// Centre cuts the page around a message from what a store read: older, the
+// message and those before it newest first (up to Limit+1 of them), and
+// newer, those after it oldest first (up to Limit). It returns the page
+// oldest first and whether older messages lie beyond it.
+func (q PageQuery) Centre(older, newer []chat.Message) ([]chat.Message, bool) {
+	nOld := min(len(older), q.Limit-min(len(newer), q.Limit/2))
+	nNew := min(len(newer), q.Limit-nOld)
+	page := make([]chat.Message, 0, nOld+nNew)
+	for i := nOld - 1; i >= 0; i-- {
+		page = append(page, older[i])
+	}
+	return append(page, newer[:nNew]...), len(older) > nOld
 }
 
 // Check refuses a message the caller did not complete: no room, nick or
@@ -43,9 +63,15 @@ func (m NewMessage) Check() error {
 // Check refuses a query outside PageQuery's contract. Stores call it rather
 // than apply a default or a clamp of their own.
 func (q PageQuery) Check() error {
+	bounds := 0
+	for _, id := range []string{q.Before, q.After, q.Around} {
+		if id != "" {
+			bounds++
+		}
+	}
 	switch {
-	case q.Before != "" && q.After != "":
-		return fmt.Errorf("page query with both before and after: %w", ErrInvalid)
+	case bounds > 1:
+		return fmt.Errorf("page query with more than one of before, after and around: %w", ErrInvalid)
 	case q.Limit < 1 || q.Limit > chat.MaxPageSize:
 		return fmt.Errorf("page limit %d outside 1 to %d: %w", q.Limit, chat.MaxPageSize, ErrInvalid)
 	}
@@ -64,7 +90,9 @@ type MessageLog interface {
 	Append(ctx context.Context, m NewMessage) (msg chat.Message, created bool, err error)
 	// Page returns a page of history, oldest first, and whether more
 	// messages lie beyond it in the direction asked (older ones for the
-	// newest page and for Before, newer ones for After). An unknown room is
+	// newest page, for Before and for Around, newer ones for After; the
+	// caller of Around learns of newer ones with an After from the page's
+	// last message). An unknown room is
 	// ErrNotFound; an id that is not one of this store's wraps chat.ErrBadID;
 	// a query outside PageQuery's contract wraps ErrInvalid.
 	Page(ctx context.Context, room string, q PageQuery) (msgs []chat.Message, hasMore bool, err error)

@@ -99,7 +99,7 @@ func (s *Store) Page(ctx context.Context, room string, q store.PageQuery) ([]cha
 		return nil, false, fmt.Errorf("page messages: %w", err)
 	}
 	limit := q.Limit
-	for _, id := range []string{q.After, q.Before} {
+	for _, id := range []string{q.After, q.Before, q.Around} {
 		if id != "" {
 			if _, err := chat.ParseID(id); err != nil {
 				return nil, false, fmt.Errorf("page messages: %q: %w", id, err)
@@ -108,10 +108,13 @@ func (s *Store) Page(ctx context.Context, room string, q store.PageQuery) ([]cha
 	}
 	stream := s.keys.stream(room)
 	var exists *goredis.IntCmd
-	var read *goredis.XMessageSliceCmd
+	var read, newer *goredis.XMessageSliceCmd
 	_, err = s.rdb.Pipelined(ctx, func(p goredis.Pipeliner) error {
 		exists = p.Exists(ctx, s.keys.room(room))
 		switch {
+		case q.Around != "":
+			read = p.XRevRangeN(ctx, stream, q.Around, "-", int64(limit+1))
+			newer = p.XRangeN(ctx, stream, "("+q.Around, "+", int64(limit))
 		case q.After != "":
 			read = p.XRangeN(ctx, stream, "("+q.After, "+", int64(limit+1))
 		case q.Before != "":
@@ -131,6 +134,14 @@ func (s *Store) Page(ctx context.Context, room string, q store.PageQuery) ([]cha
 	msgs, err := decodeMessages(read.Val())
 	if err != nil {
 		return nil, false, fmt.Errorf("page messages: %w", err)
+	}
+	if newer != nil {
+		after, err := decodeMessages(newer.Val())
+		if err != nil {
+			return nil, false, fmt.Errorf("page messages: %w", err)
+		}
+		msgs, more := q.Centre(msgs, after)
+		return msgs, more, nil
 	}
 	more := len(msgs) > limit
 	if more {

@@ -54,6 +54,9 @@ func (s *Store) Page(ctx context.Context, roomName string, q store.PageQuery) ([
 	if err := q.Check(); err != nil {
 		return nil, false, fmt.Errorf("page messages: %w", err)
 	}
+	if q.Around != "" {
+		return s.around(ctx, rm, q)
+	}
 	limit := q.Limit
 	dir, id := tail.Newest, int64(0)
 	switch {
@@ -191,4 +194,28 @@ func readMessages(rows *sql.Rows, err error, room string, dst []chat.Message) ([
 		dst = append(dst, m)
 	}
 	return dst, rows.Err()
+}
+
+// around answers a PageQuery with Around from SQLite (the tail holds only
+// the newest messages, where a jump to a search hit rarely lands).
+func (s *Store) around(ctx context.Context, rm *room, q store.PageQuery) ([]chat.Message, bool, error) {
+	id, err := parseSeq(q.Around)
+	if err != nil {
+		return nil, false, err
+	}
+	s.stats.diskRead.Add(1)
+	last := rm.last.Load()
+	id = min(id, last)
+	rows, err := s.rs.before.QueryContext(ctx, rm.id, id+1, q.Limit+1)
+	older, err := readMessages(rows, err, rm.name, nil)
+	if err != nil {
+		return nil, false, s.fail("read messages", err)
+	}
+	rows, err = s.rs.after.QueryContext(ctx, rm.id, id, last, q.Limit)
+	newer, err := readMessages(rows, err, rm.name, nil)
+	if err != nil {
+		return nil, false, s.fail("read messages", err)
+	}
+	msgs, more := q.Centre(older, newer)
+	return msgs, more, nil
 }

@@ -43,6 +43,17 @@ func testPage(t *testing.T, open Opener) {
 		{"after, reaches the end exactly", store.PageQuery{After: all[14].ID, Limit: 10}, all[15:], false},
 		{"after, short", store.PageQuery{After: all[19].ID, Limit: 10}, all[20:], false},
 		{"after the last", store.PageQuery{After: all[24].ID, Limit: 10}, nil, false},
+		// Around: (limit-1)/2 older, the message, the rest newer; a side
+		// that lacks messages gives its share to the other; more says
+		// older messages lie beyond.
+		{"around, middle, odd limit", store.PageQuery{Around: all[12].ID, Limit: 5}, all[10:15], true},
+		{"around, middle, even limit", store.PageQuery{Around: all[12].ID, Limit: 4}, all[11:15], true},
+		{"around, limit 1", store.PageQuery{Around: all[12].ID, Limit: 1}, all[12:13], true},
+		{"around the first", store.PageQuery{Around: all[0].ID, Limit: 5}, all[0:5], false},
+		{"around the second, older side short", store.PageQuery{Around: all[1].ID, Limit: 5}, all[0:5], false},
+		{"around the last", store.PageQuery{Around: all[24].ID, Limit: 5}, all[20:], true},
+		{"around, reaches the start exactly", store.PageQuery{Around: all[2].ID, Limit: 5}, all[0:5], false},
+		{"around, limit over all", store.PageQuery{Around: all[12].ID, Limit: 100}, all, false},
 	}
 	for _, tc := range cases {
 		got, more := page(tc.q)
@@ -72,6 +83,8 @@ func testPage(t *testing.T, open Opener) {
 		wantErr(t, "Page before "+bad, err, chat.ErrBadID)
 		_, _, err = s.Page(ctx, "general", store.PageQuery{After: bad, Limit: 10})
 		wantErr(t, "Page after "+bad, err, chat.ErrBadID)
+		_, _, err = s.Page(ctx, "general", store.PageQuery{Around: bad, Limit: 10})
+		wantErr(t, "Page around "+bad, err, chat.ErrBadID)
 	}
 }
 
@@ -181,6 +194,7 @@ func testPageInvalid(t *testing.T, open Opener) {
 		{Limit: -1},
 		{Limit: chat.MaxPageSize + 1},
 		{Before: all[2].ID, After: all[0].ID, Limit: 10},
+		{Around: all[2].ID, After: all[0].ID, Limit: 10},
 	} {
 		_, _, err := s.Page(t.Context(), "general", q)
 		wantErr(t, fmt.Sprintf("Page(%+v)", q), err, store.ErrInvalid)
