@@ -332,6 +332,28 @@ type PostMessage struct {
 type MessagePage struct {
 	Messages []Message `json:"messages"`
 	HasMore  bool      `json:"has_more"`
+	// HasMoreAfter answers a page asked with around: newer messages follow
+	// the page (HasMore then says older ones precede it). Absent otherwise.
+	HasMoreAfter bool `json:"has_more_after,omitempty"`
+}
+
+// SearchResults is the answer of GET /api/search: results newest first.
+// Next, when HasMore, is the before= of the next page (an opaque cursor: a
+// message id cannot serve, since SQLite numbers messages per room).
+// Partial says the server's index could not apply the whole query, so some
+// matches may be missing.
+type SearchResults struct {
+	Results []SearchResult `json:"results"`
+	HasMore bool           `json:"has_more"`
+	Next    string         `json:"next,omitempty"`
+	Partial bool           `json:"partial,omitempty"`
+}
+
+// SearchResult is one message found, with where the query matches its
+// text: [start, end) in Unicode code points, sorted, not overlapping.
+type SearchResult struct {
+	Message    Message  `json:"message"`
+	Highlights [][2]int `json:"highlights"`
 }
 
 // ErrorBody is every non-2xx answer under /api/.

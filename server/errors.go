@@ -90,8 +90,12 @@ var (
 	errCrossOrigin    = &errHTTP{Status: http.StatusForbidden, Code: "cross_origin", Message: "A request authenticated by cookie must come from this server's own page (Origin header)."}
 
 	// Rooms, history and streams.
-	errRoomNotFound   = &errHTTP{Status: http.StatusNotFound, Code: "room_not_found", Message: "No room of that name; create it with PUT /api/rooms/{room}."}
-	errBadQuery       = &errHTTP{Status: http.StatusBadRequest, Code: "bad_query", Message: "The query is not one this endpoint answers."}
+	errRoomNotFound = &errHTTP{Status: http.StatusNotFound, Code: "room_not_found", Message: "No room of that name; create it with PUT /api/rooms/{room}."}
+	errBadQuery     = &errHTTP{Status: http.StatusBadRequest, Code: "bad_query", Message: "The query is not one this endpoint answers."}
+	// errBadSearch refuses a search query (q empty, over 256 characters,
+	// or with no word in it) as the protocol asks: 422, unlike a bad
+	// history query.
+	errBadSearch      = &errHTTP{Status: http.StatusUnprocessableEntity, Code: "bad_query", Message: "Search for 1 to 256 characters holding at least one word."}
 	errBadLastEventID = &errHTTP{Status: http.StatusBadRequest, Code: "bad_last_event_id", Message: "The resume point is not a message id of this server."}
 
 	// Membership (access.go, membership.go).

@@ -112,11 +112,17 @@ func (s *Server) handlePost(w http.ResponseWriter, r *http.Request) error {
 // by default chat.DefaultPageSize (or the max, when that is lower). A store
 // is handed a query that already obeys them and applies none of its own.
 func (s *Server) pageQuery(q url.Values) (store.PageQuery, error) {
-	pq := store.PageQuery{Before: q.Get("before"), After: q.Get("after"), Limit: s.announced.HistoryPageDefault}
-	if pq.Before != "" && pq.After != "" {
-		return store.PageQuery{}, errBadQuery.with("Give before or after, not both.")
+	pq := store.PageQuery{Before: q.Get("before"), After: q.Get("after"), Around: q.Get("around"), Limit: s.announced.HistoryPageDefault}
+	given := 0
+	for _, id := range []string{pq.Before, pq.After, pq.Around} {
+		if id != "" {
+			given++
+		}
 	}
-	for _, id := range []string{pq.Before, pq.After} {
+	if given > 1 {
+		return store.PageQuery{}, errBadQuery.with("Give one of before, after and around.")
+	}
+	for _, id := range []string{pq.Before, pq.After, pq.Around} {
 		if id == "" {
 			continue
 		}
@@ -134,7 +140,7 @@ func (s *Server) pageQuery(q url.Values) (store.PageQuery, error) {
 	return pq, nil
 }
 
-// handleHistory is GET /api/rooms/{room}/messages?before=&after=&limit=.
+// handleHistory is GET /api/rooms/{room}/messages?before=&after=&around=&limit=.
 // Without a session it answers for a public_read room only; any other room
 // is then 401, as every room was in version 1, so that the answer tells a
 // reader without a session nothing about which rooms exist.
@@ -166,7 +172,17 @@ func (s *Server) handleHistory(w http.ResponseWriter, r *http.Request) error {
 	if msgs == nil {
 		msgs = []chat.Message{}
 	}
-	writeJSON(w, http.StatusOK, chat.MessagePage{Messages: msgs, HasMore: more})
+	page := chat.MessagePage{Messages: msgs, HasMore: more}
+	if pq.Around != "" && len(msgs) > 0 {
+		// The store's more says older ones precede the page; one message
+		// after its last says whether newer ones follow.
+		next, _, err := s.st.Page(r.Context(), room.Name, store.PageQuery{After: msgs[len(msgs)-1].ID, Limit: 1})
+		if err != nil {
+			return fmt.Errorf("read page: %w", err)
+		}
+		page.HasMoreAfter = len(next) > 0
+	}
+	writeJSON(w, http.StatusOK, page)
 	return nil
 }
 

@@ -160,6 +160,7 @@ func (s *Server) routes() {
 	api.Handle("POST /api/rooms/{room}/messages", s.authed(s.handlePost))
 	api.Handle("POST /api/rooms/{room}/typing", s.authed(s.handleTyping))
 	api.Handle("GET /api/rooms/{room}/events", s.handle(s.handleEvents)) // authenticates in its setup
+	api.Handle("GET /api/search", s.authed(s.handleSearch))
 	api.Handle("/api/", s.handle(s.handleNoRoute))
 	s.apiMux = api
 
