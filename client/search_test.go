@@ -9,13 +9,26 @@ import (
 	"testing"
 
 	"github.com/ssechat/chat/chat"
+	"github.com/ssechat/chat/internal/clustertest"
+	"github.com/ssechat/chat/server/servertest"
+	"github.com/ssechat/chat/server/store"
+	"github.com/ssechat/chat/server/store/redis"
 )
 
-// TestSearchAgainstServer searches a real server: words, a room filter, an
-// author, highlights in code points of non-ASCII text, paging with Next,
-// refusals; then jumps to a hit with Around.
+// TestSearchAgainstServer searches a real server on each store: words, a
+// room filter, an author, highlights in code points of non-ASCII text,
+// paging with Next, refusals; then jumps to a hit with Around.
 func TestSearchAgainstServer(t *testing.T) {
-	srv := startServer(t)
+	t.Run("sqlite", func(t *testing.T) { testSearchAgainstServer(t, startServer(t)) })
+	t.Run("redis", func(t *testing.T) {
+		rd := clustertest.StartRedis(t, clustertest.RedisOptions{})
+		testSearchAgainstServer(t, startServer(t, servertest.WithStore(func(string) (store.Store, error) {
+			return redis.Open(context.Background(), rd.URL(0), redis.Options{})
+		})))
+	})
+}
+
+func testSearchAgainstServer(t *testing.T, srv *servertest.Server) {
 	ctx := context.Background()
 	alice := newTestClient(t, srv, srv.URL, "alice")
 	bob := newTestClient(t, srv, srv.URL, "bob")
