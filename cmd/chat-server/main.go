@@ -45,6 +45,7 @@ type settings struct {
 	Redis           string
 	LogLevel        slog.Level
 	HistoryMax      int
+	SearchIndex     bool
 	ShutdownTimeout time.Duration
 	DebugAddr       string
 }
@@ -64,6 +65,7 @@ func newFlags(name string, s *settings, out io.Writer) (*flag.FlagSet, *envflag.
 	fs.IntVar(&c.RoomsPerAccount, "rooms-per-account", c.RoomsPerAccount, env.Usage("rooms-per-account", "rooms an account may own at once (0: no cap); a new room beyond it is 403 too_many_rooms"))
 	fs.IntVar(&c.ReplayMax, "replay-max", c.ReplayMax, env.Usage("replay-max", "the most messages replayed to a resuming stream; further behind gets a reset"))
 	fs.IntVar(&s.HistoryMax, "history-max", s.HistoryMax, env.Usage("history-max", "messages kept per room; older ones are deleted (0 keeps all)"))
+	fs.BoolVar(&s.SearchIndex, "search-index", s.SearchIndex, env.Usage("search-index", "index new messages for search (false only to measure what indexing costs: search then misses what is written meanwhile)"))
 	fs.DurationVar(&c.SessionTTL, "session-ttl", c.SessionTTL, env.Usage("session-ttl", "a session ends after this long unused"))
 	fs.DurationVar(&c.SessionCache, "session-cache", c.SessionCache, env.Usage("session-cache", "trust a session read from the store for this long (0: ask the store on every request); a logout here ends it at once, but 'chat-server user passwd/del' or another node's revocation takes up to this long to reach this server"))
 	fs.IntVar(&c.QueueMax, "queue-max", c.QueueMax, env.Usage("queue-max", "events queued per stream before a slow one is closed"))
@@ -152,7 +154,7 @@ func parse(name string, args []string, s *settings, stdout io.Writer) ([]string,
 func defaults() settings {
 	cfg := server.DefaultConfig()
 	cfg.Version = cmdline.Version()
-	return settings{Server: cfg, Addr: "127.0.0.1:8080", Data: "./chat-data", LogLevel: slog.LevelInfo, ShutdownTimeout: 10 * time.Second}
+	return settings{Server: cfg, Addr: "127.0.0.1:8080", Data: "./chat-data", LogLevel: slog.LevelInfo, ShutdownTimeout: 10 * time.Second, SearchIndex: true}
 }
 
 func main() {
@@ -215,7 +217,7 @@ func openStore(s settings, log *slog.Logger, lock bool) (store.Store, error) {
 	if s.Redis != "" {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		st, err := redis.Open(ctx, s.Redis, redis.Options{HistoryMax: s.HistoryMax, Logger: log})
+		st, err := redis.Open(ctx, s.Redis, redis.Options{HistoryMax: s.HistoryMax, NoSearchIndex: !s.SearchIndex, Logger: log})
 		if err != nil {
 			return nil, fmt.Errorf("open store: %w", err)
 		}
@@ -224,7 +226,7 @@ func openStore(s settings, log *slog.Logger, lock bool) (store.Store, error) {
 	if err := os.MkdirAll(s.Data, 0o700); err != nil {
 		return nil, fmt.Errorf("make data directory: %w", err)
 	}
-	st, err := sqlite.Open(filepath.Join(s.Data, "chat.db"), sqlite.Options{HistoryMax: s.HistoryMax, Logger: log, Lock: lock})
+	st, err := sqlite.Open(filepath.Join(s.Data, "chat.db"), sqlite.Options{HistoryMax: s.HistoryMax, NoSearchIndex: !s.SearchIndex, Logger: log, Lock: lock})
 	if err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
 	}

@@ -89,13 +89,37 @@ const maxPrefixWords = 200
 var searchScript = goredis.NewScript(`
 local P = ARGV[1]
 local max = tonumber(ARGV[4])
+local want = tonumber(ARGV[3])
 local sets, temps, partial = {}, {}, 0
+local function expand(pre)
+  local words = redis.call('ZRANGEBYLEX', P .. 'dict', '[' .. pre, '[' .. pre .. '\255', 'LIMIT', 0, max + 1)
+  if #words > max then partial = 1; words[max + 1] = nil end
+  return words
+end
+-- A lone prefix: the newest of each word's set, merged, instead of a
+-- union of whole sets.
+if #ARGV == 6 and string.sub(ARGV[6], 1, 2) == 'p:' then
+  local all = {}
+  for _, w in ipairs(expand(string.sub(ARGV[6], 3))) do
+    local r = redis.call('ZREVRANGEBYSCORE', P .. 'w:' .. w, ARGV[2], '-inf', 'WITHSCORES', 'LIMIT', 0, want)
+    for j = 1, #r, 2 do all[#all + 1] = {r[j], tonumber(r[j + 1])} end
+  end
+  table.sort(all, function(a, b) return a[2] > b[2] end)
+  local res, seen = {}, {}
+  for _, e in ipairs(all) do
+    if #res >= 2 * want then break end
+    if not seen[e[1]] then
+      seen[e[1]] = true
+      res[#res + 1] = e[1]
+      res[#res + 1] = string.format('%d', e[2])
+    end
+  end
+  return {partial, res}
+end
 for i = 6, #ARGV do
   local c = ARGV[i]
   if string.sub(c, 1, 2) == 'p:' then
-    local pre = string.sub(c, 3)
-    local words = redis.call('ZRANGEBYLEX', P .. 'dict', '[' .. pre, '[' .. pre .. '\255', 'LIMIT', 0, max + 1)
-    if #words > max then partial = 1; words[max + 1] = nil end
+    local words = expand(string.sub(c, 3))
     if #words == 0 then return {partial, {}} end
     local keys = {}
     for j, w in ipairs(words) do keys[j] = P .. 'w:' .. w end
@@ -109,7 +133,7 @@ for i = 6, #ARGV do
 end
 local res
 if #sets == 1 then
-  res = redis.call('ZREVRANGEBYSCORE', sets[1], ARGV[2], '-inf', 'WITHSCORES', 'LIMIT', 0, tonumber(ARGV[3]))
+  res = redis.call('ZREVRANGEBYSCORE', sets[1], ARGV[2], '-inf', 'WITHSCORES', 'LIMIT', 0, want)
 else
   -- unpack expands only as the last argument: the rest goes first.
   local args = {ARGV[5], #sets}
@@ -118,7 +142,7 @@ else
   args[#args + 1] = 'MAX'
   redis.call('ZINTERSTORE', unpack(args))
   temps[#temps + 1] = ARGV[5]
-  res = redis.call('ZREVRANGEBYSCORE', ARGV[5], ARGV[2], '-inf', 'WITHSCORES', 'LIMIT', 0, tonumber(ARGV[3]))
+  res = redis.call('ZREVRANGEBYSCORE', ARGV[5], ARGV[2], '-inf', 'WITHSCORES', 'LIMIT', 0, want)
 end
 if #temps > 0 then redis.call('DEL', unpack(temps)) end
 return {partial, res}
@@ -185,33 +209,42 @@ func (s *Store) Search(ctx context.Context, q store.SearchQuery) (store.SearchRe
 	var res store.SearchResult
 	want := q.Limit + 1
 	for range maxSearchRounds {
+		var last uint64 // the order of the last candidate checked
 		cands, full, partial, err := s.searchCandidates(ctx, rooms, conds, bound, want)
 		if err != nil {
 			return store.SearchResult{}, err
 		}
 		res.Partial = res.Partial || partial
-		msgs, err := s.readCandidates(ctx, cands)
-		if err != nil {
-			return store.SearchResult{}, err
+		// Read the candidates in slices of the page's size: the merge may
+		// keep thousands (every room's newest), and most pages fill from
+		// the first slice.
+		for len(cands) > 0 {
+			chunk := cands[:min(len(cands), want)]
+			cands = cands[len(chunk):]
+			msgs, err := s.readCandidates(ctx, chunk)
+			if err != nil {
+				return store.SearchResult{}, err
+			}
+			for i, c := range chunk {
+				m, ok := msgs[i]
+				if !ok {
+					continue // deleted by retention since the index answered
+				}
+				if _, all := store.Highlights(m.Text, q.Terms); !all {
+					continue
+				}
+				if len(res.Hits) == q.Limit {
+					res.More = true
+					return res, nil
+				}
+				res.Hits = append(res.Hits, store.SearchHit{Message: m, Cursor: strconv.FormatUint(c.order, 10)})
+			}
+			last = chunk[len(chunk)-1].order
 		}
-		for i, c := range cands {
-			m, ok := msgs[i]
-			if !ok {
-				continue // deleted by retention since the index answered
-			}
-			if _, all := store.Highlights(m.Text, q.Terms); !all {
-				continue
-			}
-			if len(res.Hits) == q.Limit {
-				res.More = true
-				return res, nil
-			}
-			res.Hits = append(res.Hits, store.SearchHit{Message: m, Cursor: strconv.FormatUint(c.order, 10)})
-		}
-		if !full || len(cands) == 0 {
+		if !full || last == 0 {
 			return res, nil
 		}
-		bound = "(" + strconv.FormatUint(cands[len(cands)-1].order, 10)
+		bound = "(" + strconv.FormatUint(last, 10)
 	}
 	// Still short after every round: say more may follow, from the last
 	// candidate checked.

@@ -92,12 +92,14 @@ CREATE TABLE deleted_rooms (
 `,
 	// 4: the search index (search.go): one FTS5 row per message, keyed by
 	// the message's rowid, holding its words as store.AnalyzeText folds
-	// them. Contentless: the text stays in messages alone, and
-	// contentless_delete lets a row go by rowid when its message goes.
-	// backfillSearch indexes the messages written before it.
+	// them, its room and its author as one token each (so that a room or
+	// author filter is an intersection inside FTS5, not a scan). Contentless:
+	// the text stays in messages alone, and contentless_delete lets a row
+	// go by rowid when its message goes. backfillSearch indexes the
+	// messages written before it.
 	`
 CREATE VIRTUAL TABLE message_words USING fts5(
-	words, content='', contentless_delete=1,
+	words, room, nick, content='', contentless_delete=1,
 	tokenize='unicode61 remove_diacritics 2'
 );
 `,
@@ -170,7 +172,7 @@ func (w *writeStmts) prepare(ctx context.Context, conn *sql.Conn) error {
 		{&w.byClient, `SELECT ` + msgCols + ` FROM messages
 			WHERE room_id = ? AND nick_key = ? AND client_id = ?`},
 		{&w.trim, `DELETE FROM messages WHERE room_id = ? AND seq <= ?`},
-		{&w.index, `INSERT INTO message_words (rowid, words) VALUES (?, ?)`},
+		{&w.index, `INSERT INTO message_words (rowid, words, room, nick) VALUES (?, ?, ?, ?)`},
 		{&w.unindexTrimmed, `DELETE FROM message_words WHERE rowid IN
 			(SELECT rowid FROM messages WHERE room_id = ? AND seq <= ?)`},
 		{&w.setTrimmed, `UPDATE rooms SET trimmed = ? WHERE id = ?`},

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"encoding/hex"
 	"fmt"
 	"strconv"
 	"strings"
@@ -12,8 +13,9 @@ import (
 )
 
 // The search index is the FTS5 table message_words (schema.go, migration 2):
-// one row per message, its rowid the message's rowid, its one column the
-// message's words as store.AnalyzeText folds them, joined by spaces. Folding
+// one row per message, its rowid the message's rowid, its words column the
+// message's words as store.AnalyzeText folds them, joined by spaces, and
+// its room and nick columns one token each. Folding
 // in Go first gives both stores one notion of a word: each CJK character
 // is a word of its own (FTS5's unicode61 would take a whole CJK run as one
 // word), so a CJK query is a phrase of characters. unicode61 with
@@ -24,13 +26,19 @@ import (
 // (issue 15) must call unindexMessage and indexMessage in their own
 // transaction, keeping those three the only writers of the index.
 
-// indexWords is a text's row in message_words.
+// indexWords is a text's words column in message_words.
 func indexWords(text string) string {
 	return strings.Join(store.Tokens(text), " ")
 }
 
+// roomToken and nickToken are the room and nick columns of message_words:
+// one token each, whatever the characters of a nick.
+func roomToken(roomID int64) string { return "r" + strconv.FormatInt(roomID, 10) }
+
+func nickToken(nickKey string) string { return "n" + hex.EncodeToString([]byte(nickKey)) }
+
 // indexMessage indexes the message the insert res just stored.
-func (s *Store) indexMessage(ctx context.Context, res sql.Result, text string) error {
+func (s *Store) indexMessage(ctx context.Context, res sql.Result, roomID int64, nickKey, text string) error {
 	if s.opts.NoSearchIndex {
 		return nil
 	}
@@ -38,7 +46,7 @@ func (s *Store) indexMessage(ctx context.Context, res sql.Result, text string) e
 	if err != nil {
 		return fmt.Errorf("index message: %w", err)
 	}
-	if _, err := s.ws.index.ExecContext(ctx, rowid, indexWords(text)); err != nil {
+	if _, err := s.ws.index.ExecContext(ctx, rowid, indexWords(text), roomToken(roomID), nickToken(nickKey)); err != nil {
 		return fmt.Errorf("index message: %w", err)
 	}
 	return nil
@@ -67,36 +75,44 @@ func (s *Store) unindexTrimmed(ctx context.Context, roomID, cut int64) error {
 // backfillSearch indexes every message stored before the index existed
 // (migration 2), in the migration's transaction.
 func backfillSearch(ctx context.Context, tx *sql.Tx) error {
-	rows, err := tx.QueryContext(ctx, `SELECT rowid, text FROM messages`)
+	rows, err := tx.QueryContext(ctx, `SELECT rowid, room_id, nick_key, text FROM messages`)
 	if err != nil {
 		return fmt.Errorf("read messages to index: %w", err)
 	}
 	defer rows.Close()
-	ins, err := tx.PrepareContext(ctx, `INSERT INTO message_words (rowid, words) VALUES (?, ?)`)
+	ins, err := tx.PrepareContext(ctx, `INSERT INTO message_words (rowid, words, room, nick) VALUES (?, ?, ?, ?)`)
 	if err != nil {
 		return fmt.Errorf("index messages: %w", err)
 	}
 	defer ins.Close()
 	for rows.Next() {
 		var (
-			rowid int64
-			text  string
+			rowid, roomID int64
+			nickKey, text string
 		)
-		if err := rows.Scan(&rowid, &text); err != nil {
+		if err := rows.Scan(&rowid, &roomID, &nickKey, &text); err != nil {
 			return fmt.Errorf("read messages to index: %w", err)
 		}
-		if _, err := ins.ExecContext(ctx, rowid, indexWords(text)); err != nil {
+		if _, err := ins.ExecContext(ctx, rowid, indexWords(text), roomToken(roomID), nickToken(nickKey)); err != nil {
 			return fmt.Errorf("index message: %w", err)
 		}
 	}
 	return rows.Err()
 }
 
-// matchExpr is the FTS5 query of terms: each a quoted phrase of its tokens
-// (a token holds only letters, digits and marks, never a quote), the last
-// followed by * when it is a prefix, all joined by AND.
-func matchExpr(terms []store.Term) string {
+// roomsInMatch is how many rooms a query may name in its FTS5 expression;
+// a query over more rooms (every room a member can read) filters rooms in
+// SQL alone, where most rooms pass anyway.
+const roomsInMatch = 16
+
+// matchExpr is the FTS5 query: each term a quoted phrase of its tokens (a
+// token holds only letters, digits and marks, never a quote) in the words
+// column, the last followed by * when it is a prefix; then the rooms (when
+// few) and the author as tokens of their columns; all joined by AND. The
+// SQL around it checks rooms and author exactly all the same.
+func matchExpr(terms []store.Term, roomIDs []int64, nickKey string) string {
 	var b strings.Builder
+	b.WriteString("{words}: (")
 	for i, t := range terms {
 		if i > 0 {
 			b.WriteString(" AND ")
@@ -105,6 +121,20 @@ func matchExpr(terms []store.Term) string {
 		if t.Prefix {
 			b.WriteString("*")
 		}
+	}
+	b.WriteString(")")
+	if len(roomIDs) <= roomsInMatch {
+		b.WriteString(" AND {room}: (")
+		for i, id := range roomIDs {
+			if i > 0 {
+				b.WriteString(" OR ")
+			}
+			b.WriteString(`"` + roomToken(id) + `"`)
+		}
+		b.WriteString(")")
+	}
+	if nickKey != "" {
+		b.WriteString(` AND {nick}: "` + nickToken(nickKey) + `"`)
 	}
 	return b.String()
 }
@@ -127,11 +157,14 @@ func (s *Store) Search(ctx context.Context, q store.SearchQuery) (store.SearchRe
 		before = n
 	}
 	rooms := make(map[int64]*room, len(q.Rooms))
-	args := []any{matchExpr(q.Terms), before}
-	var in strings.Builder
+	var (
+		ids []int64
+		in  strings.Builder
+	)
 	for _, name := range q.Rooms {
 		if rm := s.room(name); rm != nil && rooms[rm.id] == nil {
 			rooms[rm.id] = rm
+			ids = append(ids, rm.id)
 			if in.Len() > 0 {
 				in.WriteString(",")
 			}
@@ -141,12 +174,17 @@ func (s *Store) Search(ctx context.Context, q store.SearchQuery) (store.SearchRe
 	if len(rooms) == 0 {
 		return store.SearchResult{}, nil
 	}
+	nickKey := ""
+	if q.From != "" {
+		nickKey = chat.NickKey(q.From)
+	}
+	args := []any{matchExpr(q.Terms, ids, nickKey), before}
 	query := `SELECT f.rowid, m.room_id, m.seq, m.nick, m.kind, m.text, m.client_id, m.ts
 		FROM message_words f JOIN messages m ON m.rowid = f.rowid
 		WHERE message_words MATCH ? AND f.rowid < ? AND m.room_id IN (` + in.String() + `)`
 	if q.From != "" {
 		query += ` AND m.nick_key = ?`
-		args = append(args, chat.NickKey(q.From))
+		args = append(args, nickKey)
 	}
 	query += ` ORDER BY f.rowid DESC LIMIT ?`
 	args = append(args, q.Limit+1)

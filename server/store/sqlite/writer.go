@@ -280,7 +280,7 @@ func (s *Store) insert(ctx context.Context, r *request, rm *room) error {
 		r.msg = msgs[0]
 		return nil
 	}
-	if err := s.indexMessage(ctx, res, r.m.Text); err != nil {
+	if err := s.indexMessage(ctx, res, rm.id, r.nickKey, r.m.Text); err != nil {
 		return err
 	}
 	r.msg = chat.Message{

@@ -168,7 +168,16 @@ func testSearchPaging(t *testing.T, open Opener) {
 		mustAppend(t, s, store.NewMessage{Room: room, Nick: "alice", Kind: chat.KindText, Text: "hay"})
 	}
 	slices.Reverse(want)
-	q := store.SearchQuery{Terms: terms(t, "needle"), Rooms: []string{"a", "b"}, Limit: 5}
+	for _, query := range []string{"needle", "need*", `"needle number"`, "needle numb*"} {
+		walkSearch(t, s, query, want)
+	}
+}
+
+// walkSearch pages through query's hits 5 at a time with Before and
+// checks they are want.
+func walkSearch(t *testing.T, s store.Store, query string, want []chat.Message) {
+	t.Helper()
+	q := store.SearchQuery{Terms: terms(t, query), Rooms: []string{"a", "b"}, Limit: 5}
 	var got []chat.Message
 	for range 10 {
 		res, err := s.Search(t.Context(), q)
@@ -186,7 +195,7 @@ func testSearchPaging(t *testing.T, open Opener) {
 		}
 		q.Before = res.Hits[len(res.Hits)-1].Cursor
 	}
-	checkMessages(t, "walking back with before", got, want)
+	checkMessages(t, "walking back with before through "+query, got, want)
 }
 
 func testSearchRefusals(t *testing.T, open Opener) {
