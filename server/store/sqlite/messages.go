@@ -28,6 +28,11 @@ func (s *Store) Append(ctx context.Context, m store.NewMessage) (chat.Message, b
 	r := getRequest()
 	r.m = m
 	r.nickKey = chat.NickKey(m.Nick)
+	if !s.opts.NoSearchIndex {
+		// Cut the text into words here, in the caller's goroutine: the
+		// writer, which every append waits for, only inserts them.
+		r.words = indexWords(m.Text)
+	}
 	err := s.submit(ctx, r)
 	if err == nil {
 		err = r.err

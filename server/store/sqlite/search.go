@@ -37,8 +37,9 @@ func roomToken(roomID int64) string { return "r" + strconv.FormatInt(roomID, 10)
 
 func nickToken(nickKey string) string { return "n" + hex.EncodeToString([]byte(nickKey)) }
 
-// indexMessage indexes the message the insert res just stored.
-func (s *Store) indexMessage(ctx context.Context, res sql.Result, roomID int64, nickKey, text string) error {
+// indexMessage indexes the message the insert res just stored, under
+// words (indexWords of its text).
+func (s *Store) indexMessage(ctx context.Context, res sql.Result, roomID int64, nickKey, words string) error {
 	if s.opts.NoSearchIndex {
 		return nil
 	}
@@ -46,7 +47,7 @@ func (s *Store) indexMessage(ctx context.Context, res sql.Result, roomID int64, 
 	if err != nil {
 		return fmt.Errorf("index message: %w", err)
 	}
-	if _, err := s.ws.index.ExecContext(ctx, rowid, indexWords(text), roomToken(roomID), nickToken(nickKey)); err != nil {
+	if _, err := s.ws.index.ExecContext(ctx, rowid, words, roomToken(roomID), nickToken(nickKey)); err != nil {
 		return fmt.Errorf("index message: %w", err)
 	}
 	return nil

@@ -20,6 +20,7 @@ import (
 type request struct {
 	m       store.NewMessage
 	nickKey string
+	words   string // the text's search words, made by the caller (indexWords)
 	room    *room // set by the writer
 	seq     int64 // set by the writer for a created message
 	op      func(ctx context.Context, tx *sql.Tx) (after func(), err error)
@@ -280,7 +281,7 @@ func (s *Store) insert(ctx context.Context, r *request, rm *room) error {
 		r.msg = msgs[0]
 		return nil
 	}
-	if err := s.indexMessage(ctx, res, rm.id, r.nickKey, r.m.Text); err != nil {
+	if err := s.indexMessage(ctx, res, rm.id, r.nickKey, r.words); err != nil {
 		return err
 	}
 	r.msg = chat.Message{

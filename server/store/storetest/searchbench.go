@@ -143,4 +143,3 @@ func BenchSearch(b *testing.B, s store.Store) {
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
-
