@@ -21,8 +21,8 @@ type request struct {
 	m       store.NewMessage
 	nickKey string
 	words   string // the text's search words, made by the caller (indexWords)
-	room    *room // set by the writer
-	seq     int64 // set by the writer for a created message
+	room    *room  // set by the writer
+	seq     int64  // set by the writer for a created message
 	op      func(ctx context.Context, tx *sql.Tx) (after func(), err error)
 
 	msg     chat.Message
