@@ -19,18 +19,28 @@ const (
 )
 
 // readableRooms is the one answer to "which rooms may this caller read",
-// used by search. Today every room is public, so it is every room. The
-// membership work (issue 12) replaces its body with public rooms plus the
-// private and direct rooms sess belongs to (and, for a token limited to
-// rooms, only those); nothing else in search needs to change.
+// used by search: every public room, joined or not, and the private and
+// direct rooms the caller belongs to, as GET /api/rooms lists them and as
+// roomAccess judges one room. A token limited to rooms (bots) must narrow
+// it here too.
 func (s *Server) readableRooms(ctx context.Context, sess session) ([]string, error) {
 	rooms, err := s.st.Rooms(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("list rooms: %w", err)
 	}
-	names := make([]string, len(rooms))
-	for i, r := range rooms {
-		names[i] = r.Name
+	mine, err := s.st.RoomsOf(ctx, sess.Nick)
+	if err != nil {
+		return nil, fmt.Errorf("list rooms of %s: %w", sess.Nick, err)
+	}
+	member := make(map[string]bool, len(mine))
+	for _, m := range mine {
+		member[m.Room.Name] = true
+	}
+	var names []string
+	for _, r := range rooms {
+		if r.Kind == chat.KindPublic || member[r.Name] {
+			names = append(names, r.Name)
+		}
 	}
 	return names, nil
 }

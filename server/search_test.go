@@ -80,6 +80,33 @@ func TestSearchHTTP(t *testing.T) {
 	if r := search(url.Values{"q": {strings.Repeat("ü", 256)}}); r.Status != http.StatusOK || strings.TrimSpace(string(r.Body)) != `{"results":[],"has_more":false}` {
 		t.Errorf("search of 256 characters: %d %s", r.Status, r.Body)
 	}
+	// A private room: found by its member only; to anyone else a room
+	// filter naming it is a missing room.
+	if r := srv.Do(t, http.MethodPut, "/api/rooms/secret", tok, map[string]string{"kind": "private"}); r.Status != http.StatusCreated {
+		t.Fatalf("create a private room: %d %s", r.Status, r.Body)
+	}
+	srv.Post(t, tok, "secret", "the hidden zurich plan")
+	bob := srv.Login(t, "bob")
+	for _, who := range []struct {
+		tok  string
+		want int
+	}{{tok, 3}, {bob, 2}} {
+		r := srv.Do(t, http.MethodGet, "/api/search?q=zurich", who.tok, nil)
+		var res struct {
+			Results []json.RawMessage `json:"results"`
+		}
+		r.Decode(t, &res)
+		if len(res.Results) != who.want {
+			t.Errorf("search zurich: %d results, want %d: %s", len(res.Results), who.want, r.Body)
+		}
+	}
+	if r := srv.Do(t, http.MethodGet, "/api/search?q=zurich&room=secret", bob, nil); r.Status != 404 || r.Error().Code != "room_not_found" {
+		t.Errorf("search in a private room by a non-member: %d %s", r.Status, r.Body)
+	}
+	if r := srv.Do(t, http.MethodGet, "/api/search?q=zurich&room=secret", tok, nil); r.Status != 200 {
+		t.Errorf("search in a private room by its member: %d %s", r.Status, r.Body)
+	}
+
 	if r := srv.Do(t, http.MethodGet, "/api/search?q=note", "", nil); r.Status != http.StatusUnauthorized {
 		t.Errorf("search without a session: %d %s", r.Status, r.Body)
 	}
