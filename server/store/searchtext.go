@@ -71,12 +71,20 @@ func foldRune(b []byte, r rune) []byte {
 	return b
 }
 
+// MaxWordRunes is how much of a word is indexed and compared: a longer one
+// (a pasted hash, a run of one letter) is known by its first MaxWordRunes
+// code points, so it costs the index no more than a long word does, while
+// its highlight still covers all of it.
+const MaxWordRunes = 64
+
 // AnalyzeText cuts text into folded tokens with their offsets. A token that
-// folds to nothing (a lone combining mark) is left out.
+// folds to nothing (a lone combining mark) is left out; a token's Text is
+// at most MaxWordRunes runes of its folded word.
 func AnalyzeText(text string) []Token {
 	var (
 		out   []Token
 		word  []byte
+		runes int // runes folded into word
 		start = -1
 		pos   int
 	)
@@ -84,7 +92,7 @@ func AnalyzeText(text string) []Token {
 		if start >= 0 && len(word) > 0 {
 			out = append(out, Token{Text: string(word), Start: start, End: end})
 		}
-		word, start = word[:0], -1
+		word, start, runes = word[:0], -1, 0
 	}
 	for _, r := range text {
 		switch {
@@ -97,7 +105,15 @@ func AnalyzeText(text string) []Token {
 			if start < 0 {
 				start = pos
 			}
-			word = foldRune(word, r)
+			if runes < MaxWordRunes {
+				n := len(word)
+				word = foldRune(word, r)
+				runes += utf8.RuneCount(word[n:])
+				if runes > MaxWordRunes { // a rune that folded to several
+					word = []byte(string([]rune(string(word))[:MaxWordRunes]))
+					runes = MaxWordRunes
+				}
+			}
 		default:
 			flush(pos)
 		}

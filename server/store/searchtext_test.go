@@ -3,6 +3,7 @@ package store_test
 import (
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 	"unicode/utf8"
 
@@ -21,6 +22,9 @@ func TestAnalyzeText(t *testing.T) {
 		{"東京タワー", []store.Token{{"東", 0, 1}, {"京", 1, 2}, {"タ", 2, 3}, {"ワ", 3, 4}, {"ー", 4, 5}}},
 		{"go1.26 e-mail", []store.Token{{"go1", 0, 3}, {"26", 4, 6}, {"e", 7, 8}, {"mail", 9, 13}}},
 		{"😀 hi", []store.Token{{"hi", 2, 4}}},
+		// A long word is known by its first MaxWordRunes runes; its
+		// offsets still cover it all.
+		{strings.Repeat("Z", 3000) + " x", []store.Token{{strings.Repeat("z", store.MaxWordRunes), 0, 3000}, {"x", 3001, 3002}}},
 	} {
 		if got := store.AnalyzeText(tc.text); !slices.Equal(got, tc.want) {
 			t.Errorf("AnalyzeText(%q) = %v, want %v", tc.text, got, tc.want)
