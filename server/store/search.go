@@ -51,7 +51,8 @@ type SearchHit struct {
 
 // SearchResult is a page of hits, newest first. More says older hits
 // follow the last one. Partial says the store could not apply the whole
-// query (the Redis index expands a prefix to a bounded number of words), so
+// query (the Redis index expands a prefix to a bounded number of words, and
+// stops checking a phrase's candidates after a bounded number of rounds), so
 // some matches may be missing; nothing it returns fails to match.
 type SearchResult struct {
 	Hits    []SearchHit

@@ -246,9 +246,11 @@ func (s *Store) Search(ctx context.Context, q store.SearchQuery) (store.SearchRe
 		}
 		bound = "(" + strconv.FormatUint(last, 10)
 	}
-	// Still short after every round: say more may follow, from the last
-	// candidate checked.
-	res.More = true
+	// Still short after every round (candidates whose words are all there
+	// but never as the phrase asks): answer what was found as partial,
+	// with more after it when there is a hit to continue from.
+	res.Partial = true
+	res.More = len(res.Hits) > 0
 	return res, nil
 }
 
