@@ -113,11 +113,13 @@ return 1
 // deleteRoomScript removes a room, its stream, members and direct key.
 //
 //	KEYS[1] room hash, KEYS[2] set of rooms, KEYS[3] members, KEYS[4]
-//	stream; ARGV[1] name, ARGV[2] the store's prefix
+//	stream; ARGV[1] name, ARGV[2] the store's prefix, ARGV[3] the room's
+//	search key prefix (its search index goes too)
 //
 // Returns 0 when there was no such room.
-var deleteRoomScript = goredis.NewScript(`
+var deleteRoomScript = goredis.NewScript(searchIndexLua + `
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+unindexroom(ARGV[3])
 local dk = redis.call('HGET', KEYS[1], 'dmkey')
 if dk and dk ~= '' then redis.call('DEL', ARGV[2] .. 'dm:' .. dk) end
 for _, nk in ipairs(redis.call('HKEYS', KEYS[3])) do
@@ -371,7 +373,7 @@ func (s *Store) DeleteRoom(ctx context.Context, name string) error {
 	defer done()
 	n, err := deleteRoomScript.Run(ctx, s.rdb,
 		[]string{s.keys.room(name), s.keys.rooms(), s.keys.members(name), s.keys.stream(name)},
-		name, s.keys.prefix).Int()
+		name, s.keys.prefix, s.keys.search(name)).Int()
 	if err != nil {
 		return s.wrap("delete room", err)
 	}

@@ -17,16 +17,18 @@ import (
 // The search index lives beside each room's stream (Debian's Redis has no
 // RediSearch): for every word (store.AnalyzeText's folded tokens) a sorted
 // set "sx:{room}:w:WORD" of the ids of the room's messages holding it, for
-// every author one "sx:{room}:@NICKKEY", and the room's word list
-// "sx:{room}:dict" (all scored 0, read by range for prefixes). A message's
+// every author one "sx:{room}:@NICKKEY", the room's word list
+// "sx:{room}:dict" (all scored 0, read by range for prefixes) and author
+// set "sx:{room}:authors". A message's
 // score is its place in the counter "sxorder", shared by every room, so
 // hits of several rooms merge newest first and the score is the cursor.
 //
 // The append script indexes a message as it adds it (index below) and
 // unindexes every entry retention deletes (unindex), reading the words from
-// the entry's "x" field, so the index holds exactly the retained messages.
-// Edits and deletions (issue 15) must call the same two Lua functions in
-// their scripts. A search runs one script per room (searchScript) and then
+// the entry's "x" field, so the index holds exactly the retained messages;
+// deleting a room drops its index (unindexroom, from the room's word and
+// author lists). Edits and deletions (issue 15) must call index and
+// unindex in their scripts. A search runs one script per room (searchScript) and then
 // checks every candidate's text with store.Highlights, which is what makes
 // phrases exact. docs/design.md has the costs and limits.
 
@@ -40,6 +42,7 @@ end
 local function index(P, id, g, x)
   local nick, words = searchparts(x)
   redis.call('ZADD', P .. '@' .. nick, g, id)
+  redis.call('SADD', P .. 'authors', nick)
   for w in string.gmatch(words, '%S+') do
     redis.call('ZADD', P .. 'w:' .. w, g, id)
     redis.call('ZADD', P .. 'dict', 0, w)
@@ -53,11 +56,17 @@ local function unindex(P, id, fields)
   if not x then return end
   local nick, words = searchparts(x)
   redis.call('ZREM', P .. '@' .. nick, id)
+  if redis.call('EXISTS', P .. '@' .. nick) == 0 then redis.call('SREM', P .. 'authors', nick) end
   for w in string.gmatch(words, '%S+') do
     local k = P .. 'w:' .. w
     redis.call('ZREM', k, id)
     if redis.call('EXISTS', k) == 0 then redis.call('ZREM', P .. 'dict', w) end
   end
+end
+local function unindexroom(P)
+  for _, w in ipairs(redis.call('ZRANGE', P .. 'dict', 0, -1)) do redis.call('DEL', P .. 'w:' .. w) end
+  for _, n in ipairs(redis.call('SMEMBERS', P .. 'authors')) do redis.call('DEL', P .. '@' .. n) end
+  redis.call('DEL', P .. 'dict', P .. 'authors')
 end
 `
 

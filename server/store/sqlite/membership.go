@@ -371,6 +371,9 @@ func (s *Store) DeleteRoom(ctx context.Context, name string) error {
 			name, max(rm.last.Load(), rm.trimmed.Load())); err != nil {
 			return nil, fmt.Errorf("delete room: %w", err)
 		}
+		if err := unindexRoom(ctx, tx, rm.id); err != nil {
+			return nil, err
+		}
 		for _, q := range []string{
 			`DELETE FROM messages WHERE room_id = ?`,
 			`DELETE FROM members WHERE room_id = ?`,

@@ -22,7 +22,8 @@ import (
 // remove_diacritics 2 then only splits on the spaces Go put there.
 //
 // Rows are written by indexMessage in the append's transaction, and removed
-// with their messages by unindexTrimmed in retention's; edits and deletions
+// with their messages by unindexTrimmed in retention's and unindexRoom in
+// a room deletion's; edits and deletions
 // (issue 15) must call unindexMessage and indexMessage in their own
 // transaction, keeping those three the only writers of the index.
 
@@ -63,6 +64,16 @@ func unindexMessage(ctx context.Context, tx *sql.Tx, rowid int64) error {
 }
 
 var _ = unindexMessage // the seam for issue 15's edits and deletions
+
+// unindexRoom removes the rows of a room's messages, for DeleteRoom in its
+// transaction (a later room may get the same id).
+func unindexRoom(ctx context.Context, tx *sql.Tx, roomID int64) error {
+	if _, err := tx.ExecContext(ctx, `DELETE FROM message_words WHERE rowid IN
+		(SELECT rowid FROM messages WHERE room_id = ?)`, roomID); err != nil {
+		return fmt.Errorf("unindex room: %w", err)
+	}
+	return nil
+}
 
 // unindexTrimmed removes the rows of the messages retention is about to
 // delete (room_id, seq <= cut), in the same transaction.

@@ -19,6 +19,7 @@ func RunSearch(t *testing.T, open Opener) {
 		{"Paging", testSearchPaging},
 		{"Refusals", testSearchRefusals},
 		{"Retention", testSearchRetention},
+		{"DeletedRoom", testSearchDeletedRoom},
 	})
 }
 
@@ -272,4 +273,38 @@ func testSearchRetention(t *testing.T, open Opener) {
 	}
 	slices.Reverse(got)
 	checkMessages(t, "search late", got, kept)
+}
+
+// testSearchDeletedRoom: a deleted room's messages are never found, not
+// even in a room made again under its name.
+func testSearchDeletedRoom(t *testing.T, open Opener) {
+	s := open(t, Options{})
+	ctx := t.Context()
+	// The deleted room and its message are the newest, so a store that
+	// numbers rooms or rows from its highest may give their numbers to the
+	// room made again and its message.
+	mustRoom(t, s, "kept")
+	kept := mustAppend(t, s, store.NewMessage{Room: "kept", Nick: "alice", Kind: chat.KindText, Text: "open plans"})
+	mustRoom(t, s, "gone")
+	mustAppend(t, s, store.NewMessage{Room: "gone", Nick: "alice", Kind: chat.KindText, Text: "secret plans"})
+	if err := s.DeleteRoom(ctx, "gone"); err != nil {
+		t.Fatal(err)
+	}
+	mustRoom(t, s, "gone")
+	mustAppend(t, s, store.NewMessage{Room: "gone", Nick: "alice", Kind: chat.KindText, Text: "hello again"})
+	for _, q := range []string{"plans", "secret", "sec*"} {
+		res, err := s.Search(ctx, store.SearchQuery{Terms: terms(t, q), Rooms: []string{"gone", "kept"}, From: "alice", Limit: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []chat.Message
+		for _, h := range res.Hits {
+			got = append(got, h.Message)
+		}
+		var want []chat.Message
+		if q == "plans" {
+			want = []chat.Message{kept}
+		}
+		checkMessages(t, "search "+q+" after deleting a room", got, want)
+	}
 }
