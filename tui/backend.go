@@ -23,6 +23,16 @@ type Backend interface {
 	// SendOnce posts one message once; the outbox (client.Outbox) retries.
 	SendOnce(ctx context.Context, room string, m chat.PostMessage) (chat.Message, error)
 	Subscribe(ctx context.Context, room, lastID string) <-chan client.Event
+
+	// Membership (protocol version 2): the rooms the account belongs to,
+	// and the calls behind /create, /join, /leave, /invite, /kick, /msg.
+	MyRooms(ctx context.Context) ([]chat.MyRoom, error)
+	CreateRoomKind(ctx context.Context, room, kind string) (bool, error)
+	Join(ctx context.Context, room string) error
+	Leave(ctx context.Context, room string) error
+	AddMember(ctx context.Context, room, nick string) error
+	RemoveMember(ctx context.Context, room, nick string) error
+	DirectMessage(ctx context.Context, nicks ...string) (chat.Room, bool, error)
 }
 
 var _ Backend = (*client.Client)(nil)

@@ -30,6 +30,12 @@ type Config struct {
 	// (SupportsHyperlinks).
 	Hyperlinks bool
 
+	// ASCII draws the room kinds' marks in plain ASCII ('*' for the
+	// lock of a private room). Run sets it when the locale is not UTF-8,
+	// where a terminal may not draw the emoji, or draw it one cell wide
+	// while the layout counts two.
+	ASCII bool
+
 	// The settings below come from config.toml (ApplyConfigFile).
 
 	Theme      string              // auto (default), dark, light or terminal

@@ -1,6 +1,8 @@
 package tui
 
 import (
+	"errors"
+
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/ssechat/chat/chat"
 	"github.com/ssechat/chat/client"
@@ -22,9 +24,19 @@ func (m *Model) event(msg eventMsg) tea.Cmd {
 			m.out.Wake()
 		}
 		m.log.Info("stream state", "room", r.name, "state", ev.State.State.String(), "err", ev.State.Err)
-		if ev.State.State == client.StateUnauthorized {
+		switch {
+		case ev.State.State == client.StateUnauthorized:
 			m.sessionExpired("the session has expired: enter the password again")
+		case ev.State.State == client.StateClosed && errors.Is(ev.State.Err, client.ErrNotFound):
+			// The room answers 404: it was deleted, or we were removed
+			// while the removed event did not reach us. Retrying would
+			// only be refused again.
+			return m.lost(r, "")
 		}
+	case ev.Removed != nil:
+		// The server ends the stream after this; the room is no longer
+		// ours to read.
+		return m.lost(r, ev.Removed.By)
 	case ev.Welcome != nil:
 		r.online = ev.Welcome.Online
 		r.welcomed(ev.Welcome.Online, m.now())

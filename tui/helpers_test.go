@@ -122,6 +122,18 @@ func (o *offline) Subscribe(ctx context.Context, room, lastID string) <-chan cli
 	return ch
 }
 
+func (o *offline) MyRooms(context.Context) ([]chat.MyRoom, error) { return nil, errOffline }
+func (o *offline) CreateRoomKind(context.Context, string, string) (bool, error) {
+	return false, errOffline
+}
+func (o *offline) Join(context.Context, string) error                 { return errOffline }
+func (o *offline) Leave(context.Context, string) error                { return errOffline }
+func (o *offline) AddMember(context.Context, string, string) error    { return errOffline }
+func (o *offline) RemoveMember(context.Context, string, string) error { return errOffline }
+func (o *offline) DirectMessage(context.Context, ...string) (chat.Room, bool, error) {
+	return chat.Room{}, false, errOffline
+}
+
 // setRefuse sets what every SendOnce answers from now on (nil: nothing).
 func (o *offline) setRefuse(err error) {
 	o.mu.Lock()

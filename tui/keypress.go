@@ -158,7 +158,7 @@ func (m *Model) reconnect() tea.Cmd {
 		if r.loaded {
 			cmds = append(cmds, m.subscribe(r))
 		} else {
-			cmds = append(cmds, m.joinCmd(r.name))
+			cmds = append(cmds, m.joinCmd(r.name, r.member))
 		}
 	}
 	return tea.Batch(cmds...)

@@ -38,6 +38,7 @@ const (
 	retryEvery    = 4 * time.Second  // wait before asking an unreachable server again
 	rejoinGrace   = time.Minute      // a nick online before a reconnect that joins within this is not news
 	foldAfter     = 10 * time.Minute // joins and leaves of those silent longer are folded into a count
+	roomsEvery    = 30 * time.Second // ask the account's rooms again after this
 )
 
 // Model is the root Bubble Tea model of chat-tui. Use it through a
@@ -91,6 +92,11 @@ type Model struct {
 	term        io.Writer           // where the bell and notifications go; nil: nowhere
 	serverRooms []string            // every room the server listed, for #completion
 	lastGen     int                 // the newest subscription generation handed out, for any room
+	// roomsEvery is how often the account's rooms are asked again, so a
+	// room one was added to appears (the room streams do not tell).
+	roomsEvery time.Duration
+	polling    bool // the next ask of the account's rooms is armed
+	synced     bool // the account's rooms were listed once: a new one is news
 }
 
 // Option changes a Model made by New.
@@ -142,6 +148,7 @@ func New(ctx context.Context, cfg Config, be Backend, opts ...Option) *Model {
 		help:   help.New(),
 		nick:   cfg.Nick,
 		width:  80, height: 24,
+		roomsEvery: roomsEvery,
 	}
 	for _, o := range opts {
 		o(m)
@@ -288,13 +295,13 @@ func (m *Model) startChat() tea.Cmd {
 	m.password.SetValue("")
 	// A new session may be what the outbox was waiting for.
 	m.out.Wake()
-	cmds := []tea.Cmd{m.input.Focus(), m.nextEvent(), m.nextOutbox(), m.roomsCmd(), m.saveRoomsCmd()}
+	cmds := []tea.Cmd{m.input.Focus(), m.nextEvent(), m.nextOutbox(), m.roomsCmd(), m.myRoomsCmd(), m.pollRooms(), m.saveRoomsCmd()}
 	for _, r := range m.rooms {
 		if r.loaded {
 			cmds = append(cmds, m.subscribe(r))
 			continue
 		}
-		cmds = append(cmds, m.joinCmd(r.name))
+		cmds = append(cmds, m.joinCmd(r.name, r.member))
 	}
 	return tea.Batch(cmds...)
 }

@@ -394,6 +394,7 @@ func TestJoinSwitchPartRooms(t *testing.T) {
 	}
 	typeText(m, "/part dev")
 	m.Update(keyType(tea.KeyEnter))
+	m.Update(leftMsg{room: "dev"}) // the server's answer to the leave
 	if len(m.rooms) != 1 || m.cur().name != "general" {
 		t.Fatalf("/part dev: rooms %d, current %s", len(m.rooms), m.cur().name)
 	}

@@ -116,13 +116,27 @@ func (m *Model) saveRoomsCmd() tea.Cmd {
 	}
 }
 
-func (m *Model) joinCmd(room string) tea.Cmd {
+// joinCmd loads a room's first page. A room the account is not known to
+// belong to (/join, a room remembered from an earlier run) is created
+// when missing, and joined when public: the rooms list is the account's
+// rooms. A 403 of the join is a private or direct room one belongs to
+// already (only owners and admins add members there); its history then
+// loads as for any member.
+func (m *Model) joinCmd(room string, member bool) tea.Cmd {
 	return func() tea.Msg {
 		ctx, cancel := m.callCtx()
 		defer cancel()
-		created, err := m.be.CreateRoom(ctx, room, nil)
-		if err != nil {
-			return joinedMsg{room: room, err: err}
+		created := false
+		if !member {
+			var err error
+			if created, err = m.be.CreateRoom(ctx, room, nil); err != nil {
+				return joinedMsg{room: room, err: err}
+			}
+			if !created {
+				if err := m.be.Join(ctx, room); err != nil && !errors.Is(err, client.ErrForbidden) {
+					return joinedMsg{room: room, err: err}
+				}
+			}
 		}
 		page, err := m.be.History(ctx, room, client.HistoryQuery{Limit: m.pageSize(ctx, chat.DefaultPageSize)})
 		return joinedMsg{room: room, created: created, page: page, err: err}

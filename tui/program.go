@@ -40,6 +40,9 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	default:
 		cfg.Hyperlinks = SupportsHyperlinks(os.Getenv)
 	}
+	if !UTF8Locale(os.Getenv) {
+		cfg.ASCII = true
+	}
 	c := client.New(cfg.Server, client.WithLogger(log), client.WithToken(token), client.WithUserAgent("chat-tui"))
 
 	ctx, cancel := context.WithCancel(ctx)
@@ -105,4 +108,24 @@ func Logout(ctx context.Context, cfg Config, log *slog.Logger) error {
 		return fmt.Errorf("forget session: %w", err)
 	}
 	return nil
+}
+
+// UTF8Locale reports whether the locale (LC_ALL, else LC_CTYPE, else LANG,
+// as the C library looks them up) names UTF-8. Unset everywhere counts as
+// UTF-8: every terminal chat-tui runs in today speaks it, and the "C"
+// locale a minimal container starts with does not say otherwise about the
+// terminal.
+func UTF8Locale(getenv func(string) string) bool {
+	for _, name := range []string{"LC_ALL", "LC_CTYPE", "LANG"} {
+		v := getenv(name)
+		if v == "" {
+			continue
+		}
+		if v == "C" || v == "POSIX" {
+			return true
+		}
+		v = strings.ToLower(v)
+		return strings.Contains(v, "utf-8") || strings.Contains(v, "utf8")
+	}
+	return true
 }

@@ -68,8 +68,14 @@ func (m *Model) onJoined(msg joinedMsg) tea.Cmd {
 		return nil // parted meanwhile
 	}
 	if msg.err != nil {
-		m.fail(r, fmt.Errorf("join #%s: %w", r.name, msg.err))
 		m.log.Warn("join", "room", r.name, "err", msg.err)
+		var apiErr *client.APIError
+		if errors.Is(msg.err, client.ErrNotFound) || (errors.As(msg.err, &apiErr) && apiErr.Code == "room_name_taken") {
+			// A remembered room that is gone, or not ours to read any
+			// more: asking again would be refused again.
+			return m.lost(r, "")
+		}
+		m.fail(r, fmt.Errorf("join #%s: %w", r.name, msg.err))
 		if errors.Is(msg.err, client.ErrUnauthorized) {
 			m.sessionExpired("the session has expired: enter the password again")
 			return nil

@@ -2,6 +2,7 @@ package tui
 
 import (
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/ssechat/chat/chat"
@@ -10,8 +11,15 @@ import (
 
 // room is what the model knows about one joined room.
 type room struct {
-	name    string // validated by chat.ValidateRoom before a room is made
-	topic   string // sanitized
+	name  string // validated by chat.ValidateRoom before a room is made
+	topic string // sanitized
+	kind  string // chat.KindPublic, KindPrivate, KindDirect; "" until known
+	// others are a direct room's other members (sanitized): the room is
+	// shown as "@carol", not by its server-chosen name "dm-...".
+	others []string
+	// member: the server listed the room among the account's (MyRooms),
+	// or we just made it; joining it asks nothing more than its history.
+	member  bool
 	online  []string
 	entries []*entry
 	ids     map[string]bool // ids of the messages in entries, to drop repeats
@@ -328,4 +336,59 @@ func (r *room) clamp(rd *renderer, height int) (atTop bool) {
 		r.newCount = 0
 	}
 	return atTop
+}
+
+// lockMark is the mark of a private room: the emoji (two cells wide, as
+// the layout counts it) or, with Config.ASCII, a star.
+func lockMark(ascii bool) string {
+	if ascii {
+		return "*"
+	}
+	return "🔒"
+}
+
+// label is the room as the room bar shows it: "team", "🔒team" for a
+// private room, "@carol" (its other members) for a direct one.
+func (r *room) label(ascii bool) string {
+	switch r.kind {
+	case chat.KindPrivate:
+		return lockMark(ascii) + r.name
+	case chat.KindDirect:
+		if len(r.others) > 0 {
+			return "@" + strings.Join(r.others, ",")
+		}
+	}
+	return r.name
+}
+
+// title is the room as the header and the lines about it show it:
+// "#team", "🔒 #team", "@carol".
+func (r *room) title(ascii bool) string {
+	switch r.kind {
+	case chat.KindPrivate:
+		return lockMark(ascii) + " #" + r.name
+	case chat.KindDirect:
+		if len(r.others) > 0 {
+			return "@" + strings.Join(r.others, ",")
+		}
+	}
+	return "#" + r.name
+}
+
+// setKind takes what the server says of the room's kind and, for a direct
+// room, its members: the others are kept, without self.
+func (r *room) setKind(kind string, members []string, self string) {
+	if kind != "" {
+		r.kind = kind
+	}
+	if kind != chat.KindDirect || len(members) == 0 {
+		return
+	}
+	r.others = r.others[:0]
+	for _, n := range members {
+		if chat.NickKey(n) != chat.NickKey(self) {
+			r.others = append(r.others, safeLine(n))
+		}
+	}
+	slices.Sort(r.others)
 }

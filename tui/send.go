@@ -132,27 +132,5 @@ func (m *Model) join(name string) tea.Cmd {
 	m.rooms = append(m.rooms, r)
 	m.active = len(m.rooms) - 1
 	m.notify(r, "joining #"+name+" ...")
-	return tea.Batch(m.joinCmd(name), m.saveRoomsCmd())
-}
-
-func (m *Model) part(name string) tea.Cmd {
-	if name == "" {
-		name = m.cur().name
-	}
-	i := m.roomIndex(name)
-	if i < 0 {
-		m.notify(m.cur(), "you are not in #"+safeLine(name))
-		return nil
-	}
-	if len(m.rooms) == 1 {
-		m.notify(m.cur(), "#"+name+" is the only room you are in: /join another first, or /quit")
-		return nil
-	}
-	m.subs.stop(name, m.rooms[i].gen)
-	m.rooms = append(m.rooms[:i], m.rooms[i+1:]...)
-	if m.active >= i && m.active > 0 {
-		m.active--
-	}
-	m.cur().unread = 0
-	return tea.Batch(m.saveRoomsCmd(), m.afterScroll())
+	return tea.Batch(m.joinCmd(name, false), m.saveRoomsCmd())
 }

@@ -55,6 +55,7 @@ func TestStreamsStartFromCommands(t *testing.T) {
 	_, devJoined := m.Update(joinedMsg{room: "dev"})
 	typeText(m, "/part dev")
 	m.Update(keyType(tea.KeyEnter))
+	m.Update(leftMsg{room: "dev"}) // the server's answer to the leave
 	runAll(devJoined)
 	if got := be.subscribed(); len(got) != 1 {
 		t.Fatalf("a parted room was subscribed: %+v", got[1:])

@@ -72,7 +72,7 @@ func (m *Model) update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 	case rejoinMsg:
 		if r := m.room(msg.room); r != nil && !r.loaded && m.phase == phaseChat {
-			return m, m.joinCmd(r.name)
+			return m, m.joinCmd(r.name, r.member)
 		}
 	case joinedMsg:
 		return m, m.onJoined(msg)
@@ -83,6 +83,21 @@ func (m *Model) update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case outboxMsg:
 		m.readingOut = false
 		return m, tea.Batch(m.nextOutbox(), m.onOutbox(client.OutboxUpdate(msg)))
+	case myRoomsMsg:
+		return m, m.onMyRooms(msg)
+	case pollRoomsMsg:
+		m.polling = false
+		if m.phase == phaseChat {
+			return m, tea.Batch(m.myRoomsCmd(), m.pollRooms())
+		}
+	case directMsg:
+		return m, m.onDirect(msg)
+	case memberMsg:
+		m.onMember(msg)
+	case leftMsg:
+		return m, m.onLeft(msg)
+	case createdMsg:
+		return m, m.onCreated(msg)
 	case membersMsg:
 		m.onMembers(msg)
 	case topicMsg:

@@ -47,7 +47,7 @@ func (m *Model) fit(s string) string {
 func (m *Model) headerView() string {
 	r := m.cur()
 	right := fmt.Sprintf("%d online", len(r.online))
-	left := m.styles.header.Render("#" + r.name)
+	left := m.styles.header.Render(r.title(m.cfg.ASCII))
 	if r.topic != "" {
 		room := ansi.StringWidth(left) + 3
 		avail := m.width - room - ansi.StringWidth(right) - 1
@@ -65,9 +65,9 @@ func (m *Model) headerView() string {
 func (m *Model) roomBarView() string {
 	parts := make([]string, len(m.rooms))
 	for i, r := range m.rooms {
-		label := r.name
+		label := r.label(m.cfg.ASCII)
 		if i < 9 {
-			label = fmt.Sprintf("%d:%s", i+1, r.name)
+			label = fmt.Sprintf("%d:%s", i+1, label)
 		}
 		switch {
 		case i == m.active:
