@@ -68,6 +68,7 @@ type offline struct {
 
 	mu      sync.Mutex
 	streams []stream
+	members *members
 }
 
 // stream is one Subscribe call made to an offline Backend.
@@ -122,16 +123,68 @@ func (o *offline) Subscribe(ctx context.Context, room, lastID string) <-chan cli
 	return ch
 }
 
-func (o *offline) MyRooms(context.Context) ([]chat.MyRoom, error) { return nil, errOffline }
-func (o *offline) CreateRoomKind(context.Context, string, string) (bool, error) {
-	return false, errOffline
+// members, when set, answers the membership calls (and records them);
+// otherwise they answer errOffline like every other request.
+type members struct {
+	err   error         // every call's answer when set
+	dm    chat.Room     // DirectMessage's room
+	rooms []chat.MyRoom // MyRooms' list
+	calls []string      // "add team bob", "remove team bob", "leave team", "create team private", "dm carol", "join team"
 }
-func (o *offline) Join(context.Context, string) error                 { return errOffline }
-func (o *offline) Leave(context.Context, string) error                { return errOffline }
-func (o *offline) AddMember(context.Context, string, string) error    { return errOffline }
-func (o *offline) RemoveMember(context.Context, string, string) error { return errOffline }
-func (o *offline) DirectMessage(context.Context, ...string) (chat.Room, bool, error) {
-	return chat.Room{}, false, errOffline
+
+func (o *offline) member(call string) (*members, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.members == nil {
+		return nil, errOffline
+	}
+	o.members.calls = append(o.members.calls, call)
+	return o.members, o.members.err
+}
+
+// memberCalls returns the membership calls made so far.
+func (o *offline) memberCalls() []string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.members == nil {
+		return nil
+	}
+	return append([]string(nil), o.members.calls...)
+}
+
+func (o *offline) MyRooms(context.Context) ([]chat.MyRoom, error) {
+	a, err := o.member("myrooms")
+	if err != nil {
+		return nil, err
+	}
+	return a.rooms, nil
+}
+func (o *offline) CreateRoomKind(_ context.Context, room, kind string) (bool, error) {
+	_, err := o.member("create " + room + " " + kind)
+	return err == nil, err
+}
+func (o *offline) Join(_ context.Context, room string) error {
+	_, err := o.member("join " + room)
+	return err
+}
+func (o *offline) Leave(_ context.Context, room string) error {
+	_, err := o.member("leave " + room)
+	return err
+}
+func (o *offline) AddMember(_ context.Context, room, nick string) error {
+	_, err := o.member("add " + room + " " + nick)
+	return err
+}
+func (o *offline) RemoveMember(_ context.Context, room, nick string) error {
+	_, err := o.member("remove " + room + " " + nick)
+	return err
+}
+func (o *offline) DirectMessage(_ context.Context, nicks ...string) (chat.Room, bool, error) {
+	a, err := o.member("dm " + strings.Join(nicks, " "))
+	if err != nil {
+		return chat.Room{}, false, err
+	}
+	return a.dm, true, nil
 }
 
 // setRefuse sets what every SendOnce answers from now on (nil: nothing).

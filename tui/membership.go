@@ -144,12 +144,12 @@ func (m *Model) directMessage(nick, text string) tea.Cmd {
 
 func (m *Model) onDirect(msg directMsg) tea.Cmd {
 	if msg.err != nil {
-		m.fail(m.cur(), errors.New(membershipErrText(msg.err, "/msg", msg.nick, nil)))
+		m.failLine(m.cur(), membershipErrText(msg.err, "/msg", msg.nick, nil))
 		return nil
 	}
 	if chat.ValidateRoom(msg.room.Name) != nil {
 		m.log.Warn("direct room with a bad name", "room", msg.room.Name)
-		m.fail(m.cur(), errors.New("the server answered with a bad room name"))
+		m.failLine(m.cur(), "the server answered with a bad room name")
 		return nil
 	}
 	kind := msg.room.Kind
@@ -197,7 +197,7 @@ func (m *Model) onMember(msg memberMsg) {
 		what = "/invite"
 	}
 	if msg.err != nil {
-		m.fail(r, errors.New(membershipErrText(msg.err, what, msg.nick, r)))
+		m.failLine(r, membershipErrText(msg.err, what, msg.nick, r))
 		return
 	}
 	nick := safeLine(msg.nick)
@@ -237,7 +237,7 @@ func (m *Model) onLeft(msg leftMsg) tea.Cmd {
 	}
 	r := m.rooms[i]
 	if msg.err != nil && !errors.Is(msg.err, client.ErrNotFound) {
-		m.fail(m.cur(), errors.New(membershipErrText(msg.err, "/leave", "", r)))
+		m.failLine(m.cur(), membershipErrText(msg.err, "/leave", "", r))
 		return nil
 	}
 	return m.closeRoom(i, "you left "+r.title(m.cfg.ASCII))
@@ -268,7 +268,7 @@ func (m *Model) create(name, flag string) tea.Cmd {
 
 func (m *Model) onCreated(msg createdMsg) tea.Cmd {
 	if msg.err != nil {
-		m.fail(m.cur(), errors.New(membershipErrText(msg.err, "/create", "", nil)))
+		m.failLine(m.cur(), membershipErrText(msg.err, "/create", "", nil))
 		return nil
 	}
 	if !msg.created {
@@ -357,4 +357,13 @@ func membershipErrText(err error, what, nick string, r *room) string {
 		return "no such user: " + safeLine(nick)
 	}
 	return what + ": " + errText(err)
+}
+
+// failLine shows an error line already in plain words (fail would cut a
+// text with ": " in it to its last part, as it does for a wrapped error).
+func (m *Model) failLine(r *room, text string) {
+	r.add(localEntry(entryError, text, m.now()))
+	if r == m.cur() {
+		m.follow()
+	}
 }
