@@ -418,3 +418,23 @@ func TestMembershipWithRealServer(t *testing.T) {
 	tm.Send(tea.KeyMsg{Type: tea.KeyCtrlC})
 	tm.WaitFinished(t, teatest.WithFinalTimeout(10*time.Second))
 }
+
+// TestUTF8Locale: the lock is drawn as an emoji unless the locale says
+// the terminal's encoding is something else.
+func TestUTF8Locale(t *testing.T) {
+	for _, tc := range []struct {
+		env  map[string]string
+		want bool
+	}{
+		{map[string]string{}, true},
+		{map[string]string{"LANG": "en_US.UTF-8"}, true},
+		{map[string]string{"LANG": "de_DE.utf8"}, true},
+		{map[string]string{"LANG": "en_US.UTF-8", "LC_ALL": "en_US.ISO-8859-1"}, false},
+		{map[string]string{"LC_CTYPE": "ja_JP.eucJP", "LANG": "en_US.UTF-8"}, false},
+		{map[string]string{"LANG": "C"}, true},
+	} {
+		if got := UTF8Locale(func(k string) string { return tc.env[k] }); got != tc.want {
+			t.Errorf("UTF8Locale(%v) = %v, want %v", tc.env, got, tc.want)
+		}
+	}
+}
