@@ -96,6 +96,9 @@ func (m *Model) onMyRooms(msg myRoomsMsg) tea.Cmd {
 		r.topic = safeLine(info.Topic)
 		r.setKind(info.Kind, info.Members, m.nick)
 		if isNew && m.synced {
+			// Its first page comes as history, not as news: the server's
+			// count is what the bar shows as unread.
+			r.unread = max(0, info.Unread)
 			m.setNotice("you are now in " + r.title(m.cfg.ASCII))
 		}
 	}

@@ -252,9 +252,12 @@ func TestMyRoomsListsKinds(t *testing.T) {
 	if m.notice != "" {
 		t.Errorf("the first list made news: %q", m.notice)
 	}
-	m.Update(myRoomsMsg{rooms: []chat.MyRoom{{Name: "ops", Kind: chat.KindPrivate}}})
+	m.Update(myRoomsMsg{rooms: []chat.MyRoom{{Name: "ops", Kind: chat.KindPrivate, Unread: 2}}})
 	if m.roomIndex("ops") < 0 || m.notice != "you are now in 🔒 #ops" {
 		t.Errorf("a room added later: notice %q", m.notice)
+	}
+	if v := m.View(); !strings.Contains(v, "4:🔒ops (2)") {
+		t.Errorf("the new room does not show its unread messages:\n%s", v)
 	}
 }
 
