@@ -441,3 +441,70 @@ func TestUTF8Locale(t *testing.T) {
 		}
 	}
 }
+
+// TestKickEndsViewWithRealServer: alice's /kick in her TUI ends bob's
+// view of the private room in his: his stream gets removed and ends, his
+// view closes with "alice removed you from 🔒 #team", and nothing retries
+// the room. It needs the server to send removed; a server that does not
+// yet (checked first on a raw stream) skips it, and the model test
+// TestRemovedClosesTheRoom covers the TUI's side.
+func TestKickEndsViewWithRealServer(t *testing.T) {
+	srv := servertest.Start(t)
+	alice := srv.Login(t, "alice")
+	bob := srv.Login(t, "bob")
+	private := chat.KindPrivate
+	for _, room := range []string{"probe", "team"} {
+		if r := srv.Do(t, http.MethodPut, "/api/rooms/"+room, alice, chat.RoomUpdate{Kind: &private}); r.Status != http.StatusCreated {
+			t.Fatalf("create %s: %d %s", room, r.Status, r.Body)
+		}
+		if r := srv.Do(t, http.MethodPut, "/api/rooms/"+room+"/members/bob", alice, nil); r.Status != http.StatusCreated {
+			t.Fatalf("add bob to %s: %d %s", room, r.Status, r.Body)
+		}
+	}
+	raw := srv.MustSubscribe(t, bob, "probe", "")
+	if r := srv.Do(t, http.MethodDelete, "/api/rooms/probe/members/bob", alice, nil); r.Status != http.StatusNoContent {
+		t.Fatalf("remove bob from probe: %d %s", r.Status, r.Body)
+	}
+	removed := false
+	for !removed {
+		ev, err := raw.Next(2 * time.Second)
+		if err != nil {
+			break
+		}
+		removed = ev.Event == chat.EventRemoved
+	}
+	if !removed {
+		t.Skip("this server does not send removed yet (the removal's server side)")
+	}
+
+	start := func(nick, token string) (*teatest.TestModel, func()) {
+		ctx, cancel := context.WithCancel(context.Background())
+		hc := &http.Client{Transport: &http.Transport{}}
+		c := client.New(srv.URL, client.WithToken(token), client.WithHTTPClient(hc), client.WithBackoff(20*time.Millisecond, 200*time.Millisecond))
+		m := New(ctx, Config{Server: srv.URL, Nick: nick, Room: "team"}, c)
+		tm := teatest.NewTestModel(t, probe{m}, teatest.WithInitialTermSize(100, 30))
+		return tm, func() {
+			tm.Send(tea.KeyMsg{Type: tea.KeyCtrlC})
+			tm.WaitFinished(t, teatest.WithFinalTimeout(10*time.Second))
+			cancel()
+			m.Close()
+			hc.CloseIdleConnections()
+		}
+	}
+	atm, stopA := start("alice", alice)
+	defer stopA()
+	btm, stopB := start("bob", bob)
+	defer stopB()
+	for _, tm := range []*teatest.TestModel{atm, btm} {
+		waitScreen(t, tm, "team connected", func(s string) bool { return strings.HasPrefix(s, "🔒 #team") && strings.Contains(s, "● connected") })
+	}
+	sendKeys(atm, "/kick bob")
+	atm.Send(tea.KeyMsg{Type: tea.KeyEnter})
+	waitScreen(t, atm, "the kick done", func(s string) bool { return strings.Contains(s, "removed bob from 🔒 #team") })
+	s := waitScreen(t, btm, "bob's view closed", func(s string) bool {
+		return strings.HasPrefix(s, "#general") && strings.Contains(s, "alice removed you from 🔒 #team")
+	})
+	if strings.Contains(s, "🔒team") || strings.Contains(s, "closed") || strings.Contains(s, "reconnecting") {
+		t.Errorf("bob's screen still shows the room or its stream's end:\n%s", s)
+	}
+}
