@@ -252,11 +252,23 @@ func TestMyRoomsListsKinds(t *testing.T) {
 	if m.notice != "" {
 		t.Errorf("the first list made news: %q", m.notice)
 	}
+	// A room joined by name asks the account's rooms for its kind.
+	typeText(m, "/join dev")
+	m.Update(keyType(tea.KeyEnter))
+	_, cmd := m.Update(joinedMsg{room: "dev"})
+	be.mu.Lock()
+	be.members.rooms = []chat.MyRoom{{Name: "dev", Kind: chat.KindPrivate}}
+	be.mu.Unlock()
+	drive(m, cmd)
+	if r := m.room("dev"); r.kind != chat.KindPrivate || !strings.Contains(m.View(), "4:🔒dev") {
+		t.Errorf("a room joined by name did not learn its kind (%q):\n%s", r.kind, m.View())
+	}
+	m.Update(keyAlt(keyRunes("1")))
 	m.Update(myRoomsMsg{rooms: []chat.MyRoom{{Name: "ops", Kind: chat.KindPrivate, Unread: 2}}})
 	if m.roomIndex("ops") < 0 || m.notice != "you are now in 🔒 #ops" {
 		t.Errorf("a room added later: notice %q", m.notice)
 	}
-	if v := m.View(); !strings.Contains(v, "4:🔒ops (2)") {
+	if v := m.View(); !strings.Contains(v, "5:🔒ops (2)") {
 		t.Errorf("the new room does not show its unread messages:\n%s", v)
 	}
 }

@@ -92,6 +92,11 @@ func (m *Model) onJoined(msg joinedMsg) tea.Cmd {
 	r.hasMore = msg.page.HasMore
 	r.loaded = true
 	sub := m.subscribe(r)
+	if r.kind == "" {
+		// A room joined by name (/join, or remembered): the account's
+		// rooms say its kind, for the lock or the @nicks.
+		sub = tea.Batch(sub, m.myRoomsCmd())
+	}
 	if r == m.cur() {
 		return tea.Batch(sub, m.afterScroll())
 	}
