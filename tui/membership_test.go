@@ -467,6 +467,7 @@ func TestKickEndsViewWithRealServer(t *testing.T) {
 	if r := srv.Do(t, http.MethodPut, "/api/rooms/team/members/bob", alice, nil); r.Status != http.StatusCreated {
 		t.Fatalf("add bob to team: %d %s", r.Status, r.Body)
 	}
+
 	start := func(nick, token string) (*teatest.TestModel, func()) {
 		ctx, cancel := context.WithCancel(context.Background())
 		hc := &http.Client{Transport: &http.Transport{}}
