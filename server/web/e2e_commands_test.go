@@ -18,13 +18,14 @@ import (
 )
 
 // TestCommandsAndQuietLinesEndToEnd checks the composer's commands (an
-// unknown one, or one a later version brings, is refused and nothing is
-// posted; /join opens the room; /topic alone shows the topic), the quiet
-// lines between the messages (day separators, topic changes, joins, the
-// answers of /help and /who), the sender over a group cut by the top of
-// the view, a fresh load with nothing in the console, and the page at
-// 390 px: its own nick in view, Enter making a new line and Send sending,
-// and a refused line's Retry and Discard in view.
+// unknown one, one a later version brings, /msg to a nick nobody has and
+// /create with an unknown flag are refused and nothing is posted; /join
+// opens the room; /topic alone shows the topic), the quiet lines between
+// the messages (day separators, topic changes, joins, the answers of /help
+// and /who), the sender over a group cut by the top of the view, a fresh
+// load with nothing in the console, and the page at 390 px: its own nick
+// in view, Enter making a new line and Send sending, and a refused line's
+// Retry and Discard in view.
 func TestCommandsAndQuietLinesEndToEnd(t *testing.T) {
 	testenv.SkipShort(t, "starts chromium and the server binary")
 	browserStarted := startBrowser(t)
@@ -97,8 +98,12 @@ func TestCommandsAndQuietLinesEndToEnd(t *testing.T) {
 	composerSays("Unknown command /frob: /help lists the commands. Nothing was sent.")
 	composerHolds("/frob now")
 	eval[chromedp.Void](alice, `document.getElementById("composer-input").value = ""`)
-	alice.typeMessage("/msg bob secret")
-	composerSays("/msg is not available yet on this server. Nothing was sent.")
+	alice.typeMessage("/msg nobody-here secret")
+	composerSays("There is no account nobody-here.")
+	composerHolds("/msg nobody-here secret")
+	eval[chromedp.Void](alice, `document.getElementById("composer-input").value = ""`)
+	alice.typeMessage("/create plans --secret")
+	composerSays("Usage: /create ROOM [--private]. Nothing was sent.")
 	eval[chromedp.Void](alice, `document.getElementById("composer-input").value = ""`)
 	alice.typeMessage("/search plans")
 	composerSays("/search is not available yet on this server. Nothing was sent.")

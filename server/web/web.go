@@ -49,8 +49,9 @@ type asset struct {
 }
 
 // Handler returns the handler for the page and its files, meant to be mounted
-// at "/". "/" and "/index.html" serve the page; other paths serve the
-// embedded file of that name or 404. Every answer carries the security
+// at "/". "/" and "/index.html" serve the page, "/send" and "/view/{room}"
+// the seed's two simple pages; other paths serve the embedded file of that
+// name or 404. Every answer carries the security
 // headers. Files are revalidated on each load (no-cache with a strong ETag
 // taken from their content), so a new binary's page is never mixed with an
 // old cached script. The handler is safe for concurrent use.
@@ -88,10 +89,7 @@ func Handler() http.Handler {
 			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 			return
 		}
-		p := r.URL.Path
-		if p == "/" {
-			p = "/index.html"
-		}
+		p := pagePath(r.URL.Path)
 		a, ok := assets[p]
 		if !ok {
 			http.Error(w, "not found", http.StatusNotFound)
@@ -102,6 +100,23 @@ func Handler() http.Handler {
 		h.Set("Cache-Control", "no-cache")
 		http.ServeContent(w, r, p, time.Time{}, bytes.NewReader(a.body))
 	})
+}
+
+// pagePath maps an address to the embedded file that answers it: the app
+// at "/", the seed's two simple pages at "/send" and "/view/{room}" (one
+// file for every room: view.js reads the room from the address and asks
+// the API, which answers a room the visitor cannot read as missing), and
+// any other path to the file of that name.
+func pagePath(p string) string {
+	switch {
+	case p == "/":
+		return "/index.html"
+	case p == "/send":
+		return "/send.html"
+	case strings.HasPrefix(p, "/view/") && len(p) > len("/view/") && !strings.Contains(p[len("/view/"):], "/"):
+		return "/view.html"
+	}
+	return p
 }
 
 // setSecurityHeaders sets the headers every answer of the page carries.

@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -73,6 +74,9 @@ func TestHandlerServesFilesWithHeaders(t *testing.T) {
 		{"/connection.js", "text/javascript; charset=utf-8", "new EventSource("},
 		{"/style.css", "text/css; charset=utf-8", "prefers-color-scheme"},
 		{"/favicon.svg", "image/svg+xml", "<svg"},
+		{"/send", "text/html; charset=utf-8", `<script type="module" src="/send.js">`},
+		{"/view/general", "text/html; charset=utf-8", `<script type="module" src="/view.js">`},
+		{"/view/dm-anything_at-all", "text/html; charset=utf-8", `<script type="module" src="/view.js">`},
 	} {
 		resp, body := get(t, srv.URL+tc.path, nil)
 		if resp.StatusCode != http.StatusOK {
@@ -113,7 +117,7 @@ func TestHandlerRevalidatesWithETag(t *testing.T) {
 func TestHandlerRefusesUnknownPathsAndMethods(t *testing.T) {
 	srv := httptest.NewServer(web.Handler())
 	defer srv.Close()
-	for _, p := range []string{"/nope", "/static/app.js", "/../go.mod", "/app.js/", "/index.html/x"} {
+	for _, p := range []string{"/nope", "/static/app.js", "/../go.mod", "/app.js/", "/index.html/x", "/send/", "/view/", "/view", "/view/a/b"} {
 		resp, _ := get(t, srv.URL+p, nil)
 		if resp.StatusCode != http.StatusNotFound {
 			t.Errorf("GET %s: status %d, want 404", p, resp.StatusCode)
@@ -139,15 +143,17 @@ func TestHandlerRefusesUnknownPathsAndMethods(t *testing.T) {
 func TestPageHasNoInlineCodeOrForeignOrigins(t *testing.T) {
 	srv := httptest.NewServer(web.Handler())
 	defer srv.Close()
-	_, html := get(t, srv.URL+"/", nil)
-	for _, re := range []string{
-		`<script(\s[^>]*)?>\s*[^<\s]`,     // a script with inline content
-		`<script(?:\s(?:[^s>]|s[^r])*)?>`, // a script without src
-		`<style`, `\sstyle\s*=`, `\son[a-z]+\s*=`, `javascript:`,
-		`(?:src|href)\s*=\s*"(?:https?:)?//`,
-	} {
-		if loc := regexp.MustCompile(`(?i)` + re).FindStringIndex(html); loc != nil {
-			t.Errorf("index.html matches %s at %q", re, html[loc[0]:min(len(html), loc[1]+20)])
+	for _, page := range pages {
+		_, html := get(t, srv.URL+page, nil)
+		for _, re := range []string{
+			`<script(\s[^>]*)?>\s*[^<\s]`,     // a script with inline content
+			`<script(?:\s(?:[^s>]|s[^r])*)?>`, // a script without src
+			`<style`, `\sstyle\s*=`, `\son[a-z]+\s*=`, `javascript:`,
+			`(?:src|href)\s*=\s*"(?:https?:)?//`,
+		} {
+			if loc := regexp.MustCompile(`(?i)` + re).FindStringIndex(html); loc != nil {
+				t.Errorf("%s matches %s at %q", page, re, html[loc[0]:min(len(html), loc[1]+20)])
+			}
 		}
 	}
 	for name, js := range pageModules(t, srv.URL) {
@@ -162,6 +168,10 @@ func TestPageHasNoInlineCodeOrForeignOrigins(t *testing.T) {
 		t.Errorf("style.css loads other files")
 	}
 }
+
+// pages are the addresses of the HTML pages Handler serves: the app, and
+// the seed's send form and wall display.
+var pages = []string{"/", "/send", "/view/general"}
 
 // TestStyleIsolatesUserText: style.css gives every element that shows text a
 // user wrote (message text and author, the nick and text of an action, the
@@ -198,20 +208,31 @@ var (
 	importRE = regexp.MustCompile(`(?ms)^(?:import|export)\s[^;]*?\sfrom\s+"([^"]*)";`)
 )
 
-// pageModules loads the page's scripts the way a browser does: the module
-// scripts of index.html, then every module they import. It fails the test
-// unless each is served as JavaScript (a browser refuses a module of
-// another type) and is imported by a same-directory path. It returns each
-// module's text by its path.
+// pageModules returns the modules of every page Handler serves (see
+// modulesOf), each module's text by its path.
 func pageModules(t *testing.T, base string) map[string]string {
 	t.Helper()
-	_, html := get(t, base+"/", nil)
+	all := map[string]string{}
+	for _, page := range pages {
+		maps.Copy(all, modulesOf(t, base, page))
+	}
+	return all
+}
+
+// modulesOf loads one page's scripts the way a browser does: the module
+// scripts of the page's HTML, then every module they import. It fails the
+// test unless each is served as JavaScript (a browser refuses a module of
+// another type) and is imported by a same-directory path. It returns each
+// module's text by its path.
+func modulesOf(t *testing.T, base, page string) map[string]string {
+	t.Helper()
+	_, html := get(t, base+page, nil)
 	var queue []string
 	for _, m := range moduleScriptRE.FindAllStringSubmatch(html, -1) {
 		queue = append(queue, m[1])
 	}
 	if len(queue) == 0 {
-		t.Fatalf("index.html loads no module script")
+		t.Fatalf("%s loads no module script", page)
 	}
 	modules := map[string]string{}
 	for len(queue) > 0 {
@@ -250,65 +271,68 @@ func importsOf(js string) []string {
 	return out
 }
 
-// TestPageModules checks the page's ES modules as a whole: every script file
-// in static/ is reached from index.html (nothing dead is shipped), every
-// imported module is preloaded by index.html (so a browser fetches them all
-// at once instead of one import level after another, each a round trip to
-// revalidate), and the imports have no cycle (each module builds on the ones
-// below it; a lower one reaches a higher one only through hooks app.js
-// wires).
+// TestPageModules checks the pages' ES modules as a whole: every script
+// file in static/ is reached from a page (nothing dead is shipped), every
+// module a page imports is preloaded by that page's HTML (so a browser
+// fetches them all at once instead of one import level after another, each
+// a round trip to revalidate), and the imports have no cycle (each module
+// builds on the ones below it; a lower one reaches a higher one only
+// through hooks app.js wires).
 func TestPageModules(t *testing.T) {
 	srv := httptest.NewServer(web.Handler())
 	defer srv.Close()
-	modules := pageModules(t, srv.URL)
+	all := pageModules(t, srv.URL)
 
 	files, err := filepath.Glob("static/*.js")
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, f := range files {
-		if p := "/" + filepath.Base(f); modules[p] == "" {
-			t.Errorf("%s is embedded but no module imports it", p)
+		if p := "/" + filepath.Base(f); all[p] == "" {
+			t.Errorf("%s is embedded but no page's module imports it", p)
 		}
 	}
 
-	_, html := get(t, srv.URL+"/", nil)
-	preloaded := map[string]bool{}
-	for _, m := range modulePreloadRE.FindAllStringSubmatch(html, -1) {
-		preloaded[m[1]] = true
-		if modules[m[1]] == "" {
-			t.Errorf("index.html preloads %s, which no module imports", m[1])
+	for _, page := range pages {
+		modules := modulesOf(t, srv.URL, page)
+		_, html := get(t, srv.URL+page, nil)
+		preloaded := map[string]bool{}
+		for _, m := range modulePreloadRE.FindAllStringSubmatch(html, -1) {
+			preloaded[m[1]] = true
+			if modules[m[1]] == "" {
+				t.Errorf("%s preloads %s, which none of its modules imports", page, m[1])
+			}
 		}
-	}
-	entries := map[string]bool{}
-	for _, m := range moduleScriptRE.FindAllStringSubmatch(html, -1) {
-		entries[m[1]] = true
-	}
-	for p := range modules {
-		if !entries[p] && !preloaded[p] {
-			t.Errorf("index.html does not preload %s", p)
+		entries := map[string]bool{}
+		for _, m := range moduleScriptRE.FindAllStringSubmatch(html, -1) {
+			entries[m[1]] = true
 		}
-	}
+		for p := range modules {
+			if !entries[p] && !preloaded[p] {
+				t.Errorf("%s does not preload %s", page, p)
+			}
+		}
 
-	// Depth-first search for a cycle: state 1 is on the current path.
-	state := map[string]int{}
-	var visit func(p string, path []string)
-	visit = func(p string, path []string) {
-		switch state[p] {
-		case 1:
-			t.Errorf("import cycle: %s", strings.Join(append(path, p), " -> "))
-			return
-		case 2:
-			return
+		// Depth-first search for a cycle: state 1 is on the current path.
+		state := map[string]int{}
+		var visit func(p string, path []string)
+		visit = func(p string, path []string) {
+			switch state[p] {
+			case 1:
+				t.Errorf("import cycle: %s", strings.Join(append(path, p), " -> "))
+				return
+			case 2:
+				return
+			}
+			state[p] = 1
+			for _, q := range importsOf(modules[p]) {
+				visit(q, append(path, p))
+			}
+			state[p] = 2
 		}
-		state[p] = 1
-		for _, q := range importsOf(modules[p]) {
-			visit(q, append(path, p))
+		for p := range entries {
+			visit(p, nil)
 		}
-		state[p] = 2
-	}
-	for p := range entries {
-		visit(p, nil)
 	}
 }
 

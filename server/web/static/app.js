@@ -6,8 +6,10 @@
 //   composer.js    the text box and the outbox's lines on their way
 //   commands.js    the /commands, one table
 //   outbox.js      sends in the order typed, retried, kept over a reload
-//   rooms.js       the room list, the room header, unread counts, the drawer
-//   presence.js    who is online, who is typing
+//   rooms.js       the room list (kinds, direct rooms apart), the room
+//                  header, unread counts, the drawer
+//   members.js     the members panel of a private room, for its owners
+//   presence.js    who is online (a nick starts a direct message), who is typing
 //   api.js, errors.js, history.js, limits.js, ids.js, dom.js, session.js:
 //                  shared helpers
 //
@@ -26,6 +28,7 @@ import * as composer from "./composer.js";
 import * as connection from "./connection.js";
 import { byId } from "./dom.js";
 import * as limits from "./limits.js";
+import * as members from "./members.js";
 import * as messages from "./messages.js";
 import * as presence from "./presence.js";
 import * as rooms from "./rooms.js";
@@ -43,6 +46,7 @@ const loginHint = byId("login-hint");
 const chatView = byId("chat-view");
 const meNick = byId("me-nick");
 const logout = byId("logout");
+const viewLinks = document.querySelectorAll("a.view-link"); // the menu's, and the drawer's on a phone
 
 onUnauthorized(() => sessionEnded());
 messages.wire({
@@ -53,12 +57,22 @@ messages.wire({
 rooms.wire({
   open: openRoom,
   focusComposer: composer.focus,
+  changed: () => {
+    members.update();
+    composer.relabel();
+  },
 });
 connection.wire({
   connected: composer.wake,
+  removed: roomLost,
+});
+presence.wire({
+  direct: (nick) =>
+    rooms.direct([nick]).catch((e) => composer.showError("Could not open a direct room with " + nick + ": " + e.message)),
 });
 composer.wire({
   join: rooms.join,
+  direct: (nick) => rooms.direct([nick]),
   leave: () => {
     history.pushState(null, "", "#general");
     openRoom("general");
@@ -74,7 +88,23 @@ function openRoom(room) {
   messages.show(room);
   composer.setRoom(room);
   rooms.select(room);
+  for (const a of viewLinks) a.href = "/view/" + encodeURIComponent(room);
   connection.open(room);
+}
+
+// roomLost closes a room the caller lost (the stream said removed) and
+// says so with a quiet line in #general.
+function roomLost(room, by, deleted) {
+  const name = rooms.label(room);
+  rooms.drop(room);
+  let text;
+  if (deleted) text = name + " was deleted" + (by && by !== session.nick() ? " by " + by : "") + ".";
+  else if (by && by === session.nick()) text = "You left " + name + ".";
+  else if (by) text = by + " removed you from " + name + ".";
+  else text = "You are no longer a member of " + name + ".";
+  history.pushState(null, "", "#general");
+  openRoom("general");
+  messages.addNote(text, "removed");
 }
 
 // showHint says whether a new nick becomes an account, as the server
@@ -116,6 +146,7 @@ function sessionEnded(message) {
   if (session.nick() === null) return;
   connection.close();
   rooms.stop();
+  members.hide();
   presence.clear();
   messages.close();
   composer.clear();

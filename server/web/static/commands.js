@@ -16,7 +16,13 @@ export const COMMANDS = [
   { name: "topic", args: "[TEXT]", help: "show the topic, or set it to TEXT", run: (a, [text]) => a.topic(text) },
   { name: "who", args: "", help: "list who is online here", run: (a) => a.who() },
   { name: "help", args: "", help: "this list", run: (a) => a.help() },
-  { name: "msg", args: "NICK TEXT", help: "a private message", later: true },
+  {
+    name: "create",
+    args: "ROOM [--private]",
+    help: "create ROOM and open it; --private makes it members only",
+    run: (a, [room, flag]) => a.create(room, flag),
+  },
+  { name: "msg", args: "NICK [TEXT]", help: "open the direct room with NICK, and send TEXT there", run: (a, [nick, text]) => a.msg(nick, text) },
   { name: "search", args: "TEXT", help: "search the messages", later: true },
 ];
 

@@ -33,7 +33,8 @@ const shown = new Map(); // client_id -> {el, timer} of the open room's lines
 
 // What other modules do for this one, set once by app.js.
 const hooks = {
-  join: (room) => {}, // open room (created first if missing)
+  join: (room, kind) => {}, // open room (created first if missing, of kind)
+  direct: (nick) => {}, // open the direct room with nick (made if new)
   leave: () => {}, // leave the open room
 };
 
@@ -59,10 +60,16 @@ export function start(nick) {
   outbox.start(nick);
 }
 
+// relabel names the open room in the text box's placeholder, as the room
+// list now names it (a direct room by its other members).
+export function relabel() {
+  input.placeholder = room ? "Message " + rooms.label(room) : "Message";
+}
+
 // setRoom points the composer at room and shows that room's lines.
 export function setRoom(r) {
   room = r;
-  input.placeholder = r ? "Message #" + r : "Message";
+  relabel();
   for (const cid of [...shown.keys()]) forget(cid);
   for (const line of outbox.forRoom(room)) {
     // A stored line of the room just opened comes with its history.
@@ -178,6 +185,36 @@ const actions = {
     } catch (e) {
       errorLine.textContent = "Could not open #" + r + ": " + humanError(e);
     }
+  },
+  create: async (name, flag) => {
+    const r = name.toLowerCase();
+    if (flag !== "" && flag !== "--private") {
+      errorLine.textContent = "Usage: /create ROOM [--private]. Nothing was sent.";
+      return;
+    }
+    if (!rooms.valid(r)) {
+      errorLine.textContent =
+        "A room name is 1 to 64 lower-case letters, digits, - or _, starting with a letter or digit.";
+      return;
+    }
+    clearInput();
+    try {
+      await hooks.join(r, flag === "--private" ? "private" : "public");
+    } catch (e) {
+      errorLine.textContent = "Could not create #" + r + ": " + humanError(e);
+    }
+  },
+  msg: async (nick, text) => {
+    clearInput();
+    try {
+      await hooks.direct(nick);
+    } catch (e) {
+      errorLine.textContent =
+        e.code === "user_not_found" ? "There is no account " + nick + "." : "Could not open a direct room: " + humanError(e);
+      if (text) input.value = "/msg " + nick + " " + text;
+      return;
+    }
+    if (text) send(text, "text");
   },
   leave: () => {
     if (room === "general") {

@@ -29,6 +29,7 @@ let connectedOnce = false;
 // What other modules do about the connection, set once by app.js.
 const hooks = {
   connected: () => {}, // the server answers again: the outbox sends now
+  removed: (room, by) => {}, // the caller lost the room: close it
 };
 
 export function wire(h) {
@@ -172,6 +173,19 @@ function connect() {
     rooms.setTopic(r.room, r.topic);
     const who = typeof r.nick === "string" && r.nick ? r.nick : "Someone";
     messages.addNote(r.topic ? who + " set the topic: " + r.topic : who + " cleared the topic", "topic");
+  });
+
+  // removed: the caller lost the room (removed, left elsewhere, or the
+  // room was deleted). The server ends the stream; it is not retried, as
+  // the room now answers 404.
+  source.addEventListener("removed", (ev) => {
+    if (!live()) return;
+    const r = parseData(ev) || {};
+    const lost = room;
+    stopStream();
+    gen++;
+    setStatus("offline", "Not connected");
+    hooks.removed(lost, typeof r.by === "string" ? r.by : "", r.deleted === true);
   });
 
   source.addEventListener("reset", () => {

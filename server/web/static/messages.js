@@ -13,6 +13,7 @@
 import { byId, make } from "./dom.js";
 import { fetchPage } from "./history.js";
 import { compare, parse } from "./ids.js";
+import { label } from "./rooms.js";
 import * as session from "./session.js";
 
 const PAGE_SIZE = 50; // history pages wanted; limits.js caps them at the server's
@@ -219,7 +220,7 @@ function updateHistoryState() {
     historyState.textContent = "";
   } else {
     historyState.textContent = ids.size
-      ? "This is the beginning of #" + room + "."
+      ? "This is the beginning of " + label(room) + "."
       : "No messages in #" + room + " yet.";
   }
 }

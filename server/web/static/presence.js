@@ -1,5 +1,6 @@
 // Who is in the open room: the online list in the sidebar and the "is
-// typing" line under the messages, both fed by the room's stream.
+// typing" line under the messages, both fed by the room's stream. Each
+// other nick in the online list is a button that starts a direct message.
 
 import { byId, make } from "./dom.js";
 import * as session from "./session.js";
@@ -11,6 +12,20 @@ const typingLine = byId("typing");
 
 const typers = new Map(); // nick -> timer that clears the notice
 let onlineNow = []; // who is online, sorted: the welcome's list, kept up to date
+
+// What other modules do for this one, set once by app.js.
+const hooks = {
+  direct: (nick) => {}, // open a direct room with nick
+};
+
+export function wire(h) {
+  Object.assign(hooks, h);
+}
+
+onlineList.addEventListener("click", (ev) => {
+  const b = ev.target.closest("button[data-nick]");
+  if (b) hooks.direct(b.dataset.nick);
+});
 
 // online returns who is online in the open room, sorted.
 export function online() {
@@ -53,7 +68,18 @@ export function applyPresence(p) {
 function render(names) {
   const sorted = [...names].sort((a, b) => a.localeCompare(b));
   onlineNow = sorted;
-  onlineList.replaceChildren(...sorted.map((n) => make("li", "", n === session.nick() ? n + " (you)" : n)));
+  onlineList.replaceChildren(
+    ...sorted.map((n) => {
+      if (n === session.nick()) return make("li", "", n + " (you)");
+      const li = make("li");
+      const b = make("button", "nick-button", n);
+      b.type = "button";
+      b.dataset.nick = n;
+      b.title = "Send " + n + " a direct message";
+      li.append(b);
+      return li;
+    }),
+  );
 }
 
 // typing shows that nick is typing, for a while; our own notices are not
