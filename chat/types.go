@@ -200,6 +200,9 @@ type TopicChange struct {
 type Removed struct {
 	Room string `json:"room"`
 	By   string `json:"by,omitempty"`
+	// Deleted says the room itself is gone, so a front end can say "#room
+	// was deleted" rather than "By removed you".
+	Deleted bool `json:"deleted,omitempty"`
 }
 
 // Reset is the data of a reset event: the client must reload history and

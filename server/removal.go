@@ -21,7 +21,7 @@ import (
 // A join ends nothing. It runs on the store's listener goroutine and never
 // blocks: fanout.Stream.End only queues.
 func (s *Server) endForMember(mc *store.MemberChange) int {
-	last := func(o *openStream) *fanout.Frame { return removedFrame(mc.Room, mc.By) }
+	last := func(o *openStream) *fanout.Frame { return removedFrame(mc.Room, mc.By, mc.State == store.RoomDeleted) }
 	switch mc.State {
 	case store.RoomDeleted:
 		return s.open.end(roomStreamsKey(mc.Room), nil, last)
@@ -36,9 +36,9 @@ func (s *Server) endForMember(mc *store.MemberChange) int {
 
 // removedFrame encodes the last event of a stream whose room was taken
 // from it. It is kept: a full queue must not lose it.
-func removedFrame(room, by string) *fanout.Frame {
-	b, err := sse.AppendJSON(nil, chat.EventRemoved, "", chat.Removed{Room: room, By: by})
-	if err != nil { // a struct of two strings always encodes
+func removedFrame(room, by string, deleted bool) *fanout.Frame {
+	b, err := sse.AppendJSON(nil, chat.EventRemoved, "", chat.Removed{Room: room, By: by, Deleted: deleted})
+	if err != nil { // a struct of strings and a bool always encodes
 		panic(err)
 	}
 	return &fanout.Frame{Data: b, Keep: true}

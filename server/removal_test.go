@@ -38,6 +38,14 @@ func welcomed(t *testing.T, srv *servertest.Server, token, room, lastID string) 
 // removed {room, by}; it returns how long that took from since.
 func endsWithRemoved(t *testing.T, st *servertest.Stream, room, by string, since time.Time) time.Duration {
 	t.Helper()
+	return endsWith(t, st, chat.Removed{Room: room, By: by}, since)
+}
+
+// endsWith reads st to its end, which must be the removed event want, and
+// returns how long after since it ended.
+func endsWith(t *testing.T, st *servertest.Stream, want chat.Removed, since time.Time) time.Duration {
+	t.Helper()
+	room := want.Room
 	var last servertest.Event
 	for {
 		ev, err := st.Next(10 * time.Second)
@@ -51,8 +59,8 @@ func endsWithRemoved(t *testing.T, st *servertest.Stream, room, by string, since
 	}
 	took := time.Since(since)
 	var rm chat.Removed
-	if last.Event != chat.EventRemoved || last.Decode(&rm) != nil || rm != (chat.Removed{Room: room, By: by}) {
-		t.Fatalf("last event %q %s, want removed {room %s, by %s}", last.Event, last.Data, room, by)
+	if last.Event != chat.EventRemoved || last.Decode(&rm) != nil || rm != want {
+		t.Fatalf("last event %q %s, want removed %+v", last.Event, last.Data, want)
 	}
 	return took
 }
@@ -136,8 +144,8 @@ func TestLeaveEndsPrivateStreams(t *testing.T) {
 }
 
 // TestDeleteRoomEndsStreams: deleting a room ends every stream of it, the
-// deleter's own included, with removed {room, by: the deleter}; the next
-// request is 404.
+// deleter's own included, with removed {room, by: the deleter, deleted:
+// true}; the next request is 404.
 func TestDeleteRoomEndsStreams(t *testing.T) {
 	onBothStores(t, func(t *testing.T, start func(...servertest.Option) *servertest.Server) {
 		srv := start()
@@ -147,7 +155,7 @@ func TestDeleteRoomEndsStreams(t *testing.T) {
 		at := time.Now()
 		wantStatus(t, "delete lobby", srv.Do(t, http.MethodDelete, "/api/rooms/lobby", alice, nil), 204)
 		for _, st := range streams {
-			if took := endsWithRemoved(t, st, "lobby", "alice", at); took > removalBound {
+			if took := endsWith(t, st, chat.Removed{Room: "lobby", By: "alice", Deleted: true}, at); took > removalBound {
 				t.Fatalf("a stream of the deleted room ended %v after, want within %v", took, removalBound)
 			}
 		}
