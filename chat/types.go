@@ -43,7 +43,14 @@ type Message struct {
 	Text     string    `json:"text"`
 	ClientID string    `json:"client_id,omitempty"`
 	TS       time.Time `json:"ts"`
+	// Via says what posted the message when it was not a person at a
+	// client: "hook" for an incoming webhook. Front ends mark such
+	// messages as a bot's.
+	Via string `json:"via,omitempty"`
 }
+
+// ViaHook is Message.Via of a message an incoming webhook posted.
+const ViaHook = "hook"
 
 // Welcome is the data of the first event on every stream.
 type Welcome struct {
@@ -223,6 +230,51 @@ type SessionInfo struct {
 	Token     string    `json:"token"`
 	Nick      string    `json:"nick"`
 	ExpiresAt time.Time `json:"expires_at"`
+}
+
+// NewToken is the body of POST /api/me/tokens. Rooms, when given, limits
+// the token to those rooms.
+type NewToken struct {
+	Name  string   `json:"name"`
+	Rooms []string `json:"rooms,omitempty"`
+}
+
+// TokenInfo is a personal access token as the API shows it. Token, the
+// secret, is there only in the answer that made it; Rooms is null for a
+// token that may use every room.
+type TokenInfo struct {
+	ID        string    `json:"id"`
+	Name      string    `json:"name"`
+	Token     string    `json:"token,omitempty"`
+	Rooms     []string  `json:"rooms"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// TokenList is the answer of GET /api/me/tokens.
+type TokenList struct {
+	Tokens []TokenInfo `json:"tokens"`
+}
+
+// NewHook is the body of POST /api/rooms/{room}/hooks. Name is the nick
+// the hook's messages carry.
+type NewHook struct {
+	Name string `json:"name"`
+}
+
+// HookInfo is an incoming webhook as the API shows it. URL, which holds the
+// secret, is there only in the answer that made it.
+type HookInfo struct {
+	ID        string    `json:"id"`
+	Name      string    `json:"name"`
+	Room      string    `json:"room"`
+	URL       string    `json:"url,omitempty"`
+	Creator   string    `json:"creator"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// HookList is the answer of GET /api/rooms/{room}/hooks.
+type HookList struct {
+	Hooks []HookInfo `json:"hooks"`
 }
 
 // Me is the answer of GET /api/me.

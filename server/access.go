@@ -28,14 +28,16 @@ var anonymous = caller{}
 // exactly as a room that does not exist, errRoomNotFound, whatever the
 // reason: no such room, a name that could never be one, a private or direct
 // room the caller is not a member of, or, for a caller without a session,
-// any room that is not a public_read public room.
+// any room that is not a public_read public room, or a room outside the
+// rooms a personal access token is limited to (tokenAllows, by the session
+// in ctx).
 //
 // Both ways to a 404 do the same store work (one Access call, which itself
 // asks the same questions whether or not the room exists), so the answer's
 // time does not tell a hidden room from a missing one
 // (BenchmarkRoomAccess compares them).
 func (s *Server) roomAccess(ctx context.Context, c caller, name string) (store.Room, string, error) {
-	if chat.ValidateRoom(name) != nil {
+	if chat.ValidateRoom(name) != nil || !tokenAllows(sessionFrom(ctx), name) {
 		return store.Room{}, "", errRoomNotFound
 	}
 	room, role, err := s.st.Access(ctx, name, c.nick)

@@ -90,8 +90,15 @@ var (
 	errCrossOrigin    = &errHTTP{Status: http.StatusForbidden, Code: "cross_origin", Message: "A request authenticated by cookie must come from this server's own page (Origin header)."}
 
 	// Rooms, history and streams.
-	errRoomNotFound = &errHTTP{Status: http.StatusNotFound, Code: "room_not_found", Message: "No room of that name; create it with PUT /api/rooms/{room}."}
-	errBadQuery     = &errHTTP{Status: http.StatusBadRequest, Code: "bad_query", Message: "The query is not one this endpoint answers."}
+	errTokenNotFound     = &errHTTP{Status: http.StatusNotFound, Code: "token_not_found", Message: "You have no token of that id."}
+	errTokenForbidden    = &errHTTP{Status: http.StatusForbidden, Code: "token_forbidden", Message: "A personal access token may not do this; use a login."}
+	errBadTokenName      = &errHTTP{Status: http.StatusUnprocessableEntity, Code: "bad_token_name", Message: "A token's name is 1 to 64 characters, without control characters."}
+	errTooManyTokenRooms = &errHTTP{Status: http.StatusUnprocessableEntity, Code: "too_many_token_rooms", Message: "A token may be limited to at most 100 rooms."}
+	errHookNotFound      = &errHTTP{Status: http.StatusNotFound, Code: "hook_not_found", Message: "No hook of that id, or not with that secret."}
+	errBadHookName       = &errHTTP{Status: http.StatusUnprocessableEntity, Code: "bad_hook_name", Message: "A hook's name is the nick of its messages: 1 to 32 of A-Z a-z 0-9 _ - ."}
+	errHookMediaType     = &errHTTP{Status: http.StatusUnsupportedMediaType, Code: "unsupported_media_type", Message: "Send a hook's body as application/json, application/x-www-form-urlencoded (payload=) or text/plain."}
+	errRoomNotFound      = &errHTTP{Status: http.StatusNotFound, Code: "room_not_found", Message: "No room of that name; create it with PUT /api/rooms/{room}."}
+	errBadQuery          = &errHTTP{Status: http.StatusBadRequest, Code: "bad_query", Message: "The query is not one this endpoint answers."}
 	// errBadSearch refuses a search query (q empty, over 256 characters,
 	// or with no word in it) as the protocol asks: 422, unlike a bad
 	// history query.

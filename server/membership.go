@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 
 	"github.com/ssechat/chat/chat"
 	"github.com/ssechat/chat/server/store"
@@ -234,6 +235,7 @@ func (s *Server) handleMyRooms(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return fmt.Errorf("list my rooms: %w", err)
 	}
+	mine = slices.DeleteFunc(mine, func(m store.MemberRoom) bool { return !tokenAllows(sessionFrom(ctx), m.Room.Name) })
 	rooms := make([]store.Room, len(mine))
 	for i, m := range mine {
 		rooms[i] = m.Room
@@ -278,6 +280,11 @@ func (s *Server) memberNicks(ctx context.Context, room string) ([]string, error)
 func (s *Server) handleDirect(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	me := sessionFrom(ctx).Nick
+	if sess := sessionFrom(ctx); sess.TokenID != "" && len(sess.Rooms) > 0 {
+		// A direct room's name is random: it could never be among a
+		// token's rooms.
+		return errTokenForbidden
+	}
 	var req chat.DirectRequest
 	if err := s.decodeJSON(w, r, &req); err != nil {
 		return err

@@ -71,6 +71,11 @@ func (s *Server) checkSession(hash string) {
 	ctx, cancel := context.WithTimeout(context.Background(), revocationSweep)
 	defer cancel()
 	_, err := s.st.Session(ctx, hash)
+	if errors.Is(err, store.ErrNotFound) {
+		// A personal access token's streams are registered under its
+		// hash too (tokens.go): it stands while the store has the token.
+		_, err = s.st.TokenByHash(ctx, hash)
+	}
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		s.sessions.drop(hash)

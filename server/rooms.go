@@ -62,7 +62,7 @@ func (s *Server) handleRooms(w http.ResponseWriter, r *http.Request) error {
 	var page []store.Room
 	hasMore := false
 	for _, room := range rooms { // sorted by name
-		if room.Name <= after || (room.Kind != chat.KindPublic && !member[room.Name]) {
+		if room.Name <= after || (room.Kind != chat.KindPublic && !member[room.Name]) || !tokenAllows(sessionFrom(ctx), room.Name) {
 			continue
 		}
 		if len(page) == limit {
@@ -139,6 +139,10 @@ func (s *Server) handlePutRoom(w http.ResponseWriter, r *http.Request) error {
 		return errBadRoomKind
 	}
 	nick := sessionFrom(r.Context()).Nick
+	if !tokenAllows(sessionFrom(r.Context()), name) {
+		// Not even created: the token may not know of the room.
+		return errRoomNotFound
+	}
 	if err := s.limits.allowPost(r, nick); err != nil {
 		return err
 	}

@@ -149,6 +149,9 @@ func (s *Server) routes() {
 	api.Handle("GET /api/me", s.authed(s.handleMe))
 	api.Handle("GET /api/limits", s.handle(s.handleLimits))
 	api.Handle("GET /api/me/rooms", s.authed(s.handleMyRooms))
+	api.Handle("POST /api/me/tokens", s.authed(s.handleCreateToken))
+	api.Handle("GET /api/me/tokens", s.authed(s.handleTokens))
+	api.Handle("DELETE /api/me/tokens/{id}", s.authed(s.handleDeleteToken))
 	api.Handle("GET /api/rooms", s.authed(s.handleRooms))
 	api.Handle("PUT /api/rooms/{room}", s.authed(s.handlePutRoom))
 	api.Handle("DELETE /api/rooms/{room}", s.authed(s.handleDeleteRoom))
@@ -159,6 +162,9 @@ func (s *Server) routes() {
 	api.Handle("GET /api/rooms/{room}/messages", s.maybeAuthed(s.handleHistory)) // public_read rooms answer without a session
 	api.Handle("POST /api/rooms/{room}/messages", s.authed(s.handlePost))
 	api.Handle("POST /api/rooms/{room}/typing", s.authed(s.handleTyping))
+	api.Handle("POST /api/rooms/{room}/hooks", s.authed(s.handleCreateHook))
+	api.Handle("GET /api/rooms/{room}/hooks", s.authed(s.handleHooks))
+	api.Handle("DELETE /api/rooms/{room}/hooks/{id}", s.authed(s.handleDeleteHook))
 	api.Handle("GET /api/rooms/{room}/events", s.handle(s.handleEvents)) // authenticates in its setup
 	api.Handle("GET /api/search", s.authed(s.handleSearch))
 	api.Handle("/api/", s.handle(s.handleNoRoute))
@@ -166,6 +172,7 @@ func (s *Server) routes() {
 
 	mux := http.NewServeMux()
 	mux.Handle("/api/", api)
+	mux.Handle("POST /hooks/{id}/{secret}", s.handle(s.handleHookPost))
 	mux.HandleFunc("GET /healthz", s.handleHealth)
 	mux.HandleFunc("GET /readyz", s.handleReady)
 	mux.Handle("GET /metrics", s.metrics.handler())

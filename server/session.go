@@ -44,6 +44,10 @@ type session struct {
 	Nick      string
 	TokenHash string
 	ViaCookie bool
+	// TokenID is set when the caller used a personal access token, and
+	// Rooms then limits it (nil: every room); see tokenAllows.
+	TokenID string
+	Rooms   []string
 }
 
 type sessionKey struct{}
@@ -107,6 +111,9 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (session, 
 			return session{}, errUnauthorized
 		}
 		token = strings.TrimSpace(tok)
+		if isAccessToken(token) {
+			return s.authenticateToken(r.Context(), token)
+		}
 	} else if c, err := r.Cookie(CookieName); err == nil {
 		token = c.Value
 		viaCookie = true
@@ -318,13 +325,20 @@ func (s *Server) acquireHash(ctx context.Context) error {
 	}
 }
 
-// handleLogout is DELETE /api/session: the token stops working at once.
+// handleLogout is DELETE /api/session: the token stops working at once and
+// the session's open streams here end. A personal access token is not a
+// session: it is revoked with DELETE /api/me/tokens/{id}.
 func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) error {
 	sess := sessionFrom(r.Context())
+	if err := loginOnly(sess); err != nil {
+		return err
+	}
 	err := s.st.DeleteSession(r.Context(), sess.TokenHash)
 	// Forgotten whatever the store said: a logout never leaves the token
 	// working from the cache.
 	s.sessions.drop(sess.TokenHash)
+	// Its streams here end now, not at the next revocation sweep.
+	s.open.end(sessionStreamsKey(sess.TokenHash), nil, nil)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return fmt.Errorf("delete session: %w", err)
 	}

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -65,6 +66,9 @@ func (s *Server) checkStreamRequest(w http.ResponseWriter, r *http.Request) (str
 	req := streamRequest{nick: sess.Nick, session: sess.TokenHash, resumeID: resumeID, resumeAt: resumeAt}
 	// The one membership rule: a private or direct room the caller is not
 	// in answers as a missing room, before the stream takes a slot.
+	// A personal access token limited to rooms: roomAccess asks
+	// tokenAllows of the session in the context.
+	r = r.WithContext(context.WithValue(r.Context(), sessionKey{}, sess))
 	if req.room, err = s.streamAccess(r, c); err != nil {
 		return streamRequest{}, err
 	}

@@ -4,6 +4,7 @@
 //	chat-server [flags]                              serve
 //	chat-server user add|passwd|del NICK [flags]     manage accounts
 //	chat-server user list [flags]                    list accounts
+//	chat-server token add|list|del NICK ... [flags]  manage access tokens
 //	chat-server --version                            print the version
 //
 // Settings come from defaults, then CHAT_* environment variables, then
@@ -103,9 +104,9 @@ func newFlags(name string, s *settings, out io.Writer) (*flag.FlagSet, *envflag.
 	fs.StringVar(&s.DebugAddr, "debug-addr", s.DebugAddr, env.Usage("debug-addr", "serve Go's profiler (/debug/pprof/) on this separate address, e.g. 127.0.0.1:6060; off when empty"))
 	fs.TextVar(&s.LogLevel, "log-level", s.LogLevel, env.Usage("log-level", "debug, info, warn or error"))
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage:\n  %s [flags]\n  %s user add|passwd|del|list ... (see %s user --help)\n  %s --version\n\n"+
+		fmt.Fprintf(fs.Output(), "Usage:\n  %s [flags]\n  %s user add|passwd|del|list ... (see %s user --help)\n  %s token add|list|del ... (see %s token --help)\n  %s --version\n\n"+
 			"Each flag can also be set by its CHAT_* environment variable; a flag on the\n"+
-			"command line wins over the variable.\n\nFlags:\n", name, name, name, name)
+			"command line wins over the variable.\n\nFlags:\n", name, name, name, name, name, name)
 		fs.PrintDefaults()
 	}
 	return fs, env
@@ -173,6 +174,9 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 	}
 	if len(rest) > 0 && rest[0] == "user" {
 		return runUser(rest[1:], &s, stdin, stdout, stderr)
+	}
+	if len(rest) > 0 && rest[0] == "token" {
+		return runToken(rest[1:], &s, stdout, stderr)
 	}
 	if len(rest) > 0 {
 		fmt.Fprintf(stderr, "chat-server: unexpected argument %q (see --help)\n", rest[0])

@@ -18,6 +18,7 @@ type NewMessage struct {
 	Text     string
 	ClientID string // optional idempotency key, scoped to (Room, Nick)
 	TS       time.Time
+	Via      string // chat.Message.Via; "" for a person's message
 }
 
 // PageQuery selects a page of history, complete as the caller's protocol

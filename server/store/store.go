@@ -4,7 +4,7 @@
 // serves a cluster. Both must pass the conformance suite in storetest.
 //
 // Store is cut into roles, one file each: Accounts, Sessions, Rooms, Membership,
-// MessageLog, Presence and Relay, plus Lifecycle (Ping, Close). Each role's
+// MessageLog, Presence, Relay, AccessTokens and Hooks, plus Lifecycle (Ping, Close). Each role's
 // doc comment is its contract and storetest has one suite per role. A new
 // capability is a new role: a file here, one in storetest and one in each
 // implementation, and one line in Store. A role only some stores offer
@@ -47,6 +47,8 @@ type Store interface {
 	Search
 	Presence
 	Relay
+	AccessTokens
+	Hooks
 	Lifecycle
 }
 

@@ -60,6 +60,24 @@ func (k keys) session(tokenHash string) string { return k.prefix + "session:" + 
 // sessions is the set of a nick's session token hashes.
 func (k keys) sessions(nick string) string { return k.prefix + "sessions:" + chat.NickKey(nick) }
 
+// token is the hash of a personal access token: id, nick, name, rooms
+// (JSON), created.
+func (k keys) token(hash string) string { return k.prefix + "token:" + hash }
+
+// tokens is the hash of a nick's tokens: id → token hash.
+func (k keys) tokens(nick string) string { return k.prefix + "tokens:" + chat.NickKey(nick) }
+
+// tokenIDs is the hash of every token id → its owner's nick key, which keeps
+// ids unique across nicks.
+func (k keys) tokenIDs() string { return k.prefix + "tokenids" }
+
+// hook is the hash of an incoming webhook: secret_hash, room, name,
+// creator, created.
+func (k keys) hook(id string) string { return k.prefix + "hook:" + id }
+
+// hooks is the sorted set of a room's hook ids, scored by creation (ms).
+func (k keys) hooks(room string) string { return k.prefix + "hooks:{" + room + "}" }
+
 // probe is the short-lived key Ping writes to learn whether Redis takes
 // writes.
 func (k keys) probe() string { return k.prefix + "probe" }

@@ -40,7 +40,7 @@ func (s *Store) appendMessage(ctx context.Context, m store.NewMessage, lim *limi
 	if m.TS.IsZero() {
 		m.TS = time.Now()
 	}
-	msg := chat.Message{Room: m.Room, Nick: m.Nick, Kind: m.Kind, Text: m.Text, ClientID: m.ClientID, TS: m.TS.UTC()}
+	msg := chat.Message{Room: m.Room, Nick: m.Nick, Kind: m.Kind, Text: m.Text, ClientID: m.ClientID, TS: m.TS.UTC(), Via: m.Via}
 	body, err := json.Marshal(msg)
 	if err != nil {
 		return chat.Message{}, false, fmt.Errorf("encode message: %w", err)

@@ -189,7 +189,7 @@ func readMessages(rows *sql.Rows, err error, room string, dst []chat.Message) ([
 			clientID sql.NullString
 			m        chat.Message
 		)
-		if err := rows.Scan(&seq, &m.Nick, &m.Kind, &m.Text, &clientID, &ts); err != nil {
+		if err := rows.Scan(&seq, &m.Nick, &m.Kind, &m.Text, &clientID, &ts, &m.Via); err != nil {
 			return dst, err
 		}
 		m.ID = strconv.FormatInt(seq, 10)

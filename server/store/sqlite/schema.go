@@ -103,6 +103,31 @@ CREATE VIRTUAL TABLE message_words USING fts5(
 	tokenize='unicode61 remove_diacritics 2'
 );
 `,
+	// 5: personal access tokens and incoming webhooks.
+	`
+CREATE TABLE tokens (
+	hash     TEXT PRIMARY KEY,
+	id       TEXT NOT NULL UNIQUE,
+	nick_key TEXT NOT NULL REFERENCES accounts(nick_key) ON DELETE CASCADE,
+	nick     TEXT NOT NULL,
+	name     TEXT NOT NULL,
+	rooms    TEXT NOT NULL, -- JSON array; "null" for every room
+	created  INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX tokens_nick ON tokens(nick_key, created);
+
+CREATE TABLE hooks (
+	id          TEXT PRIMARY KEY,
+	secret_hash TEXT NOT NULL,
+	room        TEXT NOT NULL REFERENCES rooms(name) ON DELETE CASCADE,
+	name        TEXT NOT NULL,
+	creator     TEXT NOT NULL,
+	created     INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX hooks_room ON hooks(room, created);
+
+ALTER TABLE messages ADD COLUMN via TEXT NOT NULL DEFAULT '';
+`,
 }
 
 // migrationSteps are Go steps that run after a migration's SQL, in its
@@ -147,7 +172,7 @@ func migrate(ctx context.Context, conn *sql.Conn) error {
 	return nil
 }
 
-const msgCols = `seq, nick, kind, text, client_id, ts`
+const msgCols = `seq, nick, kind, text, client_id, ts, via`
 
 // writeStmts are prepared on the writer's connection.
 type writeStmts struct {
@@ -167,8 +192,8 @@ func (w *writeStmts) prepare(ctx context.Context, conn *sql.Conn) error {
 		{&w.begin, `BEGIN IMMEDIATE`},
 		{&w.commit, `COMMIT`},
 		{&w.rollback, `ROLLBACK`},
-		{&w.insert, `INSERT INTO messages (room_id, seq, nick, nick_key, kind, text, client_id, ts)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`},
+		{&w.insert, `INSERT INTO messages (room_id, seq, nick, nick_key, kind, text, client_id, ts, via)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`},
 		{&w.byClient, `SELECT ` + msgCols + ` FROM messages
 			WHERE room_id = ? AND nick_key = ? AND client_id = ?`},
 		{&w.trim, `DELETE FROM messages WHERE room_id = ? AND seq <= ?`},

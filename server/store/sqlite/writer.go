@@ -259,7 +259,7 @@ func (s *Store) insert(ctx context.Context, r *request, rm *room) error {
 	if r.m.ClientID != "" {
 		clientID = r.m.ClientID
 	}
-	res, err := s.ws.insert.ExecContext(ctx, rm.id, rm.next, r.m.Nick, r.nickKey, r.m.Kind, r.m.Text, clientID, toNanos(r.m.TS))
+	res, err := s.ws.insert.ExecContext(ctx, rm.id, rm.next, r.m.Nick, r.nickKey, r.m.Kind, r.m.Text, clientID, toNanos(r.m.TS), r.m.Via)
 	if err != nil {
 		return err
 	}
@@ -292,6 +292,7 @@ func (s *Store) insert(ctx context.Context, r *request, rm *room) error {
 		Text:     r.m.Text,
 		ClientID: r.m.ClientID,
 		TS:       r.m.TS,
+		Via:      r.m.Via,
 	}
 	r.created = true
 	r.room, r.seq = rm, rm.next

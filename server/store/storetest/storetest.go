@@ -84,6 +84,8 @@ var roles = []role{
 	{"Search", RunSearch},
 	{"Presence", RunPresence},
 	{"Relay", RunRelay},
+	{"AccessTokens", RunAccessTokens},
+	{"Hooks", RunHooks},
 	{"Lifecycle", RunLifecycle},
 }
 
@@ -261,7 +263,7 @@ func sortByID(msgs []chat.Message) {
 // sameMessage reports how a and b differ, or "" when they are the same
 // stored message.
 func sameMessage(a, b chat.Message) string {
-	if a.ID != b.ID || a.Room != b.Room || a.Nick != b.Nick || a.Kind != b.Kind || a.Text != b.Text || a.ClientID != b.ClientID || !a.TS.Equal(b.TS) {
+	if a.ID != b.ID || a.Room != b.Room || a.Nick != b.Nick || a.Kind != b.Kind || a.Text != b.Text || a.ClientID != b.ClientID || a.Via != b.Via || !a.TS.Equal(b.TS) {
 		return fmt.Sprintf("got %+v, want %+v", a, b)
 	}
 	return ""

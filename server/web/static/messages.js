@@ -313,6 +313,13 @@ export function messageElement(m, pending) {
   if (m.kind === "action") li.classList.add("action");
   const meta = make("div", "meta");
   meta.append(make("span", "author", m.nick));
+  // A message something other than a person posted (an incoming webhook:
+  // via "hook") is marked as a bot's, so a hook named like a person does
+  // not pass for one.
+  if (typeof m.via === "string" && m.via !== "") {
+    li.classList.add("via-bot");
+    meta.append(make("span", "bot", "bot"));
+  }
   if (pending) {
     meta.append(make("span", "status"));
   } else {
