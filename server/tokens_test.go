@@ -185,6 +185,20 @@ func TestTokenRevocationEndsStreams(t *testing.T) {
 		tok := makeToken(t, srv, alice, "bot")
 		stream := srv.MustSubscribe(t, tok.Token, "general", "")
 		other := srv.MustSubscribe(t, alice, "general", "")
+		// A token that stands keeps its stream through the revocation
+		// sweeps (every 400 ms), which look for sessions first: the wait
+		// lets two of them pass.
+		time.Sleep(time.Second)
+		srv.Post(t, alice, "general", "the token's stream is open")
+		for {
+			ev, err := stream.Next(5 * time.Second)
+			if err != nil {
+				t.Fatalf("the stream of a valid token ended: %v", err)
+			}
+			if ev.Event == chat.EventMessage {
+				break
+			}
+		}
 		wantAnswer(t, "revoke", srv.Do(t, http.MethodDelete, "/api/me/tokens/"+tok.ID, alice, nil), http.StatusNoContent, "")
 		endsSoon(t, "the revoked token's stream", stream)
 		srv.Post(t, alice, "general", "still here")
