@@ -22,16 +22,10 @@ func TestOutOfMemory(t *testing.T) {
 	ctx := t.Context()
 	s := open(t, rd.URL(0), redis.Options{Prefix: newPrefix()})
 	got := collect(s)
-	for _, room := range []string{"general", "cold"} {
-		if _, _, err := s.PutRoom(ctx, room, nil); err != nil {
-			t.Fatal(err)
-		}
-	}
-	stop, err := s.Watch(ctx, "general")
-	if err != nil {
+	if _, _, err := s.PutRoom(ctx, "cold", nil); err != nil {
 		t.Fatal(err)
 	}
-	defer stop()
+	watchGeneral(t, s, s)
 	ids := appendN(t, s, 0, 20)
 	for i := range 5 {
 		m := text(i)
@@ -44,7 +38,7 @@ func TestOutOfMemory(t *testing.T) {
 
 	free := rd.Fill(t)
 
-	_, _, err = s.Append(ctx, text(100))
+	_, _, err := s.Append(ctx, text(100))
 	if !errors.Is(err, store.ErrUnavailable) {
 		t.Fatalf("Append while Redis is out of memory: %v, want store.ErrUnavailable", err)
 	}

@@ -108,6 +108,21 @@ func appendN(t *testing.T, s store.Store, from, n int) []string {
 	return ids
 }
 
+// watchGeneral creates the room general through owner and has watcher watch
+// it until the test ends: the set-up every relay test starts from, so that
+// each test reads as what it does to a watched room.
+func watchGeneral(t *testing.T, owner, watcher store.Store) {
+	t.Helper()
+	if _, _, err := owner.PutRoom(t.Context(), "general", nil); err != nil {
+		t.Fatal(err)
+	}
+	stop, err := watcher.Watch(t.Context(), "general")
+	if err != nil {
+		t.Fatalf("Watch general: %v", err)
+	}
+	t.Cleanup(stop)
+}
+
 // TestRelayAcrossNodes: two stores on one Redis are two nodes; a message
 // appended on one reaches the other's listener once and in order, typing and
 // presence events too, and a room nobody watches on a node is not relayed
@@ -266,14 +281,7 @@ func TestNoGapWhenPubSubDrops(t *testing.T) {
 	got := collect(a)
 	raw := rawClient(t, rd)
 	ctx := t.Context()
-	if _, _, err := b.PutRoom(ctx, "general", nil); err != nil {
-		t.Fatal(err)
-	}
-	stop, err := a.Watch(ctx, "general")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer stop()
+	watchGeneral(t, b, a)
 
 	// Node b appends until node a's pub/sub connection (the only one on
 	// this server) has been killed wantKills times, each time soon after
@@ -341,14 +349,7 @@ func TestRedisRestart(t *testing.T) {
 	b := open(t, rd.URL(0), redis.Options{Prefix: prefix})
 	got := collect(a)
 	ctx := t.Context()
-	if _, _, err := a.PutRoom(ctx, "general", nil); err != nil {
-		t.Fatal(err)
-	}
-	stop, err := a.Watch(ctx, "general")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer stop()
+	watchGeneral(t, a, a)
 	acked := appendN(t, b, 0, 20)
 	rd.Kill()
 
@@ -372,6 +373,7 @@ func TestRedisRestart(t *testing.T) {
 	testenv.Eventually(t, waitFor, "Ping after Redis is back", func() bool { return a.Ping(ctx) == nil })
 	for i := range 20 {
 		var m chat.Message
+		var err error
 		testenv.Eventually(t, waitFor, "Append after Redis is back", func() bool {
 			m, _, err = b.Append(ctx, text(200+i))
 			return err == nil
@@ -452,14 +454,7 @@ func TestStalledRedis(t *testing.T) {
 	b := open(t, rd.URL(0), redis.Options{Prefix: prefix})
 	got := collect(a)
 	ctx := t.Context()
-	if _, _, err := b.PutRoom(ctx, "general", nil); err != nil {
-		t.Fatal(err)
-	}
-	stop, err := a.Watch(ctx, "general")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer stop()
+	watchGeneral(t, b, a)
 	var want []string
 	appendOne := func(i int) { want = append(want, appendN(t, b, i, 1)...) }
 	appendOne(0)
@@ -486,7 +481,7 @@ func TestStalledRedis(t *testing.T) {
 	lost := text(-1)
 	lost.ClientID = "retry-me"
 	short, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
-	_, _, err = a.Append(short, lost)
+	_, _, err := a.Append(short, lost)
 	cancel()
 	if !errors.Is(err, store.ErrUnavailable) {
 		t.Fatalf("Append to a stalled Redis: %v, want ErrUnavailable", err)
@@ -664,14 +659,7 @@ func TestTLS(t *testing.T) {
 	s := open(t, rd.URL(0)+"?ca_file="+rd.TLS.CA, redis.Options{Prefix: newPrefix()})
 	got := collect(s)
 	ctx := t.Context()
-	if _, _, err := s.PutRoom(ctx, "general", nil); err != nil {
-		t.Fatal(err)
-	}
-	stop, err := s.Watch(ctx, "general")
-	if err != nil {
-		t.Fatalf("Watch over TLS: %v", err)
-	}
-	defer stop()
+	watchGeneral(t, s, s)
 	m, _, err := s.Append(ctx, text(1))
 	if err != nil {
 		t.Fatalf("Append over TLS: %v", err)

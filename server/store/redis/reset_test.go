@@ -114,14 +114,7 @@ func TestResetWhenRedisWentBack(t *testing.T) {
 	prefix := newPrefix()
 	s := open(t, rd.URL(0), redis.Options{Prefix: prefix})
 	got := collect(s)
-	if _, _, err := s.PutRoom(ctx, "general", nil); err != nil {
-		t.Fatal(err)
-	}
-	stop, err := s.Watch(ctx, "general")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer stop()
+	watchGeneral(t, s, s)
 	appendN(t, s, 0, 3)
 	testenv.Eventually(t, waitFor, "the first messages", func() bool { return got.count("general") == 3 })
 
