@@ -10,6 +10,7 @@ import (
 	"github.com/ssechat/chat/internal/clustertest"
 	"github.com/ssechat/chat/server/store"
 	"github.com/ssechat/chat/server/store/redis"
+	"github.com/ssechat/chat/server/store/storetest"
 )
 
 // TestMigrateRoomsWithoutKind opens a store on keys as a server before
@@ -57,23 +58,7 @@ func TestMigrateRoomsWithoutKind(t *testing.T) {
 	}
 
 	s = open(t, rd.URL(0), redis.Options{Prefix: prefix})
-	members := func(room string) []string {
-		ms, err := s.Members(ctx, room)
-		if err != nil {
-			t.Fatalf("Members(%s): %v", room, err)
-		}
-		var out []string
-		for _, m := range ms {
-			out = append(out, m.Nick+":"+m.Role)
-		}
-		return out
-	}
-	if got, want := members(chat.DefaultRoom), []string{"Alice:member"}; !slices.Equal(got, want) {
-		t.Errorf("members of general = %v, want %v", got, want)
-	}
-	if got, want := members("golang"), []string{"Alice:member", "bob:member"}; !slices.Equal(got, want) {
-		t.Errorf("members of golang = %v, want %v", got, want)
-	}
+	storetest.CheckPostersAreMembers(t, s)
 	rs, err := s.RoomsOf(ctx, "alice")
 	if err != nil || len(rs) != 2 || rs[0].Room.Kind != chat.KindPublic {
 		t.Errorf("RoomsOf(alice) = %+v, %v", rs, err)

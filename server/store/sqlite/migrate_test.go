@@ -4,12 +4,12 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
-	"slices"
 	"testing"
 
 	"github.com/ssechat/chat/chat"
 	"github.com/ssechat/chat/server/store"
 	"github.com/ssechat/chat/server/store/sqlite"
+	"github.com/ssechat/chat/server/store/storetest"
 )
 
 // testdata/v1-chat.db was written by chat-server before membership (schema
@@ -43,23 +43,7 @@ func TestMigrateV1DataDirectory(t *testing.T) {
 	if rooms[1].Topic != "Go talk" || rooms[1].LastID != "3" {
 		t.Errorf("golang lost its topic or messages: %+v", rooms[1])
 	}
-	members := func(room string) []string {
-		ms, err := s.Members(ctx, room)
-		if err != nil {
-			t.Fatalf("Members(%s): %v", room, err)
-		}
-		var out []string
-		for _, m := range ms {
-			out = append(out, m.Nick+":"+m.Role)
-		}
-		return out
-	}
-	if got, want := members(chat.DefaultRoom), []string{"Alice:member"}; !slices.Equal(got, want) {
-		t.Errorf("members of general = %v, want %v (the posters)", got, want)
-	}
-	if got, want := members("golang"), []string{"Alice:member", "bob:member"}; !slices.Equal(got, want) {
-		t.Errorf("members of golang = %v, want %v (the posters)", got, want)
-	}
+	storetest.CheckPostersAreMembers(t, s)
 	if a, err := s.Account(ctx, "carol"); err != nil || a.Admin {
 		t.Errorf("carol after migration = %+v, %v; want the account, not admin", a, err)
 	}
@@ -73,7 +57,7 @@ func TestMigrateV1DataDirectory(t *testing.T) {
 	}
 	s.Close()
 	s = openStore(t, path, sqlite.Options{})
-	if got := members("golang"); len(got) != 3 {
+	if got := storetest.MemberNicks(t, s, "golang"); len(got) != 3 {
 		t.Errorf("members of golang after reopening = %v", got)
 	}
 }

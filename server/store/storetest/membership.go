@@ -127,12 +127,20 @@ func testCreateRoomConcurrent(t *testing.T, open Opener) {
 	}
 }
 
-func testMembers(t *testing.T, open Opener) {
+// openWithTeam opens a store with the accounts nicks (alice among them) and
+// a private room team that alice owns: the start of most membership tests.
+func openWithTeam(t *testing.T, open Opener, nicks ...string) store.Store {
+	t.Helper()
 	s := open(t, Options{})
-	ctx := t.Context()
-	mustAccount(t, s, "alice", "Bob", "carol")
-	_, _, err := s.CreateRoom(ctx, store.NewRoom{Name: "team", Kind: chat.KindPrivate, Owner: "alice"})
+	mustAccount(t, s, nicks...)
+	_, _, err := s.CreateRoom(t.Context(), store.NewRoom{Name: "team", Kind: chat.KindPrivate, Owner: "alice"})
 	wantNoErr(t, "CreateRoom", err)
+	return s
+}
+
+func testMembers(t *testing.T, open Opener) {
+	s := openWithTeam(t, open, "alice", "Bob", "carol")
+	ctx := t.Context()
 
 	c, err := s.PutMember(ctx, "team", "bob", "")
 	wantNoErr(t, "PutMember(bob)", err)
@@ -201,11 +209,8 @@ func testMembers(t *testing.T, open Opener) {
 }
 
 func testAccess(t *testing.T, open Opener) {
-	s := open(t, Options{})
+	s := openWithTeam(t, open, "alice", "bob")
 	ctx := t.Context()
-	mustAccount(t, s, "alice", "bob")
-	_, _, err := s.CreateRoom(ctx, store.NewRoom{Name: "team", Kind: chat.KindPrivate, Owner: "alice"})
-	wantNoErr(t, "CreateRoom", err)
 	r, role, err := s.Access(ctx, "team", "ALICE")
 	wantNoErr(t, "Access(team, alice)", err)
 	if r.Name != "team" || r.Kind != chat.KindPrivate || role != chat.RoleOwner {
@@ -324,12 +329,9 @@ func testNewAccountJoinsDefault(t *testing.T, open Opener) {
 }
 
 func testDeleteAccountLeaves(t *testing.T, open Opener) {
-	s := open(t, Options{})
+	s := openWithTeam(t, open, "alice", "bob")
 	ctx := t.Context()
-	mustAccount(t, s, "alice", "bob")
-	_, _, err := s.CreateRoom(ctx, store.NewRoom{Name: "team", Kind: chat.KindPrivate, Owner: "alice"})
-	wantNoErr(t, "CreateRoom", err)
-	_, err = s.PutMember(ctx, "team", "bob", "")
+	_, err := s.PutMember(ctx, "team", "bob", "")
 	wantNoErr(t, "PutMember", err)
 	dm, _, err := s.DirectRoom(ctx, "dm-ab", []string{"alice", "bob"})
 	wantNoErr(t, "DirectRoom", err)
@@ -352,11 +354,8 @@ func testDeleteAccountLeaves(t *testing.T, open Opener) {
 }
 
 func testDeleteRoom(t *testing.T, open Opener) {
-	s := open(t, Options{})
+	s := openWithTeam(t, open, "alice", "bob")
 	ctx := t.Context()
-	mustAccount(t, s, "alice", "bob")
-	_, _, err := s.CreateRoom(ctx, store.NewRoom{Name: "team", Kind: chat.KindPrivate, Owner: "alice"})
-	wantNoErr(t, "CreateRoom", err)
 	mustAppend(t, s, store.NewMessage{Room: "team", Nick: "alice", Kind: chat.KindText, Text: "secret"})
 	dm, _, err := s.DirectRoom(ctx, "dm-ab", []string{"alice", "bob"})
 	wantNoErr(t, "DirectRoom", err)
@@ -434,4 +433,31 @@ func testMemberEventRelayed(t *testing.T, open Opener) {
 		}
 		return false
 	})
+}
+
+// MemberNicks lists the room's members as nick:role, failing the test when
+// Members fails. The stores' own migration tests read what a migration
+// left through it.
+func MemberNicks(t *testing.T, s store.Membership, room string) []string {
+	t.Helper()
+	ms, err := s.Members(t.Context(), room)
+	if err != nil {
+		t.Fatalf("Members(%s): %v", room, err)
+	}
+	return memberNicks(ms)
+}
+
+// CheckPostersAreMembers checks what the membership migration makes of the
+// data both stores' migration tests start from (Alice posted in general,
+// Alice and bob in golang): each room's posters become its plain members.
+// One check serves both stores, so that they cannot drift apart on what
+// the migration promises.
+func CheckPostersAreMembers(t *testing.T, s store.Membership) {
+	t.Helper()
+	if got, want := MemberNicks(t, s, chat.DefaultRoom), []string{"Alice:member"}; !slices.Equal(got, want) {
+		t.Errorf("members of general = %v, want %v (the posters)", got, want)
+	}
+	if got, want := MemberNicks(t, s, "golang"), []string{"Alice:member", "bob:member"}; !slices.Equal(got, want) {
+		t.Errorf("members of golang = %v, want %v (the posters)", got, want)
+	}
 }
