@@ -21,23 +21,41 @@ func (s *Store) CreateRoom(ctx context.Context, nr store.NewRoom) (store.Room, b
 	if rm := s.room(nr.Name); rm != nil {
 		return s.snapshot(rm), false, nil
 	}
+	return s.writeRoom(ctx, func(ctx context.Context, tx *sql.Tx) (*room, bool, error) {
+		if rm := s.rooms[nr.Name]; rm != nil { // the writer is the only goroutine changing the map
+			return rm, false, nil
+		}
+		rm, err := s.insertRoom(ctx, tx, nr)
+		if err != nil {
+			return nil, false, err
+		}
+		if nr.Owner != "" {
+			if err := s.insertMember(ctx, tx, rm.id, nr.Owner, chat.RoleOwner); err != nil {
+				return nil, false, err
+			}
+		}
+		return rm, true, nil
+	})
+}
+
+// writeRoom runs findOrInsert in the writer goroutine: it returns the room
+// it found (created false, nothing written) or the room it inserted, which
+// joins the map only once the transaction commits. CreateRoom and
+// DirectRoom share it, so that a new room becomes visible one way whichever
+// made it.
+func (s *Store) writeRoom(ctx context.Context, findOrInsert func(ctx context.Context, tx *sql.Tx) (rm *room, created bool, err error)) (store.Room, bool, error) {
 	var (
 		out     store.Room
 		created bool
 	)
 	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) (func(), error) {
-		if rm := s.rooms[nr.Name]; rm != nil { // the writer is the only goroutine changing the map
-			out = s.snapshot(rm)
-			return nil, nil
-		}
-		rm, err := s.insertRoom(ctx, tx, nr)
+		rm, isNew, err := findOrInsert(ctx, tx)
 		if err != nil {
 			return nil, err
 		}
-		if nr.Owner != "" {
-			if err := s.insertMember(ctx, tx, rm.id, nr.Owner, chat.RoleOwner); err != nil {
-				return nil, err
-			}
+		if !isNew {
+			out = s.snapshot(rm)
+			return nil, nil
 		}
 		return func() {
 			s.addRoom(rm)
@@ -143,51 +161,39 @@ func (s *Store) DirectRoom(ctx context.Context, name string, nicks []string) (st
 	if n := strings.Count(key, ",") + 1; n < 2 || n > chat.MaxDirectMembers {
 		return store.Room{}, false, fmt.Errorf("direct room of %d accounts: %w", n, store.ErrInvalid)
 	}
-	var (
-		out     store.Room
-		created bool
-	)
-	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) (func(), error) {
+	return s.writeRoom(ctx, func(ctx context.Context, tx *sql.Tx) (*room, bool, error) {
 		var existing string
 		err := tx.QueryRowContext(ctx, `SELECT r.name FROM direct_rooms d JOIN rooms r ON r.id = d.room_id WHERE d.set_key = ?`, key).Scan(&existing)
 		switch {
 		case err == nil:
 			rm := s.rooms[existing]
 			if rm == nil {
-				return nil, fmt.Errorf("direct room %s is not loaded", existing)
+				return nil, false, fmt.Errorf("direct room %s is not loaded", existing)
 			}
-			out = s.snapshot(rm)
-			return nil, nil
+			return rm, false, nil
 		case !errors.Is(err, sql.ErrNoRows):
-			return nil, fmt.Errorf("read direct room: %w", err)
+			return nil, false, fmt.Errorf("read direct room: %w", err)
 		}
 		if s.rooms[name] != nil {
-			return nil, fmt.Errorf("direct room %s: %w", name, store.ErrExists)
+			return nil, false, fmt.Errorf("direct room %s: %w", name, store.ErrExists)
 		}
 		rm, err := s.insertRoom(ctx, tx, store.NewRoom{Name: name, Kind: chat.KindDirect})
 		if err != nil {
-			return nil, err
+			return nil, false, err
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO direct_rooms (set_key, room_id) VALUES (?, ?)`, key, rm.id); err != nil {
-			return nil, fmt.Errorf("create direct room: %w", err)
+			return nil, false, fmt.Errorf("create direct room: %w", err)
 		}
 		for _, nick := range uniqueNicks(nicks) {
 			if _, err := s.accountIn(ctx, tx, nick); err != nil {
-				return nil, err
+				return nil, false, err
 			}
 			if err := s.insertMember(ctx, tx, rm.id, nick, chat.RoleMember); err != nil {
-				return nil, err
+				return nil, false, err
 			}
 		}
-		return func() {
-			s.addRoom(rm)
-			out, created = s.snapshot(rm), true
-		}, nil
+		return rm, true, nil
 	})
-	if err != nil {
-		return store.Room{}, false, err
-	}
-	return out, created, nil
 }
 
 // uniqueNicks drops nicks that name the same account as an earlier one.
