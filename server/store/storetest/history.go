@@ -208,9 +208,7 @@ func testPageInvalid(t *testing.T, open Opener) {
 func testSinceFuture(t *testing.T, open Opener) {
 	s := open(t, Options{})
 	ctx := t.Context()
-	mustRoom(t, s, "general")
-	mustRoom(t, s, "empty")
-	watch(t, s, "general", "empty") // so a store that answers from memory does
+	createAndWatch(t, s, "general", "empty") // so a store that answers from memory does
 	all := appendN(t, s, "general", 5)
 	last := all[len(all)-1].ID
 	for _, after := range []string{laterID(t, last, 1), laterID(t, last, 1000), laterID(t, last, 3_600_000)} {

@@ -421,8 +421,7 @@ func testAdminFlag(t *testing.T, open Opener) {
 func testMemberEventRelayed(t *testing.T, open Opener) {
 	s := open(t, Options{})
 	rec := listen(s)
-	mustRoom(t, s, "team")
-	watch(t, s, "team")
+	createAndWatch(t, s, "team")
 	want := store.MemberChange{Room: "team", Nick: "bob", State: store.MemberRemoved, By: "alice"}
 	wantNoErr(t, "Publish(member)", s.Publish(t.Context(), store.Event{Room: "team", Member: &want}))
 	testenv.Eventually(t, waitFor, "the member event at the listener", func() bool {

@@ -34,9 +34,7 @@ func testAppend(t *testing.T, open Opener) {
 	s := open(t, Options{})
 	rec := listen(s)
 	ctx := t.Context()
-	mustRoom(t, s, "general")
-	mustRoom(t, s, "other")
-	watch(t, s, "general", "other")
+	createAndWatch(t, s, "general", "other")
 
 	before := time.Now()
 	m1 := mustAppend(t, s, store.NewMessage{Room: "general", Nick: "Alice", Kind: chat.KindText, Text: "hello\nworld"})
@@ -79,8 +77,7 @@ func testAppend(t *testing.T, open Opener) {
 func testAppendUnknownRoom(t *testing.T, open Opener) {
 	s := open(t, Options{})
 	rec := listen(s)
-	mustRoom(t, s, "general")
-	watch(t, s, "general")
+	createAndWatch(t, s, "general")
 	_, created, err := s.Append(t.Context(), store.NewMessage{Room: "nowhere", Nick: "alice", Kind: chat.KindText, Text: "hi"})
 	wantErr(t, "Append to an unknown room", err, store.ErrNotFound)
 	if created {
@@ -120,10 +117,7 @@ func testAppendConcurrent(t *testing.T, open Opener) {
 	s := open(t, Options{})
 	rec := listen(s)
 	rooms := []string{"one", "two"}
-	for _, r := range rooms {
-		mustRoom(t, s, r)
-	}
-	watch(t, s, rooms...)
+	createAndWatch(t, s, rooms...)
 	const workers, each = 8, 20
 	var (
 		wg      sync.WaitGroup
@@ -180,9 +174,7 @@ func testClientID(t *testing.T, open Opener) {
 	s := open(t, Options{})
 	rec := listen(s)
 	ctx := t.Context()
-	mustRoom(t, s, "general")
-	mustRoom(t, s, "other")
-	watch(t, s, "general", "other")
+	createAndWatch(t, s, "general", "other")
 
 	first := mustAppend(t, s, store.NewMessage{Room: "general", Nick: "alice", Kind: chat.KindText, Text: "once", ClientID: "c-1"})
 	if first.ClientID != "c-1" {
@@ -220,8 +212,7 @@ func testClientID(t *testing.T, open Opener) {
 func testClientIDConcurrent(t *testing.T, open Opener) {
 	s := open(t, Options{})
 	rec := listen(s)
-	mustRoom(t, s, "general")
-	watch(t, s, "general")
+	createAndWatch(t, s, "general")
 	const n = 16
 	var (
 		wg      sync.WaitGroup

@@ -60,8 +60,7 @@ func testPublish(t *testing.T, open Opener) {
 func testListenerSerial(t *testing.T, open Opener) {
 	s := open(t, Options{})
 	rec := listen(s)
-	mustRoom(t, s, "general")
-	watch(t, s, "general")
+	createAndWatch(t, s, "general")
 	const workers, each = 4, 25
 	var (
 		wg   sync.WaitGroup

@@ -195,6 +195,16 @@ func watch(t *testing.T, s store.Store, rooms ...string) {
 	}
 }
 
+// createAndWatch creates each room, then watches them all until the test
+// ends: the start of every test that reads events from the store.
+func createAndWatch(t *testing.T, s store.Store, rooms ...string) {
+	t.Helper()
+	for _, room := range rooms {
+		mustRoom(t, s, room)
+	}
+	watch(t, s, rooms...)
+}
+
 func mustRoom(t *testing.T, s store.Store, name string) {
 	t.Helper()
 	if _, _, err := s.PutRoom(t.Context(), name, nil); err != nil {
