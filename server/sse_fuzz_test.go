@@ -6,11 +6,7 @@ package server
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
-	"errors"
-	"io"
-	"net/http"
 	"strconv"
 	"strings"
 	"testing"
@@ -18,68 +14,32 @@ import (
 	"unicode/utf8"
 
 	"github.com/r3labs/sse/v2"
-	"gopkg.in/cenkalti/backoff.v1"
 
 	"github.com/ssechat/chat/chat"
 	chatsse "github.com/ssechat/chat/internal/sse"
+	"github.com/ssechat/chat/internal/sse/ssetest"
 )
 
-// bodyTransport answers every request with 200 and a fixed SSE body, so the
-// client's own request, read loop and parser run without a network.
-type bodyTransport []byte
-
-func (b bodyTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	return &http.Response{
-		StatusCode: http.StatusOK,
-		Header:     http.Header{"Content-Type": {"text/event-stream"}},
-		Body:       io.NopCloser(bytes.NewReader(b)),
-		Request:    r,
-	}, nil
-}
-
-// readWithR3labs feeds stream to an r3labs/sse client and returns the events
-// it delivers, minus those with empty data (a comment after an event with an
-// id comes out as one; the project's client ignores them too).
+// readWithR3labs returns the events an r3labs/sse client delivers for
+// stream, minus those with empty data.
 func readWithR3labs(t *testing.T, stream []byte) []*sse.Event {
 	t.Helper()
-	c := sse.NewClient("http://sse.invalid/events", sse.ClientMaxBufferSize(1<<20))
-	c.Connection = &http.Client{Transport: bodyTransport(stream)}
-	c.ReconnectStrategy = &backoff.StopBackOff{}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	var got []*sse.Event
-	err := c.SubscribeRawWithContext(ctx, func(e *sse.Event) {
-		if len(e.Data) > 0 {
-			got = append(got, e)
-		}
-	})
+	got, err := ssetest.ReadR3labs(stream)
 	if err != nil {
 		t.Fatalf("r3labs/sse could not read the stream %q: %v", stream, err)
 	}
 	return got
 }
 
-// standardEvent is an event as a browser's EventSource fires it.
-type standardEvent struct{ Type, Data, LastID string }
-
 // readWithStandard reads stream by the HTML standard's event stream rules
 // (internal/sse) and returns the events a browser would fire.
-func readWithStandard(t *testing.T, stream []byte) []standardEvent {
+func readWithStandard(t *testing.T, stream []byte) []ssetest.Event {
 	t.Helper()
-	r := chatsse.NewReader(bytes.NewReader(stream), 4096)
-	var out []standardEvent
-	for {
-		b, err := r.Next()
-		if errors.Is(err, io.EOF) {
-			return out
-		}
-		if err != nil {
-			t.Fatalf("read %q: %v", stream, err)
-		}
-		if b.Dispatched() {
-			out = append(out, standardEvent{string(b.Type), string(b.Data), string(b.LastID)})
-		}
+	got, err := ssetest.ReadStandard(stream, 4096)
+	if err != nil {
+		t.Fatalf("read %q: %v", stream, err)
 	}
+	return got
 }
 
 // checkBrowserLines checks a frame against the event-stream line rules of the

@@ -1,49 +1,24 @@
-package sse
+package sse_test
 
 import (
-	"bytes"
-	"context"
-	"errors"
-	"io"
-	"net/http"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/r3labs/sse/v2"
-	"gopkg.in/cenkalti/backoff.v1"
+	"github.com/ssechat/chat/internal/sse"
+	"github.com/ssechat/chat/internal/sse/ssetest"
 )
-
-// bodyTransport answers every request with 200 and a fixed SSE body, so the
-// r3labs client's own request, read loop and parser run without a network.
-type bodyTransport []byte
-
-func (b bodyTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	return &http.Response{
-		StatusCode: http.StatusOK,
-		Header:     http.Header{"Content-Type": {"text/event-stream"}},
-		Body:       io.NopCloser(bytes.NewReader(b)),
-		Request:    r,
-	}, nil
-}
 
 // r3labsEvents is what the r3labs/sse client (the Go client library's
 // parser) delivers for stream: type, data and id of each event with data.
 func r3labsEvents(t *testing.T, stream []byte) []string {
 	t.Helper()
-	c := sse.NewClient("http://sse.invalid/events", sse.ClientMaxBufferSize(1<<20))
-	c.Connection = &http.Client{Transport: bodyTransport(stream)}
-	c.ReconnectStrategy = &backoff.StopBackOff{}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	var got []string
-	err := c.SubscribeRawWithContext(ctx, func(e *sse.Event) {
-		if len(e.Data) > 0 {
-			got = append(got, string(e.Event)+"|"+string(e.Data)+"|"+string(e.ID))
-		}
-	})
+	events, err := ssetest.ReadR3labs(stream)
 	if err != nil {
 		t.Fatalf("r3labs/sse could not read %q: %v", stream, err)
+	}
+	var got []string
+	for _, e := range events {
+		got = append(got, string(e.Event)+"|"+string(e.Data)+"|"+string(e.ID))
 	}
 	return got
 }
@@ -51,20 +26,17 @@ func r3labsEvents(t *testing.T, stream []byte) []string {
 // standardEvents is what Reader (a browser's rules) fires for stream.
 func standardEvents(t *testing.T, stream []byte, size int) []string {
 	t.Helper()
-	r := NewReader(bytes.NewReader(stream), size)
+	events, err := ssetest.ReadStandard(stream, size)
+	if err != nil {
+		t.Fatalf("read %q: %v", stream, err)
+	}
 	var got []string
-	for {
-		b, err := r.Next()
-		if errors.Is(err, io.EOF) {
-			return got
-		}
-		if err != nil {
-			t.Fatalf("read %q: %v", stream, err)
-		}
-		if b.Dispatched() && len(b.Data) > 0 {
-			got = append(got, string(b.Type)+"|"+string(b.Data)+"|"+string(b.LastID))
+	for _, e := range events {
+		if len(e.Data) > 0 {
+			got = append(got, e.Type+"|"+e.Data+"|"+e.LastID)
 		}
 	}
+	return got
 }
 
 // FuzzRoundTrip: an event the server frames reads back the same by the
@@ -85,8 +57,8 @@ func FuzzRoundTrip(f *testing.F) {
 		if strings.TrimLeft(event, " ") != event || strings.TrimLeft(id, " ") != id {
 			t.Skip("the server's event names and ids do not start with a space")
 		}
-		frame := AppendEvent(nil, event, id, []byte(data))
-		stream := append(append([]byte("retry: 1000\n"), frame...), Ping...)
+		frame := sse.AppendEvent(nil, event, id, []byte(data))
+		stream := append(append([]byte("retry: 1000\n"), frame...), sse.Ping...)
 		want := strings.NewReplacer("\r\n", "\n", "\r", "\n").Replace(data)
 		std := standardEvents(t, stream, 64)
 		if len(std) != 1 || std[0] != event+"|"+want+"|"+id {
@@ -105,9 +77,9 @@ func FuzzRoundTrip(f *testing.F) {
 // writes it: a message, and a ping now and then.
 func BenchmarkReader(b *testing.B) {
 	event := "id: 1733300000000-12\nevent: message\ndata: {\"id\":\"1733300000000-12\",\"room\":\"general\",\"nick\":\"alice\",\"kind\":\"text\",\"text\":\"hello world hello world\",\"ts\":\"2026-11-23T08:00:00.123456789Z\"}\n\n"
-	src := strings.Repeat(event, 99) + string(Ping)
+	src := strings.Repeat(event, 99) + string(sse.Ping)
 	in := strings.NewReader(src)
-	r := NewReader(in, 64<<10)
+	r := sse.NewReader(in, 64<<10)
 	b.ReportAllocs()
 	b.SetBytes(int64(len(src)))
 	for b.Loop() {
