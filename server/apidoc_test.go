@@ -74,11 +74,62 @@ func catalogueCodes(t *testing.T) map[string]map[int]bool {
 			statusOf["Status"+strings.NewReplacer(" ", "", "-", "").Replace(text)] = c
 		}
 	}
-	files, err := filepath.Glob("*.go")
+	codes := map[string]map[int]bool{}
+	inspectSources(t, "*.go", func(fset *token.FileSet, name string, n ast.Node) bool {
+		lit, ok := n.(*ast.CompositeLit)
+		if !ok {
+			return true
+		}
+		if id, ok := lit.Type.(*ast.Ident); !ok || id.Name != "errHTTP" {
+			return true
+		}
+		where := fset.Position(lit.Pos()).String()
+		if name != "errors.go" {
+			t.Errorf("%s: an errHTTP built outside the catalogue in errors.go", where)
+			return true
+		}
+		var code string
+		status := 0
+		for _, e := range lit.Elts {
+			kv, ok := e.(*ast.KeyValueExpr)
+			if !ok {
+				t.Errorf("%s: give errHTTP's fields by name", where)
+				continue
+			}
+			switch kv.Key.(*ast.Ident).Name {
+			case "Code":
+				code = codeOf(kv.Value)
+			case "Status":
+				if sel, ok := kv.Value.(*ast.SelectorExpr); ok {
+					status = statusOf[sel.Sel.Name]
+				}
+			}
+		}
+		switch {
+		case code == "" && status == http.StatusUnprocessableEntity:
+			// errValidation: chat's codes, collected by validationCodes.
+		case code == "" || status == 0:
+			t.Errorf("%s: an errHTTP whose code or status the test cannot read", where)
+		default:
+			if codes[code] == nil {
+				codes[code] = map[int]bool{}
+			}
+			codes[code][status] = true
+		}
+		return true
+	})
+	return codes
+}
+
+// inspectSources parses every Go file but tests that pattern matches and
+// walks each with visit (ast.Inspect's rule: false skips the children).
+// The catalogue check and the validation codes both read source this way.
+func inspectSources(t *testing.T, pattern string, visit func(fset *token.FileSet, name string, n ast.Node) bool) {
+	t.Helper()
+	files, err := filepath.Glob(pattern)
 	if err != nil {
 		t.Fatal(err)
 	}
-	codes := map[string]map[int]bool{}
 	fset := token.NewFileSet()
 	for _, name := range files {
 		if strings.HasSuffix(name, "_test.go") {
@@ -88,51 +139,8 @@ func catalogueCodes(t *testing.T) map[string]map[int]bool {
 		if err != nil {
 			t.Fatal(err)
 		}
-		ast.Inspect(f, func(n ast.Node) bool {
-			lit, ok := n.(*ast.CompositeLit)
-			if !ok {
-				return true
-			}
-			if id, ok := lit.Type.(*ast.Ident); !ok || id.Name != "errHTTP" {
-				return true
-			}
-			where := fset.Position(lit.Pos()).String()
-			if name != "errors.go" {
-				t.Errorf("%s: an errHTTP built outside the catalogue in errors.go", where)
-				return true
-			}
-			var code string
-			status := 0
-			for _, e := range lit.Elts {
-				kv, ok := e.(*ast.KeyValueExpr)
-				if !ok {
-					t.Errorf("%s: give errHTTP's fields by name", where)
-					continue
-				}
-				switch kv.Key.(*ast.Ident).Name {
-				case "Code":
-					code = codeOf(kv.Value)
-				case "Status":
-					if sel, ok := kv.Value.(*ast.SelectorExpr); ok {
-						status = statusOf[sel.Sel.Name]
-					}
-				}
-			}
-			switch {
-			case code == "" && status == http.StatusUnprocessableEntity:
-				// errValidation: chat's codes, collected by validationCodes.
-			case code == "" || status == 0:
-				t.Errorf("%s: an errHTTP whose code or status the test cannot read", where)
-			default:
-				if codes[code] == nil {
-					codes[code] = map[int]bool{}
-				}
-				codes[code][status] = true
-			}
-			return true
-		})
+		ast.Inspect(f, func(n ast.Node) bool { return visit(fset, name, n) })
 	}
-	return codes
 }
 
 // codeOf reads a Code field: a string literal, or "bad_"+field.
@@ -158,33 +166,19 @@ func codeOf(e ast.Expr) string {
 // argument of every call to its invalid helper.
 func validationCodes(t *testing.T) []string {
 	t.Helper()
-	files, err := filepath.Glob(filepath.Join("..", "chat", "*.go"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	seen := map[string]bool{}
-	fset := token.NewFileSet()
-	for _, name := range files {
-		if strings.HasSuffix(name, "_test.go") {
-			continue
-		}
-		f, err := parser.ParseFile(fset, name, nil, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ast.Inspect(f, func(n ast.Node) bool {
-			call, ok := n.(*ast.CallExpr)
-			if !ok {
-				return true
-			}
-			if fn, ok := call.Fun.(*ast.Ident); ok && fn.Name == "invalid" && len(call.Args) > 1 {
-				if code := codeOf(call.Args[1]); code != "" {
-					seen[code] = true
-				}
-			}
+	inspectSources(t, filepath.Join("..", "chat", "*.go"), func(_ *token.FileSet, _ string, n ast.Node) bool {
+		call, ok := n.(*ast.CallExpr)
+		if !ok {
 			return true
-		})
-	}
+		}
+		if fn, ok := call.Fun.(*ast.Ident); ok && fn.Name == "invalid" && len(call.Args) > 1 {
+			if code := codeOf(call.Args[1]); code != "" {
+				seen[code] = true
+			}
+		}
+		return true
+	})
 	return slices.Sorted(maps.Keys(seen))
 }
 
