@@ -354,14 +354,7 @@ func smuggled(auth string) string {
 // rule for a request with both framings that is processed): nothing can
 // follow one on its connection.
 func TestChunkedOverTLSHTTP1Closes(t *testing.T) {
-	files := testenv.NewTLSFiles(t, t.TempDir())
-	tlsCfg, err := files.ClientConfig()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := servertest.Config()
-	cfg.TLSCertFile, cfg.TLSKeyFile = files.Cert, files.Key
-	_, addr := startServer(t, cfg)
+	addr, tlsCfg := startTLSServer(t)
 	c, err := tls.Dial("tcp", addr, tlsCfg) // no ALPN: HTTP/1.1
 	if err != nil {
 		t.Fatal(err)

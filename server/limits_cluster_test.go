@@ -146,15 +146,7 @@ func TestClusterStreamLimit(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	open := func(srv *servertest.Server) (*servertest.Stream, error) {
-		st, err := srv.Subscribe(ctx, alice, chat.DefaultRoom, "")
-		if err != nil {
-			return nil, err
-		}
-		t.Cleanup(st.Close)
-		if ev, err := st.Next(10 * time.Second); err != nil || ev.Event != chat.EventWelcome {
-			t.Fatalf("welcome: %+v %v", ev, err)
-		}
-		return st, nil
+		return openWelcomed(ctx, t, srv, alice)
 	}
 	var first *servertest.Stream
 	for i := range 32 {

@@ -222,15 +222,7 @@ func TestStreamLimits(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	open := func(tok string) (*servertest.Stream, error) {
-		st, err := srv.Subscribe(ctx, tok, chat.DefaultRoom, "")
-		if err != nil {
-			return nil, err
-		}
-		t.Cleanup(st.Close)
-		if ev, err := st.Next(10 * time.Second); err != nil || ev.Event != chat.EventWelcome {
-			t.Fatalf("welcome: %+v %v", ev, err)
-		}
-		return st, nil
+		return openWelcomed(ctx, t, srv, tok)
 	}
 	refused := func(err error, code string) {
 		t.Helper()
@@ -267,6 +259,23 @@ func TestStreamLimits(t *testing.T) {
 		t.Cleanup(st.Close)
 		return true
 	})
+}
+
+// openWelcomed opens a stream of the default room for tok and reads its
+// welcome; the refusal of a stream limit comes back as the error. The
+// stream closes when the test ends. The stream-limit tests of one node and
+// of two both count streams this way.
+func openWelcomed(ctx context.Context, t *testing.T, srv *servertest.Server, tok string) (*servertest.Stream, error) {
+	t.Helper()
+	st, err := srv.Subscribe(ctx, tok, chat.DefaultRoom, "")
+	if err != nil {
+		return nil, err
+	}
+	t.Cleanup(st.Close)
+	if ev, err := st.Next(10 * time.Second); err != nil || ev.Event != chat.EventWelcome {
+		t.Fatalf("welcome: %+v %v", ev, err)
+	}
+	return st, nil
 }
 
 func TestRateLimitsOff(t *testing.T) {

@@ -3,6 +3,7 @@ package server_test
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -53,7 +54,11 @@ func startServer(t *testing.T, cfg server.Config) (*server.Server, string) {
 	return srv, ln.Addr().String()
 }
 
-func TestTLSServesHTTP2AndSecureCookie(t *testing.T) {
+// startTLSServer starts a server with the default test config serving TLS
+// on a fresh certificate, and returns its address and a client config that
+// trusts that certificate.
+func startTLSServer(t *testing.T) (string, *tls.Config) {
+	t.Helper()
 	files := testenv.NewTLSFiles(t, t.TempDir())
 	tlsCfg, err := files.ClientConfig()
 	if err != nil {
@@ -62,6 +67,11 @@ func TestTLSServesHTTP2AndSecureCookie(t *testing.T) {
 	cfg := servertest.Config()
 	cfg.TLSCertFile, cfg.TLSKeyFile = files.Cert, files.Key
 	_, addr := startServer(t, cfg)
+	return addr, tlsCfg
+}
+
+func TestTLSServesHTTP2AndSecureCookie(t *testing.T) {
+	addr, tlsCfg := startTLSServer(t)
 	base := "https://" + addr
 	tr := &http.Transport{TLSClientConfig: tlsCfg, ForceAttemptHTTP2: true}
 	defer tr.CloseIdleConnections()
