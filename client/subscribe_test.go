@@ -327,14 +327,8 @@ func TestSubscribeSlowReaderNeverStallsTheSocket(t *testing.T) {
 			close(firstGone)
 		}
 	})
-	ctx, cancel := context.WithCancel(context.Background())
+	ch, cancel := subscribeUnread(t, s.srv.URL, firstGone, "the client never dropped the stream of a caller that does not read")
 	defer cancel()
-	ch := fastClient(t, s.srv.URL, WithEventBuffer(8)).Subscribe(ctx, "general", "")
-	select {
-	case <-firstGone: // the client dropped the first stream while we read nothing
-	case <-time.After(guard):
-		t.Fatal("the client never dropped the stream of a caller that does not read")
-	}
 	// While the caller still reads nothing, the subscription waits instead of
 	// reconnecting in a loop. (A window of quiet: this can miss a storm that
 	// starts later, never report one that is not there.)
@@ -489,14 +483,8 @@ func TestSubscribePresenceNeverDropped(t *testing.T) {
 			close(firstGone)
 		}
 	})
-	ctx, cancel := context.WithCancel(context.Background())
+	ch, cancel := subscribeUnread(t, s.srv.URL, firstGone, "the client kept a stream whose presence events did not fit")
 	defer cancel()
-	ch := fastClient(t, s.srv.URL, WithEventBuffer(8)).Subscribe(ctx, "general", "")
-	select {
-	case <-firstGone:
-	case <-time.After(guard):
-		t.Fatal("the client kept a stream whose presence events did not fit")
-	}
 	got := recvUntil(t, ch, func(evs []Event) bool {
 		for _, ev := range evs {
 			if ev.State != nil && errors.Is(ev.State.Err, ErrBufferFull) {
@@ -510,4 +498,21 @@ func TestSubscribePresenceNeverDropped(t *testing.T) {
 	if strings.Count(describe(got), "presence:") >= 20 {
 		t.Fatalf("all 20 presence events fitted a buffer of 8: %s", describe(got))
 	}
+}
+
+// subscribeUnread subscribes to general with an event buffer of 8, reads
+// nothing, and waits until firstGone says the test server saw the first
+// stream end; failure is the test's message when it never does. The caller
+// cancels the subscription with the function returned.
+func subscribeUnread(t *testing.T, url string, firstGone <-chan struct{}, failure string) (<-chan Event, context.CancelFunc) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	ch := fastClient(t, url, WithEventBuffer(8)).Subscribe(ctx, "general", "")
+	select {
+	case <-firstGone: // the client dropped the first stream while nobody read
+	case <-time.After(guard):
+		cancel()
+		t.Fatal(failure)
+	}
+	return ch, cancel
 }
