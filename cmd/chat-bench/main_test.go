@@ -1,9 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"errors"
-	"os/exec"
 	"strings"
 	"testing"
 
@@ -25,19 +22,10 @@ func TestHelpAndVersion(t *testing.T) {
 		{[]string{"--version"}, 0, "chat-bench ", ""},
 		{[]string{"--bogus"}, 2, "", "flag provided but not defined: -bogus"},
 	} {
-		cmd := exec.Command(bin, c.args...)
-		var stdout, stderr bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &stdout, &stderr
-		err := cmd.Run()
-		code := 0
-		if ee := (*exec.ExitError)(nil); errors.As(err, &ee) {
-			code = ee.ExitCode()
-		} else if err != nil {
-			t.Fatal(err)
-		}
-		if code != c.code || !strings.Contains(stdout.String(), c.out) || !strings.Contains(stderr.String(), c.err) ||
-			(code == 0 && stderr.Len() > 0) || (code != 0 && stdout.Len() > 0) {
-			t.Errorf("chat-bench %v: exit %d\nstdout %q\nstderr %q", c.args, code, stdout.String(), stderr.String())
+		code, stdout, stderr := testenv.Run(t, bin, nil, c.args...)
+		if code != c.code || !strings.Contains(stdout, c.out) || !strings.Contains(stderr, c.err) ||
+			(code == 0 && stderr != "") || (code != 0 && stdout != "") {
+			t.Errorf("chat-bench %v: exit %d\nstdout %q\nstderr %q", c.args, code, stdout, stderr)
 		}
 	}
 }

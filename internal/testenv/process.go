@@ -2,6 +2,7 @@ package testenv
 
 import (
 	"bytes"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -108,4 +109,23 @@ func (p *Process) Stop(timeout time.Duration) int {
 		p.t.Errorf("%s did not exit within %v of SIGTERM; output:\n%s", p.name, timeout, p.Output())
 		return -1
 	}
+}
+
+// Run runs bin with args to its end (env nil: this process's environment)
+// and returns its exit code, stdout and stderr. A binary that cannot start
+// fails the test; a non-zero exit is a result, not a failure, so that the
+// commands' help and flag tests can check the code they want.
+func Run(t testing.TB, bin string, env []string, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	cmd.Env = env
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	err := cmd.Run()
+	if ee := (*exec.ExitError)(nil); errors.As(err, &ee) {
+		return ee.ExitCode(), out.String(), errOut.String()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return 0, out.String(), errOut.String()
 }
